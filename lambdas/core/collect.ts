@@ -1,0 +1,191 @@
+// CollectSource's core: read one source of one user into staging parts, for as long as the time budget
+// allows, then hand back a cursor. The state machine calls again until `done`. The same input always
+// writes the same part key, so a retry after a crash overwrites its own part and counts stay exact.
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { projectItem, wireItemToLine } from './attribute-values.ts';
+import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from './data-map.ts';
+import { SourceReadError, SourceUnavailableError } from './errors.ts';
+import type { JobStore } from './jobs.ts';
+import { partKey, stagedObjectKey } from './staging.ts';
+import { StagingWriter, uploadStream, type ExportBucket } from './staging-writer.ts';
+
+export interface CollectRequest {
+  exportId: string;
+  userId: string;
+  sourceId: string;
+  /** Where the previous invocation stopped (opaque to the state machine); null on the first call. */
+  cursor: string | null;
+  /** The next part number to write. */
+  nextPart: number;
+  /** Records (or objects) collected so far. */
+  records: number;
+}
+
+export interface CollectResult extends CollectRequest {
+  done: boolean;
+}
+
+export interface CollectDeps {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  exportBucket: ExportBucket;
+  jobs: JobStore;
+  dataMap: DataMap;
+  now?: () => number;
+}
+
+/** Objects up to this size are copied inside S3; larger ones stream through (CopyObject's limit is 5 GB). */
+const COPY_LIMIT_BYTES = 5 * 1024 ** 3;
+
+export async function collectSource(request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const source = findSource(deps.dataMap, request.sourceId);
+  const result =
+    source.type === 'dynamodb' ? await collectDynamoDb(source, request, deps, deadline) : await collectS3(source, request, deps, deadline);
+  await deps.jobs.recordSourceProgress(request.exportId, request.sourceId, {
+    records: result.records,
+    parts: result.nextPart,
+    done: result.done,
+  });
+  return result;
+}
+
+async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const now = deps.now ?? Date.now;
+  const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
+  const query = dynamoDbQuery(source, keyValue);
+  let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
+  let writer: StagingWriter | undefined;
+  let records = request.records;
+  do {
+    const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
+    const items = page.Items ?? [];
+    if (items.length > 0) {
+      let lines = '';
+      for (const item of items) {
+        // Query cannot return another partition, but this is personal data: prove it for every item.
+        if (item[source.partitionKey]?.S !== keyValue) {
+          throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
+        }
+        lines += wireItemToLine(projectItem(item, source)) + '\n';
+      }
+      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+      await writer.write(lines);
+      records += items.length;
+    }
+    cursor = page.LastEvaluatedKey;
+  } while (cursor && now() < deadline);
+  if (writer) await writer.close();
+  return {
+    ...request,
+    cursor: cursor ? JSON.stringify(cursor) : null,
+    nextPart: writer ? request.nextPart + 1 : request.nextPart,
+    records,
+    done: cursor === undefined,
+  };
+}
+
+function dynamoDbQuery(source: DynamoDbSource, keyValue: string): QueryCommandInput {
+  const names: Record<string, string> = { '#pk': source.partitionKey };
+  const values: Record<string, AttributeValue> = { ':pk': { S: keyValue } };
+  let condition = '#pk = :pk';
+  if (source.sortKey !== undefined && source.sortKeyPrefix !== undefined) {
+    names['#sk'] = source.sortKey;
+    values[':skPrefix'] = { S: source.sortKeyPrefix };
+    condition += ' AND begins_with(#sk, :skPrefix)';
+  }
+  let projection: string | undefined;
+  if (source.include) {
+    // With an allow-list, excluded attributes never leave DynamoDB at all. The partition key is always
+    // read (to prove ownership) and dropped again by projectItem when it is not on the list.
+    const wanted = [...new Set([...source.include, source.partitionKey])];
+    projection = wanted.map((name, i) => ((names[`#p${i}`] = name), `#p${i}`)).join(', ');
+  }
+  return {
+    TableName: source.table,
+    IndexName: source.index,
+    KeyConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ProjectionExpression: projection,
+  };
+}
+
+async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const now = deps.now ?? Date.now;
+  const prefix = renderKeyTemplate(source.prefix, request.userId);
+  let startAfter = request.cursor ?? undefined;
+  let sequence = request.records;
+  let writer: StagingWriter | undefined;
+  let finished = false;
+  let outOfTime = false;
+  while (!finished && !outOfTime) {
+    const page = await readPage(source.id, () =>
+      deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: startAfter })),
+    );
+    for (const object of page.Contents ?? []) {
+      const key = object.Key ?? '';
+      if (!key.startsWith(prefix)) {
+        throw new SourceReadError(source.id, `Source "${source.id}" listed an object outside the user's prefix.`);
+      }
+      startAfter = key;
+      // Zero-byte "folder" markers carry no data.
+      if (key.endsWith('/') && (object.Size ?? 0) === 0) continue;
+      await copyToStaging(source, key, object.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
+      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+      await writer.write(
+        JSON.stringify({ sequence, key: key.slice(prefix.length), size: object.Size ?? 0, lastModified: object.LastModified?.toISOString() }) + '\n',
+      );
+      sequence += 1;
+      if (now() >= deadline) {
+        outOfTime = true;
+        break;
+      }
+    }
+    finished = !outOfTime && !page.IsTruncated;
+  }
+  if (writer) await writer.close();
+  return {
+    ...request,
+    cursor: finished ? null : (startAfter ?? null),
+    nextPart: writer ? request.nextPart + 1 : request.nextPart,
+    records: sequence,
+    done: finished,
+  };
+}
+
+async function copyToStaging(source: S3Source, key: string, size: number, stagedKey: string, deps: CollectDeps): Promise<void> {
+  const { s3, exportBucket } = deps;
+  if (size <= COPY_LIMIT_BYTES) {
+    await readPage(source.id, () =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: exportBucket.bucket,
+          Key: stagedKey,
+          CopySource: `${source.bucket}/${encodeURIComponent(key)}`,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: exportBucket.kmsKeyId,
+        }),
+      ),
+    );
+    return;
+  }
+  const object = await readPage(source.id, () => s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: key })));
+  await uploadStream(exportBucket, stagedKey, object.Body as Readable, { contentType: 'application/octet-stream' });
+}
+
+const UNAVAILABLE = new Set(['ResourceNotFoundException', 'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'ValidationException']);
+
+/** Runs one read against a user store, turning its failure into a named error the workflow acts on. */
+async function readPage<T>(sourceId: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    const name = (error as Error).name;
+    if (UNAVAILABLE.has(name)) {
+      throw new SourceUnavailableError(sourceId, `Source "${sourceId}" cannot be read (${name}): ${(error as Error).message}`, { cause: error });
+    }
+    throw new SourceReadError(sourceId, `Reading source "${sourceId}" failed (${name}): ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,172 @@
+// The data map (DESIGN ⚑): which stores hold what about a user. Validated here at synth time and at
+// run time; IAM grants are derived from it, so a mistake must stop everything with a precise message.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DataMapError } from './errors.ts';
+import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPolicy } from './privacy-policy.ts';
+
+const PLACEHOLDER = '{userId}';
+const attributeName = z.string().min(1, 'must not be empty').max(255);
+const identifier = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
+
+const keyTemplate = z
+  .string()
+  .refine((t) => t.includes(PLACEHOLDER), `must contain ${PLACEHOLDER}, or every user would read the same data`)
+  .refine((t) => !/\{(?!userId\})[^}]*\}/.test(t), `may use only the placeholder ${PLACEHOLDER}`);
+
+const kmsKeyArn = z.string().regex(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN');
+
+const commonFields = {
+  id: identifier,
+  category: z.enum(CATEGORIES, { message: `must be one of: ${CATEGORIES.join(', ')}` }),
+  description: z.string().min(1).optional(),
+};
+
+const dynamoDbSource = z
+  .object({
+    ...commonFields,
+    type: z.literal('dynamodb'),
+    table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
+    index: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB index name').optional(),
+    partitionKey: attributeName,
+    keyTemplate,
+    sortKey: attributeName.optional(),
+    sortKeyPrefix: z.string().min(1).optional(),
+    /** Attributes never exported. */
+    exclude: z.array(attributeName).optional(),
+    /** When set, only these attributes are exported (an allow-list, for sensitive sources such as payment). */
+    include: z.array(attributeName).min(1).optional(),
+    kmsKeyArn: kmsKeyArn.optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.sortKeyPrefix !== undefined && s.sortKey === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sortKeyPrefix'], message: 'needs "sortKey" to name the attribute the prefix applies to' });
+    }
+    if (s.include && s.exclude) {
+      ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
+    }
+    for (const key of [s.partitionKey, s.sortKey]) {
+      if (key !== undefined && s.exclude?.includes(key)) {
+        ctx.addIssue({ code: 'custom', path: ['exclude'], message: `cannot exclude the key attribute "${key}"` });
+      }
+    }
+  });
+
+const s3Source = z
+  .object({
+    ...commonFields,
+    type: z.literal('s3'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    prefix: keyTemplate.refine(
+      (p) => p.endsWith('/') && p.indexOf(PLACEHOLDER) + PLACEHOLDER.length < p.length && p[p.indexOf(PLACEHOLDER) + PLACEHOLDER.length] === '/',
+      `must have "/" right after ${PLACEHOLDER} and end with "/", so user "u-1" never matches "u-10"`,
+    ),
+    kmsKeyArn: kmsKeyArn.optional(),
+  })
+  .strict();
+
+const source = z.discriminatedUnion('type', [dynamoDbSource, s3Source], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'must have "type" "dynamodb" or "s3"' : undefined),
+});
+
+const categoryPolicy = z
+  .object({
+    title: z.string().min(1),
+    holds: z.string().min(1),
+    purpose: z.string().min(1),
+    sharing: z.string().min(1),
+    retention: z.string().min(1),
+  })
+  .partial()
+  .strict();
+
+const dataMapSchema = z
+  .object({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    sources: z.array(source).min(1, 'must list at least one source'),
+    categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicy).optional(),
+    /** Where the user's email address lives, for exports started without one (support, CLI). */
+    recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
+  })
+  .strict()
+  .superRefine((map, ctx) => {
+    const seen = new Set<string>();
+    map.sources.forEach((s, i) => {
+      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'id'], message: `duplicates source id "${s.id}"` });
+      seen.add(s.id);
+    });
+    if (map.recipient) {
+      const target = map.sources.find((s) => s.id === map.recipient?.sourceId);
+      if (!target || target.type !== 'dynamodb') {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
+      }
+    }
+  });
+
+export type DynamoDbSource = z.infer<typeof dynamoDbSource>;
+export type S3Source = z.infer<typeof s3Source>;
+export type Source = DynamoDbSource | S3Source;
+export type DataMap = z.infer<typeof dataMapSchema>;
+
+/** Validates a parsed data map; `origin` (a file name) starts every error message. */
+export function parseDataMap(value: unknown, origin = 'data map'): DataMap {
+  const result = dataMapSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  - ${describePath(value, issue.path)}: ${issue.message}`);
+  throw new DataMapError(`${origin} is not a valid data map:\n${problems.join('\n')}`);
+}
+
+export function loadDataMapFile(path: string): DataMap {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DataMapError(`Cannot read the data map file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DataMapError(`The data map file ${path} is not valid JSON: ${(error as Error).message}.`);
+  }
+  return parseDataMap(json, `The data map file ${path}`);
+}
+
+/** `sources[2] ("messages").sortKeyPrefix`: the source id makes the position findable in a long file. */
+function describePath(root: unknown, path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(the whole file)';
+  let text = '';
+  let node: unknown = root;
+  for (const segment of path) {
+    text += typeof segment === 'number' ? `[${segment}]` : `${text ? '.' : ''}${String(segment)}`;
+    node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[segment] : undefined;
+    if (typeof segment === 'number' && node !== null && typeof node === 'object' && typeof (node as { id?: unknown }).id === 'string') {
+      text += ` ("${(node as { id: string }).id}")`;
+    }
+  }
+  return text;
+}
+
+export function findSource(map: DataMap, sourceId: string): Source {
+  const found = map.sources.find((s) => s.id === sourceId);
+  if (!found) throw new DataMapError(`The data map has no source "${sourceId}".`);
+  return found;
+}
+
+export function renderKeyTemplate(template: string, userId: string): string {
+  return template.split(PLACEHOLDER).join(userId);
+}
+
+export function categoryPolicy(map: DataMap, category: Category): CategoryPolicy {
+  return { ...DEFAULT_CATEGORY_POLICIES[category], ...map.categories?.[category] };
+}
+
+/** Sources to collect for the requested categories (all when none requested), in data map order. */
+export function selectSources(map: DataMap, categories?: readonly Category[]): Source[] {
+  if (!categories || categories.length === 0) return map.sources;
+  return map.sources.filter((s) => categories.includes(s.category));
+}

@@ -1,0 +1,69 @@
+// Named errors: the state machine's Retry/Catch match on `name`, the API maps them to status codes,
+// and their messages are sentences a person can act on.
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The data map file is missing, unreadable or invalid. Permanent: retrying cannot help. */
+export class DataMapError extends Error {
+  override name = 'DataMapError';
+}
+
+/** A seed file for the local stack is invalid. */
+export class SeedError extends Error {
+  override name = 'SeedError';
+}
+
+/** The request itself is wrong (unknown user id shape, unknown source, bad format). Permanent. */
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError';
+}
+
+/** Reading a user's data from a store failed in a way worth retrying (throttling, 5xx, network). */
+export class SourceReadError extends Error {
+  override name = 'SourceReadError';
+  constructor(
+    readonly sourceId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A store named by the data map does not exist or refuses access: an operator must fix it. */
+export class SourceUnavailableError extends Error {
+  override name = 'SourceUnavailableError';
+  constructor(
+    readonly sourceId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Writing staging parts or the archive to the export bucket failed; retried by the workflow. */
+export class ArchiveWriteError extends Error {
+  override name = 'ArchiveWriteError';
+}
+
+/** The email could not be sent; retried by the workflow. */
+export class DeliveryError extends Error {
+  override name = 'DeliveryError';
+}
+
+/** Another export for the same user is still running. */
+export class ExportInProgressError extends Error {
+  override name = 'ExportInProgressError';
+  constructor(readonly activeExportId: string) {
+    super(`An export for this user is already running (${activeExportId}); wait for it to finish or cancel it.`);
+  }
+}
+
+/** The error's message when it is one of ours, else a generic sentence (never a stack trace). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

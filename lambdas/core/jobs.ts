@@ -1,0 +1,286 @@
+// The jobs table: one row per export, one lock row per user with an active export, and the audit trail.
+// Layout (single table, pk + sk):
+//   EXPORT#<exportId> / JOB              the job (index byUser: userId + createdAt lists a user's history)
+//   USER#<userId>     / LOCK             exists while the user has an active export (conditional write)
+//   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { ExportInProgressError } from './errors.ts';
+import type { Format } from './identifiers.ts';
+import type { Category } from './privacy-policy.ts';
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
+
+export type Role = 'user' | 'support' | 'operator';
+export interface Actor {
+  /** Who acted: the user's id, a support agent's identity, or an operator's IAM principal. */
+  id: string;
+  role: Role;
+  /** Why (a ticket number for support); required of support. */
+  reason?: string;
+}
+
+export interface SourceProgress {
+  records: number;
+  parts: number;
+  done: boolean;
+}
+
+export interface Job {
+  exportId: string;
+  userId: string;
+  status: JobStatus;
+  requestedBy: Actor;
+  formats: Format[];
+  categories?: Category[];
+  notifyEmail?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  sources: Record<string, SourceProgress>;
+  archiveKey?: string;
+  archiveBytes?: number;
+  fileCount?: number;
+  linkId?: string;
+  linkExpiresAt?: string;
+  failureReason?: string;
+  failureMessage?: string;
+  downloadCount?: number;
+  lastDownloadedAt?: string;
+  /** Epoch seconds after which DynamoDB's TTL deletes the row. */
+  ttl: number;
+}
+
+export interface AuditEvent {
+  userId: string;
+  exportId: string;
+  action: 'start' | 'cancel' | 'resend' | 'fail' | 'ready' | 'download';
+  actor: Actor;
+  at: string;
+  ip?: string;
+  userAgent?: string;
+  detail?: string;
+}
+
+const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
+const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
+
+const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
+
+export class JobStore {
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Creates a QUEUED job and takes the user's lock. Two concurrent calls for one user: exactly one wins,
+   * the other gets ExportInProgressError naming the active export. A lock left behind by an export that
+   * already ended (a crash between steps) is taken over rather than blocking the user forever.
+   */
+  async create(job: Omit<Job, 'createdAt' | 'updatedAt' | 'status' | 'sources'>): Promise<Job> {
+    const at = this.now().toISOString();
+    const full: Job = { ...job, status: 'QUEUED', createdAt: at, updatedAt: at, sources: {} };
+    await this.acquireLock(job.userId, job.exportId, at);
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...marshall(full, marshallOptions), ...jobKey(job.exportId) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      await this.releaseLock(job.userId, job.exportId);
+      throw error;
+    }
+    return full;
+  }
+
+  private async acquireLock(userId: string, exportId: string, at: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...lockKey(userId), activeExportId: { S: exportId }, lockedAt: { S: at } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const lock = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(userId), ConsistentRead: true }));
+    const holder = lock.Item?.activeExportId?.S;
+    if (holder === undefined) return this.acquireLock(userId, exportId, at);
+    const active = await this.get(holder);
+    if (active && ACTIVE_STATUSES.includes(active.status)) throw new ExportInProgressError(holder);
+    try {
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...lockKey(userId), activeExportId: { S: exportId }, lockedAt: { S: at } },
+          ConditionExpression: 'activeExportId = :stale',
+          ExpressionAttributeValues: { ':stale': { S: holder } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new ExportInProgressError(holder);
+      throw error;
+    }
+  }
+
+  /** Frees the user's lock if (and only if) this export holds it. */
+  async releaseLock(userId: string, exportId: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: lockKey(userId),
+          ConditionExpression: 'activeExportId = :id',
+          ExpressionAttributeValues: { ':id': { S: exportId } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The export currently holding the user's lock, if any. */
+  async activeExportId(userId: string): Promise<string | undefined> {
+    const lock = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(userId), ConsistentRead: true }));
+    return lock.Item?.activeExportId?.S;
+  }
+
+  async get(exportId: string): Promise<Job | undefined> {
+    const result = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(exportId), ConsistentRead: true }));
+    if (!result.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...job } = unmarshall(result.Item);
+    return job as Job;
+  }
+
+  /** Sets fields of a job; `onlyIf` guards the transition (e.g. never resurrect a cancelled export). */
+  async update(exportId: string, fields: Partial<Omit<Job, 'exportId' | 'userId'>>, onlyIf?: { statusIn: readonly JobStatus[] }): Promise<void> {
+    const entries = Object.entries({ ...fields, updatedAt: this.now().toISOString() }).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:v${i}`] = value;
+      return `#f${i} = :v${i}`;
+    });
+    let condition = 'attribute_exists(pk)';
+    if (onlyIf) {
+      names['#status'] = 'status';
+      onlyIf.statusIn.forEach((s, i) => (values[`:s${i}`] = s));
+      condition += ` AND #status IN (${onlyIf.statusIn.map((_, i) => `:s${i}`).join(', ')})`;
+    }
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(exportId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values, marshallOptions),
+      }),
+    );
+  }
+
+  async recordSourceProgress(exportId: string, sourceId: string, progress: SourceProgress): Promise<void> {
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(exportId),
+        UpdateExpression: 'SET #sources.#id = :p, updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#sources': 'sources', '#id': sourceId },
+        ExpressionAttributeValues: marshall({ ':p': progress, ':at': this.now().toISOString() }),
+      }),
+    );
+  }
+
+  async recordDownload(exportId: string, at: string): Promise<void> {
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(exportId),
+        UpdateExpression: 'SET downloadCount = if_not_exists(downloadCount, :zero) + :one, lastDownloadedAt = :at',
+        ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':at': { S: at } },
+      }),
+    );
+  }
+
+  /** A user's exports, newest first. */
+  async listByUser(userId: string, limit = 50): Promise<Job[]> {
+    const result = await this.dynamodb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'byUser',
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': { S: userId } },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, ...job } = unmarshall(item);
+      return job as Job;
+    });
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'> & { at?: string }): Promise<void> {
+    const at = event.at ?? this.now().toISOString();
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...marshall({ ...event, at }, marshallOptions),
+          pk: { S: `USER#${event.userId}` },
+          sk: { S: `AUDIT#${at}#${randomUUID()}` },
+        },
+      }),
+    );
+  }
+
+  async auditTrail(userId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+          ExpressionAttributeValues: { ':pk': { S: `USER#${userId}` }, ':audit': { S: 'AUDIT#' } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { pk: _pk, sk: _sk, ...event } = unmarshall(item);
+        events.push(event as AuditEvent);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+}
+
+/** The jobs table's schema, shared by the CDK construct and the local stack so they cannot drift. */
+export const JOBS_TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  byUserIndex: { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },
+  ttlAttribute: 'ttl',
+} as const;

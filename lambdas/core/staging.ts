@@ -1,0 +1,21 @@
+// Where an export's intermediate and final objects live in the export bucket. Keys are derived only
+// from the export id, source id and a sequence number, so a retried step overwrites, never duplicates.
+// The prefixes matter to the bucket's lifecycle rules (staging 1 day, archives the retention).
+
+export const STAGING_ROOT = 'staging/';
+export const ARCHIVE_ROOT = 'archives/';
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+export const stagingPrefix = (exportId: string) => `${STAGING_ROOT}${exportId}/`;
+
+/** NDJSON part n of a source: DynamoDB items, or for an S3 source the list of objects copied. */
+export const partKey = (exportId: string, sourceId: string, part: number) =>
+  `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.ndjson`;
+
+/** The staged copy of the n-th object of an S3 source (its original key is in the part listing). */
+export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
+  `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
+
+export const archiveFileName = (exportId: string) => `user-data-export-${exportId}.zip`;
+export const archiveKey = (exportId: string) => `${ARCHIVE_ROOT}${exportId}/${archiveFileName(exportId)}`;

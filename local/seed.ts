@@ -1,0 +1,124 @@
+// Seed files for the embedded stack (DESIGN ⚑): tables of items in DynamoDB JSON, optional key schemas,
+// and S3 objects. Validated before anything is created, with errors naming the file and the field.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
+import type { DataMap } from '../lambdas/core/data-map.ts';
+import { SeedError } from '../lambdas/core/errors.ts';
+
+const numberText = z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number written as a string');
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+const attributeValue: z.ZodType<WireValue> = z.lazy(() =>
+  z.union(
+    [
+      z.object({ S: z.string() }).strict(),
+      z.object({ N: numberText }).strict(),
+      z.object({ B: base64 }).strict(),
+      z.object({ BOOL: z.boolean() }).strict(),
+      z.object({ NULL: z.literal(true) }).strict(),
+      z.object({ SS: z.array(z.string()).min(1) }).strict(),
+      z.object({ NS: z.array(numberText).min(1) }).strict(),
+      z.object({ BS: z.array(base64).min(1) }).strict(),
+      z.object({ L: z.array(attributeValue) }).strict(),
+      z.object({ M: z.record(z.string(), attributeValue) }).strict(),
+    ],
+    { error: () => 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}' },
+  ),
+);
+
+const keySchema = z.object({ partitionKey: z.string().min(1), sortKey: z.string().min(1).optional() }).strict();
+const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
+
+const seedSchema = z
+  .object({
+    tables: z.record(tableName, z.array(z.record(z.string(), attributeValue))).default({}),
+    schemas: z.record(tableName, keySchema.extend({ indexes: z.record(z.string().min(3), keySchema).optional() }).strict()).default({}),
+    objects: z
+      .array(
+        z
+          .object({
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+            key: z.string().min(1).max(1024),
+            base64,
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export type Seed = z.infer<typeof seedSchema>;
+export type TableSchema = Seed['schemas'][string];
+
+export function parseSeed(value: unknown, origin = 'seed'): Seed {
+  const result = seedSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 20).map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length > 20 ? `\n  … and ${result.error.issues.length - 20} more` : '';
+  throw new SeedError(`${origin} is not a valid seed:\n${problems.join('\n')}${more}`);
+}
+
+export function loadSeedFile(path: string): Seed {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SeedError(`Cannot read the seed file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SeedError(`The seed file ${path} is not valid JSON: ${(error as Error).message}.`);
+  }
+  return parseSeed(json, `The seed file ${path}`);
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '(the whole file)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+/**
+ * The key schema of every table the data map or the seed names. A table without an explicit schema is
+ * keyed by the data map's partitionKey (and sortKey); a table read through an index needs a schema.
+ */
+export function resolveTableSchemas(seed: Seed, dataMap: DataMap, origin = 'seed'): Map<string, TableSchema> {
+  const schemas = new Map<string, TableSchema>(Object.entries(seed.schemas));
+  const problems: string[] = [];
+  for (const source of dataMap.sources) {
+    if (source.type !== 'dynamodb') continue;
+    const explicit = schemas.get(source.table);
+    if (source.index !== undefined) {
+      if (!explicit) {
+        problems.push(
+          `table "${source.table}" is read through index "${source.index}" by source "${source.id}", so ${origin} needs schemas.${source.table} with the table's keys and indexes.${source.index}`,
+        );
+      } else if (!explicit.indexes?.[source.index]) {
+        problems.push(`schemas.${source.table}.indexes has no "${source.index}", which source "${source.id}" reads`);
+      }
+      continue;
+    }
+    if (!explicit) schemas.set(source.table, { partitionKey: source.partitionKey, sortKey: source.sortKey });
+  }
+  for (const table of Object.keys(seed.tables)) {
+    if (!schemas.has(table)) problems.push(`tables.${table} is not in the data map and has no schemas.${table}, so its keys are unknown`);
+  }
+  for (const [table, items] of Object.entries(seed.tables)) {
+    const schema = schemas.get(table);
+    if (!schema) continue;
+    const keys = [schema.partitionKey, schema.sortKey, ...Object.values(schema.indexes ?? {}).flatMap((i) => [i.partitionKey, i.sortKey])];
+    items.forEach((item: WireItem, i) => {
+      for (const key of [schema.partitionKey, schema.sortKey]) {
+        if (key !== undefined && !item[key]) problems.push(`tables.${table}[${i}] lacks its key attribute "${key}"`);
+      }
+      for (const key of keys) {
+        const value = key === undefined ? undefined : item[key];
+        if (value && !('S' in value)) problems.push(`tables.${table}[${i}].${key} is a key attribute and must be a string ({"S": …})`);
+      }
+    });
+  }
+  if (problems.length > 0) throw new SeedError(`${origin} does not fit the data map:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return schemas;
+}
