@@ -163,7 +163,7 @@ async function copyToStaging(source: S3Source, key: string, size: number, staged
         new CopyObjectCommand({
           Bucket: exportBucket.bucket,
           Key: stagedKey,
-          CopySource: `${source.bucket}/${encodeURIComponent(key)}`,
+          CopySource: `${source.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: exportBucket.kmsKeyId,
         }),

@@ -72,7 +72,7 @@ const source = z.discriminatedUnion('type', [dynamoDbSource, s3Source], {
   error: (issue) => (issue.code === 'invalid_union' ? 'must have "type" "dynamodb" or "s3"' : undefined),
 });
 
-const categoryPolicy = z
+const categoryPolicySchema = z
   .object({
     title: z.string().min(1),
     holds: z.string().min(1),
@@ -88,7 +88,7 @@ const dataMapSchema = z
     $schema: z.string().optional(),
     description: z.string().optional(),
     sources: z.array(source).min(1, 'must list at least one source'),
-    categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicy).optional(),
+    categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicySchema).optional(),
     /** Where the user's email address lives, for exports started without one (support, CLI). */
     recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
   })

@@ -1,0 +1,32 @@
+// BundleArchive: the staged parts of every source into one ZIP in the export bucket (SSE-KMS).
+import middy from '@middy/core';
+import { z } from 'zod';
+import { bundleArchive, type BundleRequest, type BundleResult } from './core/bundle.ts';
+import { parseEnv, pickEnv } from './core/config.ts';
+import { loadDataMapFile } from './core/data-map.ts';
+import { exportIdSchema, formatsSchema, userIdSchema } from './core/identifiers.ts';
+import { logFailures, parseEvent } from './core/middleware.ts';
+import { lambdaEntry, type Runtime } from './core/runtime.ts';
+
+const event = z.object({
+  exportId: exportIdSchema,
+  userId: userIdSchema,
+  formats: formatsSchema,
+  sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0) })),
+});
+
+export function createBundleArchiveHandler(runtime: Runtime) {
+  const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE'), runtime.env);
+  const { s3 } = runtime.clients;
+  const deps = {
+    s3,
+    exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
+    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+  };
+  return middy<BundleRequest, BundleResult>()
+    .use(logFailures(runtime.log, 'BundleArchive'))
+    .use(parseEvent(event))
+    .handler((input) => bundleArchive(input, deps));
+}
+
+export const handler = lambdaEntry(createBundleArchiveHandler);

@@ -1,0 +1,43 @@
+// CollectSource: one time-boxed slice of one source into staging parts; returns a cursor to loop on.
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { collectSource, type CollectRequest, type CollectResult } from './core/collect.ts';
+import { parseEnv, pickEnv } from './core/config.ts';
+import { loadDataMapFile } from './core/data-map.ts';
+import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
+import { JobStore } from './core/jobs.ts';
+import { logFailures, parseEvent } from './core/middleware.ts';
+import { lambdaEntry, type Runtime } from './core/runtime.ts';
+
+const event = z.object({
+  exportId: exportIdSchema,
+  userId: userIdSchema,
+  sourceId: z.string().min(1),
+  cursor: z.string().nullable().default(null),
+  nextPart: z.number().int().min(0).default(0),
+  records: z.number().int().min(0).default(0),
+});
+
+/** Time kept back from Lambda's limit to close the part upload and report. */
+const SAFETY_MARGIN_MS = 60_000;
+
+export function createCollectSourceHandler(runtime: Runtime) {
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'COLLECT_BUDGET_SECONDS'), runtime.env);
+  const { dynamodb, s3 } = runtime.clients;
+  const deps = {
+    dynamodb,
+    s3,
+    exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
+    jobs: new JobStore(dynamodb, config.JOBS_TABLE),
+    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+  };
+  const deadline = (context: Context) =>
+    Date.now() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  return middy<CollectRequest, CollectResult>()
+    .use(logFailures(runtime.log, 'CollectSource'))
+    .use(parseEvent(event))
+    .handler((input, context) => collectSource(input, deps, deadline(context)));
+}
+
+export const handler = lambdaEntry(createCollectSourceHandler);

@@ -1,0 +1,42 @@
+// Configuration from environment variables, parsed once per cold start by a zod schema. A missing or
+// malformed variable stops the function with one error that names every problem.
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export function parseEnv<T extends z.ZodRawShape>(shape: T, env: Env): z.infer<z.ZodObject<T>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    return env[name] === undefined ? `${name} is not set` : `${name} ${issue.message}`;
+  });
+  throw new ConfigError(`The function's configuration is incomplete: ${problems.join('; ')}.`);
+}
+
+const positiveNumber = z.coerce.number().positive('must be a positive number');
+
+/** Every variable any handler reads; each handler picks the ones it needs. */
+export const ENV = {
+  JOBS_TABLE: z.string().min(1),
+  EXPORT_BUCKET: z.string().min(1),
+  /** The customer-managed key the bucket policy requires on every put. */
+  EXPORT_KMS_KEY_ID: z.string().min(1),
+  /** The data map bundled with the function. */
+  DATA_MAP_FILE: z.string().min(1),
+  SENDER_EMAIL: z.string().email('must be an email address'),
+  /** Base URL of the download endpoint (the HTTP API). */
+  PUBLIC_BASE_URL: z.string().url('must be a URL'),
+  LINK_TTL_HOURS: positiveNumber.default(72),
+  RETENTION_DAYS: positiveNumber.default(7),
+  /** Upper bound on one CollectSource invocation; Lambda's remaining time bounds it too. */
+  COLLECT_BUDGET_SECONDS: positiveNumber.default(600),
+  /** The KMS HMAC key that signs download links. */
+  LINK_SIGNING_KEY_ID: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1),
+} as const;
+
+export function pickEnv<K extends keyof typeof ENV>(...names: K[]): Pick<typeof ENV, K> {
+  return Object.fromEntries(names.map((n) => [n, ENV[n]])) as Pick<typeof ENV, K>;
+}

@@ -1,0 +1,120 @@
+// The emails a user receives: "your export is ready" (what is inside, its size, when the link expires)
+// and "your export failed" (in plain words, and what to do). Each in HTML and plain text.
+import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import type { DataMap } from './data-map.ts';
+import { categoryPolicy } from './data-map.ts';
+import { DeliveryError } from './errors.ts';
+import { escapeHtml, formatBytes } from './index-page.ts';
+import { CATEGORIES, PRIVACY_CONTACT, SUPPORT_CONTACT, type Category } from './privacy-policy.ts';
+
+export interface EmailContent {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface ReadyEmailFacts {
+  exportId: string;
+  link: string;
+  linkExpiresAt: Date;
+  archiveBytes: number;
+  /** Records per source id. */
+  records: Record<string, number>;
+  dataMap: DataMap;
+}
+
+const formatDate = (date: Date) =>
+  date.toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+
+const layout = (title: string, body: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:36rem;margin:0 auto;padding:1.5rem;color:#1a1a1a;line-height:1.5">
+${body}
+<p style="color:#666;font-size:.85em;margin-top:2rem">Questions about your data: <a href="mailto:${PRIVACY_CONTACT}">${PRIVACY_CONTACT}</a>.</p>
+</body></html>`;
+
+export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
+  const perCategory = new Map<Category, number>();
+  for (const source of facts.dataMap.sources) {
+    const count = facts.records[source.id];
+    if (count !== undefined) perCategory.set(source.category, (perCategory.get(source.category) ?? 0) + count);
+  }
+  const lines = CATEGORIES.filter((c) => perCategory.has(c)).map((c) => ({ title: categoryPolicy(facts.dataMap, c).title, count: perCategory.get(c) ?? 0 }));
+  const size = formatBytes(facts.archiveBytes);
+  const expires = formatDate(facts.linkExpiresAt);
+  const subject = 'Your data export is ready to download';
+  const text = [
+    'Hello,',
+    '',
+    `The copy of your data you asked for is ready: one ZIP file of ${size}.`,
+    '',
+    'It contains:',
+    ...lines.map((l) => `  - ${l.title}: ${l.count} ${l.count === 1 ? 'item' : 'items'}`),
+    '',
+    'Download it here:',
+    facts.link,
+    '',
+    `The link works until ${expires}. After that, request a new export from your account page.`,
+    'Open index.html inside the ZIP for an overview; every source is there as JSON and/or CSV.',
+    '',
+    "If you did not ask for this export, don't open the link; contact " + SUPPORT_CONTACT + ' right away.',
+    '',
+    `Export reference: ${facts.exportId}`,
+  ].join('\n');
+  const html = layout(
+    subject,
+    `<h1 style="font-size:1.4rem">Your data export is ready</h1>
+<p>The copy of your data you asked for is ready: one ZIP file of <strong>${escapeHtml(size)}</strong>.</p>
+<ul>${lines.map((l) => `<li>${escapeHtml(l.title)}: ${l.count} ${l.count === 1 ? 'item' : 'items'}</li>`).join('')}</ul>
+<p><a href="${escapeHtml(facts.link)}" style="display:inline-block;background:#0b5fff;color:#fff;padding:.6rem 1.2rem;border-radius:6px;text-decoration:none">Download my data</a></p>
+<p>The link works until <strong>${escapeHtml(expires)}</strong>. After that, request a new export from your account page.
+Open <code>index.html</code> inside the ZIP for an overview.</p>
+<p>If you did not ask for this export, don't open the link; contact <a href="mailto:${SUPPORT_CONTACT}">${SUPPORT_CONTACT}</a> right away.</p>
+<p style="color:#666;font-size:.85em">Export reference: ${escapeHtml(facts.exportId)}</p>`,
+  );
+  return { subject, html, text };
+}
+
+export function renderFailedEmail(exportId: string, explanation: string): EmailContent {
+  const subject = "We couldn't complete your data export";
+  const text = [
+    'Hello,',
+    '',
+    explanation,
+    '',
+    'No partial archive was sent. You can request a new export from your account page; if it fails again, reply to ' +
+      SUPPORT_CONTACT +
+      ' with the reference below and we will complete it for you.',
+    '',
+    `Export reference: ${exportId}`,
+  ].join('\n');
+  const html = layout(
+    subject,
+    `<h1 style="font-size:1.4rem">We couldn't complete your data export</h1>
+<p>${escapeHtml(explanation)}</p>
+<p>No partial archive was sent. You can request a new export from your account page; if it fails again, write to
+<a href="mailto:${SUPPORT_CONTACT}">${SUPPORT_CONTACT}</a> with the reference below and we will complete it for you.</p>
+<p style="color:#666;font-size:.85em">Export reference: ${escapeHtml(exportId)}</p>`,
+  );
+  return { subject, html, text };
+}
+
+export async function sendEmail(ses: SESv2Client, from: string, to: string, content: EmailContent): Promise<string> {
+  try {
+    const result = await ses.send(
+      new SendEmailCommand({
+        FromEmailAddress: from,
+        Destination: { ToAddresses: [to] },
+        Content: {
+          Simple: {
+            Subject: { Data: content.subject, Charset: 'UTF-8' },
+            Body: { Html: { Data: content.html, Charset: 'UTF-8' }, Text: { Data: content.text, Charset: 'UTF-8' } },
+          },
+        },
+      }),
+    );
+    return result.MessageId ?? '';
+  } catch (error) {
+    throw new DeliveryError(`Sending the email failed: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,244 @@
+// An export's life outside the collect/bundle work: start (job row, lock, workflow), prepare (plan the
+// sources, find the recipient), deliver (READY, signed link, email) and fail (FAILED, user told, lock
+// freed, staging removed). Each takes its dependencies as arguments.
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { randomUUID } from 'node:crypto';
+import { deleteStaging } from './bundle.ts';
+import { findSource, renderKeyTemplate, selectSources, type DataMap } from './data-map.ts';
+import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
+import { InvalidRequestError } from './errors.ts';
+import { newExportId, userIdSchema, type Format } from './identifiers.ts';
+import type { Actor, Job, JobStore } from './jobs.ts';
+import { issueToken, type LinkSigner } from './link-token.ts';
+import { CATEGORIES, type Category } from './privacy-policy.ts';
+
+/** Starts the workflow for an export: Step Functions in AWS, the local runner in the embedded stack. */
+export interface WorkflowStarter {
+  start(exportId: string, input: WorkflowInput): Promise<void>;
+}
+
+export interface WorkflowInput {
+  exportId: string;
+  userId: string;
+}
+
+export interface StartRequest {
+  userId: string;
+  formats: Format[];
+  categories?: Category[];
+  /** Where to send the link; when absent it is looked up through the data map's recipient. */
+  email?: string;
+  actor: Actor;
+}
+
+export interface LifecycleSettings {
+  /** Days an archive (and its job row) is kept. */
+  retentionDays: number;
+}
+
+const DAY_SECONDS = 86_400;
+
+export async function startExport(
+  request: StartRequest,
+  deps: { jobs: JobStore; workflow: WorkflowStarter; dataMap: DataMap; settings: LifecycleSettings; now?: () => Date },
+): Promise<Job> {
+  const userId = userIdSchema.safeParse(request.userId);
+  if (!userId.success) throw new InvalidRequestError(`The user id ${userId.error.issues[0]?.message ?? 'is invalid'}.`);
+  for (const category of request.categories ?? []) {
+    if (!CATEGORIES.includes(category)) throw new InvalidRequestError(`"${category}" is not a data category; use one of ${CATEGORIES.join(', ')}.`);
+  }
+  if (request.actor.role === 'support' && !request.actor.reason?.trim()) {
+    throw new InvalidRequestError('Support exports need a reason, such as the ticket number.');
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const exportId = newExportId();
+  const job = await deps.jobs.create({
+    exportId,
+    userId: userId.data,
+    requestedBy: request.actor,
+    formats: request.formats,
+    categories: request.categories,
+    notifyEmail: request.email,
+    ttl: Math.floor(now.getTime() / 1000) + (deps.settings.retentionDays + 30) * DAY_SECONDS,
+  });
+  await deps.jobs.audit({ userId: job.userId, exportId, action: 'start', actor: request.actor });
+  try {
+    await deps.workflow.start(exportId, { exportId, userId: job.userId });
+  } catch (error) {
+    await deps.jobs.update(exportId, { status: 'FAILED', failureReason: `Could not start the workflow: ${(error as Error).message}` });
+    await deps.jobs.releaseLock(job.userId, exportId);
+    throw error;
+  }
+  return job;
+}
+
+export interface ExportPlan {
+  exportId: string;
+  userId: string;
+  formats: Format[];
+  sourceIds: string[];
+}
+
+export async function prepareExport(
+  input: WorkflowInput,
+  deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now?: () => Date },
+): Promise<ExportPlan> {
+  const job = await deps.jobs.get(input.exportId);
+  if (!job || job.userId !== input.userId) throw new InvalidRequestError(`There is no export ${input.exportId} for user ${input.userId}.`);
+  const sources = selectSources(deps.dataMap, job.categories);
+  if (sources.length === 0) throw new InvalidRequestError('The data map has no source in the requested categories.');
+  const notifyEmail = job.notifyEmail ?? (await findRecipient(deps.dataMap, deps.dynamodb, job.userId));
+  if (!notifyEmail) {
+    throw new InvalidRequestError(`No email address is on file for user ${job.userId}, so the download link cannot be delivered.`);
+  }
+  const startedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail }, { statusIn: ['QUEUED', 'RUNNING'] });
+  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds: sources.map((s) => s.id) };
+}
+
+/**
+ * The user's email address on file: the data map's `recipient`, or else an `email` attribute of the
+ * first account source. Read with the same Query permission the export already has.
+ */
+export async function findRecipient(dataMap: DataMap, dynamodb: DynamoDBClient, userId: string): Promise<string | undefined> {
+  const recipient = dataMap.recipient ?? (() => {
+    const account = dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
+    return account ? { sourceId: account.id, attribute: 'email' } : undefined;
+  })();
+  if (!recipient) return undefined;
+  const source = findSource(dataMap, recipient.sourceId);
+  if (source.type !== 'dynamodb') return undefined;
+  const page = await dynamodb.send(
+    new QueryCommand({
+      TableName: source.table,
+      IndexName: source.index,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': source.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: renderKeyTemplate(source.keyTemplate, userId) } },
+      Limit: 25,
+    }),
+  );
+  const address = page.Items?.map((item) => item[recipient.attribute]?.S).find((v) => v !== undefined && v.includes('@'));
+  return address;
+}
+
+export interface DeliverRequest {
+  exportId: string;
+  userId: string;
+  archiveKey: string;
+  archiveBytes: number;
+  fileCount: number;
+  records: Record<string, number>;
+}
+
+export interface DeliverySettings {
+  sender: string;
+  /** Base URL of the download endpoint, e.g. https://api.example.com */
+  publicBaseUrl: string;
+  linkTtlSeconds: number;
+}
+
+export async function deliverLink(
+  request: DeliverRequest,
+  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date },
+): Promise<{ exportId: string; status: 'READY'; linkExpiresAt: string }> {
+  const now = (deps.now ?? (() => new Date()))();
+  const job = await deps.jobs.get(request.exportId);
+  if (!job?.notifyEmail) throw new InvalidRequestError(`Export ${request.exportId} has no recipient.`);
+  const { link, linkId, expiresAt } = await newDownloadLink(job, deps.signer, deps.settings, now);
+  await deps.jobs.update(
+    job.exportId,
+    {
+      status: 'READY',
+      archiveKey: request.archiveKey,
+      archiveBytes: request.archiveBytes,
+      fileCount: request.fileCount,
+      linkId,
+      linkExpiresAt: expiresAt.toISOString(),
+      completedAt: now.toISOString(),
+    },
+    { statusIn: ['RUNNING', 'READY'] },
+  );
+  await sendEmail(
+    deps.ses,
+    deps.settings.sender,
+    job.notifyEmail,
+    renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, records: request.records, dataMap: deps.dataMap }),
+  );
+  await deps.jobs.releaseLock(job.userId, job.exportId);
+  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'ready', actor: { id: 'system', role: 'operator' }, detail: `link valid until ${expiresAt.toISOString()}` });
+  return { exportId: job.exportId, status: 'READY', linkExpiresAt: expiresAt.toISOString() };
+}
+
+/** A fresh link generation: the job honours only its newest linkId, so older links stop working. */
+export async function newDownloadLink(job: Job, signer: LinkSigner, settings: DeliverySettings, now: Date) {
+  const linkId = randomUUID();
+  const expiresAt = new Date(now.getTime() + settings.linkTtlSeconds * 1000);
+  const token = await issueToken(signer, { exportId: job.exportId, userId: job.userId, linkId, expiresAt: Math.floor(expiresAt.getTime() / 1000) });
+  const link = `${settings.publicBaseUrl.replace(/\/$/, '')}/exports/${encodeURIComponent(job.exportId)}/download?token=${token}`;
+  return { link, linkId, expiresAt };
+}
+
+export interface FailureInput {
+  exportId: string;
+  userId: string;
+  error?: { Error?: string; Cause?: string };
+}
+
+/** What a user is told, by the kind of failure; the technical detail stays in the job row and logs. */
+const EXPLANATIONS: Record<string, string> = {
+  SourceReadError: 'We could not read part of your data after several tries, so we stopped rather than send you an incomplete copy.',
+  SourceUnavailableError: 'One of the places where we keep your data could not be reached, so we stopped rather than send you an incomplete copy.',
+  ArchiveWriteError: 'We could not build the archive of your data.',
+  DeliveryError: 'Your archive was built, but we could not email you the download link.',
+  'States.Timeout': 'Your export took longer than we allow and was stopped.',
+  InvalidRequestError: 'Your export request could not be processed.',
+};
+const DEFAULT_EXPLANATION = 'Something went wrong on our side while preparing your data.';
+
+export function explainFailure(error: FailureInput['error']): { explanation: string; technical: string } {
+  const name = error?.Error ?? 'Unknown';
+  let detail = error?.Cause ?? '';
+  // Lambda failures arrive as a JSON Cause ({errorType, errorMessage, trace}); keep only the message.
+  try {
+    const parsed = JSON.parse(detail) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') detail = parsed.errorMessage;
+  } catch {
+    // A plain-text cause is already the message.
+  }
+  const explanation = EXPLANATIONS[name] ?? DEFAULT_EXPLANATION;
+  return { explanation: `${explanation} Our team has been alerted.`, technical: `${name}: ${detail}`.slice(0, 2000) };
+}
+
+export async function markFailed(
+  input: FailureInput,
+  deps: { jobs: JobStore; s3: S3Client; bucket: string; ses: SESv2Client; sender: string; now?: () => Date; log?: (message: string, error: unknown) => void },
+): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
+  const now = (deps.now ?? (() => new Date()))();
+  const { explanation, technical } = explainFailure(input.error);
+  const job = await deps.jobs.get(input.exportId);
+  // A cancelled export stays cancelled; everything else that reaches here has failed.
+  const cancelled = job?.status === 'CANCELLED';
+  if (job && !cancelled) {
+    await deps.jobs.update(job.exportId, { status: 'FAILED', failureReason: technical, failureMessage: explanation, completedAt: now.toISOString() });
+  }
+  await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  await deps.jobs.releaseLock(input.userId, input.exportId);
+  let userNotified = false;
+  if (job?.notifyEmail && !cancelled) {
+    try {
+      await sendEmail(deps.ses, deps.sender, job.notifyEmail, renderFailedEmail(job.exportId, explanation));
+      userNotified = true;
+    } catch (error) {
+      // The job row already says FAILED and the user sees it on the account page; the alarm on failed
+      // executions tells operators. Failing here would only hide that state behind a second error.
+      deps.log?.('Could not email the failure notice', error);
+    }
+  }
+  if (job) {
+    await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
+  }
+  return { exportId: input.exportId, status: cancelled ? 'CANCELLED' : 'FAILED', userNotified };
+}

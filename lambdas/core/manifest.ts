@@ -1,0 +1,53 @@
+// manifest.json (DESIGN ⚑): what the archive holds, and proof of it (bytes and sha256 of every file).
+import type { Format } from './identifiers.ts';
+import type { Category } from './privacy-policy.ts';
+
+export interface ManifestFile {
+  path: string;
+  sourceId: string;
+  category: Category;
+  /** json / csv for records, file for an object of an S3 source. */
+  format: Format | 'file';
+  /** Records in a json or csv file. */
+  records?: number;
+  /** Uncompressed size. */
+  bytes: number;
+  /** sha256 (hex) of the uncompressed bytes. */
+  sha256: string;
+  /** For files of an S3 source: the object's key relative to the source's prefix. */
+  originalKey?: string;
+}
+
+export interface ManifestSource {
+  sourceId: string;
+  category: Category;
+  type: 'dynamodb' | 's3';
+  description?: string;
+  /** Every source in an archive is complete: an export with a failed source fails as a whole. */
+  status: 'complete';
+  /** Records (DynamoDB items, or S3 objects) exported. */
+  records: number;
+}
+
+export interface Manifest {
+  manifestVersion: 1;
+  exportId: string;
+  userId: string;
+  generatedAt: string;
+  formats: Format[];
+  sources: ManifestSource[];
+  files: ManifestFile[];
+  totals: { records: number; files: number; bytes: number };
+}
+
+export function buildManifest(fields: Omit<Manifest, 'manifestVersion' | 'totals'>): Manifest {
+  return {
+    manifestVersion: 1,
+    ...fields,
+    totals: {
+      records: fields.sources.reduce((sum, s) => sum + s.records, 0),
+      files: fields.files.length,
+      bytes: fields.files.reduce((sum, f) => sum + f.bytes, 0),
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The composition root for Lambda: AWS clients from the standard environment (AWS_ENDPOINT_URL_<SERVICE>
+// redirects them to emulators locally) and the KMS link signer. The embedded stack composes its own
+// Runtime with a local HMAC key instead; handlers never know which one they got.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { parseEnv, pickEnv, type Env } from './config.ts';
+import { KmsLinkSigner, type LinkSigner } from './link-token.ts';
+
+export interface Clients {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  ses: SESv2Client;
+  sfn: SFNClient;
+}
+
+export interface Runtime {
+  env: Env;
+  clients: Clients;
+  signer: LinkSigner;
+  log: (message: string, details?: unknown) => void;
+}
+
+export function createClients(env: Env): Clients {
+  return {
+    dynamodb: new DynamoDBClient({}),
+    // S3 emulators answer only path-style requests; real S3 takes both, so this is plain configuration.
+    s3: new S3Client({ forcePathStyle: env.AWS_S3_FORCE_PATH_STYLE === 'true' }),
+    ses: new SESv2Client({}),
+    sfn: new SFNClient({}),
+  };
+}
+
+const jsonLog = (message: string, details?: unknown) =>
+  console.log(JSON.stringify({ message, details: details instanceof Error ? { name: details.name, message: details.message } : details }));
+
+let aws: Runtime | undefined;
+
+export function awsRuntime(): Runtime {
+  if (!aws) {
+    const env = process.env;
+    const { LINK_SIGNING_KEY_ID } = parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), env);
+    aws = { env, clients: createClients(env), signer: new KmsLinkSigner(new KMSClient({}), LINK_SIGNING_KEY_ID), log: jsonLog };
+  }
+  return aws;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/**
+ * The Lambda entry point of a handler module: built on the first invocation (the cold start) from the
+ * AWS runtime, then reused. Importing a handler module therefore never reads the environment.
+ */
+export function lambdaEntry<E, R>(factory: (runtime: Runtime) => Handler<E, R>): Handler<E, R> {
+  let built: Handler<E, R> | undefined;
+  return (event, context) => {
+    built ??= factory(awsRuntime());
+    return built(event, context);
+  };
+}

@@ -1,0 +1,56 @@
+// GET /exports/{id}/download?token=… (HTTP API, no authorizer: the signed token is the credential).
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseEnv, pickEnv } from './core/config.ts';
+import { handleDownload } from './core/download.ts';
+import { escapeHtml } from './core/index-page.ts';
+import { JobStore } from './core/jobs.ts';
+import { lambdaEntry, type Runtime } from './core/runtime.ts';
+
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+};
+
+function page(status: number, title: string, message: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8' },
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5">
+<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`,
+  };
+}
+
+export function createDownloadHandler(runtime: Runtime) {
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET'), runtime.env);
+  const deps = {
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    signer: runtime.signer,
+    s3: runtime.clients.s3,
+    bucket: config.EXPORT_BUCKET,
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .onError((request) => {
+      // Whatever broke, the person clicking the link gets a sentence, never a stack trace.
+      runtime.log('Download failed', request.error);
+      request.response = page(500, 'Download unavailable', 'We could not prepare your download just now. Please try the link again in a few minutes.');
+    })
+    .handler(async (event) => {
+      const outcome = await handleDownload(
+        {
+          exportId: event.pathParameters?.id ?? '',
+          token: event.queryStringParameters?.token,
+          ip: event.requestContext?.http?.sourceIp,
+          userAgent: event.requestContext?.http?.userAgent,
+        },
+        deps,
+      );
+      if (outcome.kind === 'redirect') return { statusCode: 302, headers: { ...SECURITY_HEADERS, location: outcome.location }, body: '' };
+      return page(outcome.status, outcome.title, outcome.message);
+    });
+}
+
+export const handler = lambdaEntry(createDownloadHandler);

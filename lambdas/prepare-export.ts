@@ -1,0 +1,27 @@
+// PrepareExport: mark the job RUNNING, resolve the recipient, and list the sources the Map will collect.
+import middy from '@middy/core';
+import { z } from 'zod';
+import { parseEnv, pickEnv } from './core/config.ts';
+import { loadDataMapFile } from './core/data-map.ts';
+import { prepareExport, type ExportPlan, type WorkflowInput } from './core/export-lifecycle.ts';
+import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
+import { JobStore } from './core/jobs.ts';
+import { logFailures, parseEvent } from './core/middleware.ts';
+import { lambdaEntry, type Runtime } from './core/runtime.ts';
+
+const event = z.object({ exportId: exportIdSchema, userId: userIdSchema });
+
+export function createPrepareExportHandler(runtime: Runtime) {
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE'), runtime.env);
+  const deps = {
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+    dynamodb: runtime.clients.dynamodb,
+  };
+  return middy<WorkflowInput, ExportPlan>()
+    .use(logFailures(runtime.log, 'PrepareExport'))
+    .use(parseEvent(event))
+    .handler((input) => prepareExport(input, deps));
+}
+
+export const handler = lambdaEntry(createPrepareExportHandler);

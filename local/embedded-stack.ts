@@ -1,0 +1,206 @@
+// The embedded stack: the whole export on one machine with no AWS account. It starts the emulators,
+// points the AWS SDK at them through the standard AWS_ENDPOINT_URL_<SERVICE> variables, creates the jobs
+// table and export bucket, builds every handler from the same factory Lambda uses, and runs the same
+// ASL file. The only local substitution is the link signer: a random HMAC key instead of KMS.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
+import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
+import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
+import { markFailed, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
+import { JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
+import { HmacLinkSigner } from '../lambdas/core/link-token.ts';
+import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
+import { createDownloadHandler } from '../lambdas/download.ts';
+import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
+import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
+import { createSendLinkHandler } from '../lambdas/send-link.ts';
+import { startEmulators, type Emulators } from './emulators.ts';
+import { HttpGateway } from './http-gateway.ts';
+import { LocalWorkflow, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
+import { createBucket, createTable, loadSeed } from './seed-loader.ts';
+import type { Seed } from './seed.ts';
+
+export const LOCAL_EXPORT_BUCKET = 'user-data-exports-local';
+export const LOCAL_JOBS_TABLE = 'ExportJobs';
+export const LOCAL_SENDER = 'privacy@cartropic.com';
+
+export interface EmbeddedStackOptions {
+  dataMapFile: string;
+  linkTtlHours?: number;
+  retentionDays?: number;
+  /** Upper bound of one CollectSource call; small values make sources loop (tests of the cursor). */
+  collectBudgetSeconds?: number;
+  /** Pause between ASL retries, replacing backoff (tests). */
+  retryIntervalMs?: number;
+  /** Whole-machine timeout override (tests). */
+  timeoutSeconds?: number;
+  /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
+  wrapTask?: (task: TaskName, handler: TaskHandler) => TaskHandler;
+  /** Where handler logs go; silent by default so the demo's own progress stays readable. */
+  log?: Runtime['log'];
+}
+
+export interface ReceivedEmail {
+  messageId: string;
+  from: string;
+  destination: { to: string[] };
+  subject: string;
+  body: { html?: string; text?: string };
+  at: number;
+}
+
+let running = false;
+
+export class EmbeddedStack {
+  private constructor(
+    readonly dataMap: DataMap,
+    readonly clients: Clients,
+    readonly jobs: JobStore,
+    readonly workflow: LocalWorkflow,
+    readonly baseUrl: string,
+    readonly endpoints: Emulators['endpoints'],
+    private readonly settings: { retentionDays: number },
+    private readonly closeAll: () => Promise<void>,
+  ) {}
+
+  static async start(options: EmbeddedStackOptions): Promise<EmbeddedStack> {
+    // The SDK reads endpoints and credentials from process.env, which one process has only one of.
+    if (running) throw new Error('An embedded stack is already running in this process; stop it first.');
+    running = true;
+    const dataMapFile = resolve(options.dataMapFile);
+    const dataMap = loadDataMapFile(dataMapFile);
+    let emulators: Emulators | undefined;
+    const gateway = new HttpGateway();
+    try {
+      emulators = await startEmulators();
+      const baseUrl = await gateway.listen();
+      Object.assign(process.env, {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
+        AWS_ENDPOINT_URL_S3: emulators.endpoints.s3,
+        AWS_ENDPOINT_URL_SESV2: emulators.endpoints.ses,
+        // s3rver would otherwise store streamed uploads with their aws-chunked framing inside.
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        AWS_S3_FORCE_PATH_STYLE: 'true',
+        JOBS_TABLE: LOCAL_JOBS_TABLE,
+        EXPORT_BUCKET: LOCAL_EXPORT_BUCKET,
+        EXPORT_KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/local-export-key',
+        DATA_MAP_FILE: dataMapFile,
+        SENDER_EMAIL: LOCAL_SENDER,
+        PUBLIC_BASE_URL: baseUrl,
+        LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
+        RETENTION_DAYS: String(options.retentionDays ?? 7),
+        COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
+      });
+      delete process.env.AWS_PROFILE;
+      const clients = createClients(process.env);
+      const runtime: Runtime = {
+        env: process.env,
+        clients,
+        signer: new HmacLinkSigner(randomBytes(32)),
+        log: options.log ?? (() => undefined),
+      };
+      await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
+        partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
+        sortKey: JOBS_TABLE_SCHEMA.sortKey,
+        indexes: { [JOBS_TABLE_SCHEMA.byUserIndex.name]: { partitionKey: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, sortKey: JOBS_TABLE_SCHEMA.byUserIndex.sortKey } },
+      });
+      await createBucket(clients.s3, LOCAL_EXPORT_BUCKET);
+
+      const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE);
+      const wrap = options.wrapTask ?? ((_task, handler) => handler);
+      const task = (name: TaskName, handler: unknown) => wrap(name, handler as TaskHandler);
+      const workflow = new LocalWorkflow({
+        handlers: {
+          PrepareExport: task('PrepareExport', createPrepareExportHandler(runtime)),
+          CollectSource: task('CollectSource', createCollectSourceHandler(runtime)),
+          BundleArchive: task('BundleArchive', createBundleArchiveHandler(runtime)),
+          SendLink: task('SendLink', createSendLinkHandler(runtime)),
+          MarkFailed: task('MarkFailed', createMarkFailedHandler(runtime)),
+        },
+        retryIntervalMs: options.retryIntervalMs,
+        timeoutSeconds: options.timeoutSeconds,
+        // In AWS an EventBridge rule on TIMED_OUT/ABORTED executions does this; here the runner does.
+        onUnhandledEnd: async (input, status) => {
+          await markFailed(
+            { ...input, error: { Error: status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Aborted', Cause: `The execution was ${status === 'TIMED_OUT' ? 'timed out' : 'stopped'}.` } },
+            { jobs, s3: clients.s3, bucket: LOCAL_EXPORT_BUCKET, ses: clients.ses, sender: LOCAL_SENDER },
+          );
+        },
+      });
+      const download = createDownloadHandler(runtime);
+      gateway.add({ method: 'GET', path: '/exports/{id}/download', handler: () => download });
+
+      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, { retentionDays: options.retentionDays ?? 7 }, async () => {
+        await workflow.drain();
+        await gateway.close();
+        await emulators?.close();
+      });
+      return stack;
+    } catch (error) {
+      await gateway.close().catch(() => undefined);
+      await emulators?.close().catch(() => undefined);
+      running = false;
+      throw error;
+    }
+  }
+
+  get dynamodb(): DynamoDBClient {
+    return this.clients.dynamodb;
+  }
+
+  get s3(): S3Client {
+    return this.clients.s3;
+  }
+
+  get exportBucket(): string {
+    return LOCAL_EXPORT_BUCKET;
+  }
+
+  loadSeed(seed: Seed, origin?: string): Promise<{ items: number; objects: number }> {
+    return loadSeed(seed, this.dataMap, this.clients, origin);
+  }
+
+  startExport(request: StartRequest): Promise<Job> {
+    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.settings });
+  }
+
+  async waitForExport(exportId: string): Promise<{ outcome: ExecutionOutcome; job: Job }> {
+    const outcome = await this.workflow.wait(exportId);
+    const job = await this.jobs.get(exportId);
+    if (!job) throw new Error(`Export ${exportId} has no job row.`);
+    return { outcome, job };
+  }
+
+  /** Emails local SES accepted, oldest first. */
+  async emails(): Promise<ReceivedEmail[]> {
+    const response = await fetch(`${this.endpoints.ses}/store`);
+    const store = (await response.json()) as { emails: ReceivedEmail[] };
+    return store.emails;
+  }
+
+  /** The newest email to `address` about `exportId`, if one arrived. */
+  async emailFor(address: string, exportId: string): Promise<ReceivedEmail | undefined> {
+    const all = await this.emails();
+    return all.filter((e) => e.destination.to.includes(address) && (e.body.text ?? '').includes(exportId)).at(-1);
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.closeAll();
+    } finally {
+      running = false;
+    }
+  }
+}
+
+/** The download link in an email's text body. */
+export function linkInEmail(email: ReceivedEmail): string | undefined {
+  return /https?:\/\/\S+\/download\?token=[A-Za-z0-9._-]+/.exec(email.body.text ?? '')?.[0];
+}

@@ -1,0 +1,143 @@
+// Runs state-machines/export.asl.json with aws-local-stepfunctions, its Task states mapped to the real
+// handlers. It plays Step Functions' part in the embedded stack: StartExecution with the export id as
+// the execution name, executions that can be awaited or stopped, and a machine timeout that (like the
+// EventBridge rule in AWS) still closes the job.
+import type { Context } from 'aws-lambda';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowInput, WorkflowStarter } from '../lambdas/core/export-lifecycle.ts';
+
+export const EXPORT_DEFINITION_FILE = fileURLToPath(new URL('../state-machines/export.asl.json', import.meta.url));
+
+/** The Task states and the substitution variable of each one's Lambda ARN. */
+export const TASK_FUNCTIONS = {
+  PrepareExport: 'PrepareExportFunctionArn',
+  CollectSource: 'CollectSourceFunctionArn',
+  BundleArchive: 'BundleArchiveFunctionArn',
+  SendLink: 'SendLinkFunctionArn',
+  MarkFailed: 'MarkFailedFunctionArn',
+} as const;
+export type TaskName = keyof typeof TASK_FUNCTIONS;
+
+export type TaskHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** The definition with `${…FunctionArn}` replaced, as CDK's definitionSubstitutions does in AWS. */
+export function loadDefinition(substitutions: Record<string, string>): Record<string, unknown> {
+  const text = readFileSync(EXPORT_DEFINITION_FILE, 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => substitutions[name] ?? whole);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+interface TaskState {
+  Type?: string;
+  TimeoutSeconds?: number;
+  ItemProcessor?: { States: Record<string, TaskState> };
+}
+
+function taskTimeouts(definition: Record<string, unknown>): Map<string, number> {
+  const timeouts = new Map<string, number>();
+  const visit = (states: Record<string, TaskState>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') timeouts.set(name, state.TimeoutSeconds ?? 60);
+      if (state.ItemProcessor) visit(state.ItemProcessor.States);
+    }
+  };
+  visit(definition.States as Record<string, TaskState>);
+  return timeouts;
+}
+
+/** A Lambda context for a local invocation: the remaining time counts down from the Task's timeout. */
+function lambdaContext(functionName: string, timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export type ExecutionOutcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED'; error: string; cause: string }
+  | { status: 'TIMED_OUT' | 'ABORTED' };
+
+export interface LocalWorkflowOptions {
+  handlers: Record<TaskName, TaskHandler>;
+  /** Milliseconds between retries instead of the ASL's backoff (tests only: keeps failure paths fast). */
+  retryIntervalMs?: number;
+  /** Called when an execution ends without reaching MarkFailed (timeout, stop). */
+  onUnhandledEnd?: (input: WorkflowInput, status: 'TIMED_OUT' | 'ABORTED') => Promise<void>;
+  /** Overrides the whole-machine TimeoutSeconds (tests of the timeout path). */
+  timeoutSeconds?: number;
+}
+
+export class LocalWorkflow implements WorkflowStarter {
+  private readonly machine: StateMachine;
+  private readonly executions = new Map<string, { outcome: Promise<ExecutionOutcome>; abort: () => void }>();
+  private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+
+  constructor(private readonly options: LocalWorkflowOptions) {
+    const substitutions = Object.fromEntries(
+      Object.entries(TASK_FUNCTIONS).map(([task, variable]) => [variable, `arn:aws:lambda:us-east-1:000000000000:function:${task}`]),
+    );
+    const definition = loadDefinition(substitutions);
+    if (options.timeoutSeconds !== undefined) definition.TimeoutSeconds = options.timeoutSeconds;
+    const timeouts = taskTimeouts(definition);
+    this.machine = new StateMachine(definition as never);
+    this.localHandlers = Object.fromEntries(
+      (Object.keys(TASK_FUNCTIONS) as TaskName[]).map((task) => [
+        task,
+        (input: unknown) => options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60)),
+      ]),
+    );
+  }
+
+  start(exportId: string, input: WorkflowInput): Promise<void> {
+    if (this.executions.has(exportId)) {
+      return Promise.reject(new Error(`An execution named ${exportId} already exists.`));
+    }
+    const retryIntervalOverrides =
+      this.options.retryIntervalMs === undefined
+        ? undefined
+        : Object.fromEntries(['PrepareExport', 'CollectSource', 'BundleArchive', 'SendLink', 'MarkFailed'].map((s) => [s, this.options.retryIntervalMs ?? 0]));
+    const execution = this.machine.run({ exportId: input.exportId, userId: input.userId }, { overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides } });
+    const outcome = execution.result.then(
+      (output: unknown): ExecutionOutcome => ({ status: 'SUCCEEDED', output }),
+      async (error: unknown): Promise<ExecutionOutcome> => {
+        if (error instanceof ExecutionTimeoutError || error instanceof ExecutionAbortedError) {
+          const status = error instanceof ExecutionTimeoutError ? 'TIMED_OUT' : 'ABORTED';
+          await this.options.onUnhandledEnd?.(input, status);
+          return { status };
+        }
+        const failure = error as Error & { cause?: unknown };
+        return { status: 'FAILED', error: failure.name, cause: failure.message };
+      },
+    );
+    this.executions.set(exportId, { outcome, abort: execution.abort });
+    return Promise.resolve();
+  }
+
+  /** Resolves when the execution ends, whatever the ending. */
+  wait(exportId: string): Promise<ExecutionOutcome> {
+    const execution = this.executions.get(exportId);
+    if (!execution) return Promise.reject(new Error(`No execution named ${exportId}.`));
+    return execution.outcome;
+  }
+
+  stop(exportId: string): void {
+    this.executions.get(exportId)?.abort();
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.executions.values()].map((e) => e.outcome));
+  }
+}
