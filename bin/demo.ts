@@ -11,7 +11,7 @@ import { formatsFromChoice } from '../lambdas/core/identifiers.ts';
 import { formatBytes } from '../lambdas/core/index-page.ts';
 import { verifyArchive } from '../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../local/demo-seed.ts';
-import { EmbeddedStack, linkInEmail } from '../local/embedded-stack.ts';
+import { EmbeddedStack } from '../local/embedded-stack.ts';
 import { loadSeedFile, type Seed } from '../local/seed.ts';
 import { loadDataMapFile } from '../lambdas/core/data-map.ts';
 
@@ -90,17 +90,8 @@ async function main(): Promise<void> {
     const records = Object.values(finished.sources).reduce((sum, s) => sum + s.records, 0);
     step(`Workflow succeeded: ${records} records from ${Object.keys(finished.sources).length} sources, archive ${formatBytes(finished.archiveBytes ?? 0)}`);
 
-    const message = await stack.emailFor(email, job.exportId);
-    const link = message && linkInEmail(message);
-    if (!message || !link) throw new Error(`No email with a download link reached ${email} in local SES.`);
+    const { email: message, zip } = await stack.downloadFromEmail(email, job.exportId);
     step(`Email to ${email}: "${message.subject}"`);
-
-    const redirect = await fetch(link, { redirect: 'manual' });
-    const location = redirect.headers.get('location');
-    if (redirect.status !== 302 || !location) throw new Error(`The download link answered ${redirect.status} instead of a redirect.`);
-    const download = await fetch(location);
-    if (!download.ok) throw new Error(`The presigned archive URL answered ${download.status}.`);
-    const zip = Buffer.from(await download.arrayBuffer());
     mkdirSync(options.outDir, { recursive: true });
     const zipPath = resolve(options.outDir, `user-data-export-${options.user.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.exportId}.zip`);
     writeFileSync(zipPath, zip);

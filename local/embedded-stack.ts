@@ -11,7 +11,7 @@ import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
 import { markFailed, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
 import { JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
-import { HmacLinkSigner } from '../lambdas/core/link-token.ts';
+import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/link-token.ts';
 import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
@@ -62,6 +62,8 @@ export class EmbeddedStack {
     readonly workflow: LocalWorkflow,
     readonly baseUrl: string,
     readonly endpoints: Emulators['endpoints'],
+    /** The local link signer, so tests can mint tokens (expired ones, say) the way SendLink does. */
+    readonly signer: LinkSigner,
     private readonly settings: { retentionDays: number },
     private readonly closeAll: () => Promise<void>,
   ) {}
@@ -137,7 +139,7 @@ export class EmbeddedStack {
       const download = createDownloadHandler(runtime);
       gateway.add({ method: 'GET', path: '/exports/{id}/download', handler: () => download });
 
-      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, { retentionDays: options.retentionDays ?? 7 }, async () => {
+      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, { retentionDays: options.retentionDays ?? 7 }, async () => {
         await workflow.drain();
         await gateway.close();
         await emulators?.close();
@@ -189,6 +191,22 @@ export class EmbeddedStack {
   async emailFor(address: string, exportId: string): Promise<ReceivedEmail | undefined> {
     const all = await this.emails();
     return all.filter((e) => e.destination.to.includes(address) && (e.body.text ?? '').includes(exportId)).at(-1);
+  }
+
+  /**
+   * What the user does: open the newest email about the export, follow its link through the download
+   * endpoint, and fetch the presigned URL it redirects to.
+   */
+  async downloadFromEmail(address: string, exportId: string): Promise<{ email: ReceivedEmail; link: string; location: string; zip: Buffer }> {
+    const email = await this.emailFor(address, exportId);
+    const link = email && linkInEmail(email);
+    if (!email || !link) throw new Error(`No email with a download link for export ${exportId} reached ${address} in local SES.`);
+    const redirect = await fetch(link, { redirect: 'manual' });
+    const location = redirect.headers.get('location');
+    if (redirect.status !== 302 || !location) throw new Error(`The download link answered ${redirect.status} instead of a redirect: ${await redirect.text()}`);
+    const download = await fetch(location);
+    if (!download.ok) throw new Error(`The presigned archive URL answered ${download.status}.`);
+    return { email, link, location, zip: Buffer.from(await download.arrayBuffer()) };
   }
 
   async stop(): Promise<void> {

@@ -8,10 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import type * as SesLocal from 'aws-ses-v2-local';
 
 // aws-ses-v2-local is CommonJS with an `exports.default`; require() reaches the function without guessing
 // how the ESM loader wraps it.
-const { default: sesLocal } = createRequire(import.meta.url)('aws-ses-v2-local') as typeof import('aws-ses-v2-local');
+const { default: sesLocal } = createRequire(import.meta.url)('aws-ses-v2-local') as (typeof SesLocal)['default'];
 
 export interface Emulators {
   endpoints: { dynamodb: string; s3: string; ses: string };

@@ -16,7 +16,7 @@ export function wireToAttributeValue(value: WireValue): AttributeValue {
   if ('BS' in value) return { BS: value.BS.map((b) => Buffer.from(b, 'base64')) };
   if ('L' in value) return { L: value.L.map(wireToAttributeValue) };
   if ('M' in value) return { M: wireToItem(value.M) };
-  return value as AttributeValue;
+  return value;
 }
 
 export function wireToItem(item: WireItem): Record<string, AttributeValue> {

@@ -9,6 +9,10 @@ import { SeedError } from '../lambdas/core/errors.ts';
 const numberText = z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number written as a string');
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
+/** DynamoDB refuses empty sets and sets with repeated members. */
+const uniqueSet = (member: z.ZodString) =>
+  z.array(member).min(1, 'a set must not be empty').refine((values) => new Set(values).size === values.length, 'a set must not repeat a value');
+
 const attributeValue: z.ZodType<WireValue> = z.lazy(() =>
   z.union(
     [
@@ -17,9 +21,9 @@ const attributeValue: z.ZodType<WireValue> = z.lazy(() =>
       z.object({ B: base64 }).strict(),
       z.object({ BOOL: z.boolean() }).strict(),
       z.object({ NULL: z.literal(true) }).strict(),
-      z.object({ SS: z.array(z.string()).min(1) }).strict(),
-      z.object({ NS: z.array(numberText).min(1) }).strict(),
-      z.object({ BS: z.array(base64).min(1) }).strict(),
+      z.object({ SS: uniqueSet(z.string()) }).strict(),
+      z.object({ NS: uniqueSet(numberText) }).strict(),
+      z.object({ BS: uniqueSet(base64) }).strict(),
       z.object({ L: z.array(attributeValue) }).strict(),
       z.object({ M: z.record(z.string(), attributeValue) }).strict(),
     ],
@@ -90,6 +94,13 @@ export function resolveTableSchemas(seed: Seed, dataMap: DataMap, origin = 'seed
   for (const source of dataMap.sources) {
     if (source.type !== 'dynamodb') continue;
     const explicit = schemas.get(source.table);
+    const keysRead = source.index !== undefined ? explicit?.indexes?.[source.index] : explicit;
+    if (keysRead && (keysRead.partitionKey !== source.partitionKey || (source.sortKey !== undefined && keysRead.sortKey !== source.sortKey))) {
+      const where = source.index !== undefined ? `schemas.${source.table}.indexes.${source.index}` : `schemas.${source.table}`;
+      problems.push(
+        `${where} is keyed by "${keysRead.partitionKey}"${keysRead.sortKey ? ` + "${keysRead.sortKey}"` : ''}, but source "${source.id}" reads it by "${source.partitionKey}"${source.sortKey ? ` + "${source.sortKey}"` : ''}`,
+      );
+    }
     if (source.index !== undefined) {
       if (!explicit) {
         problems.push(

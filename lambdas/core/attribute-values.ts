@@ -56,7 +56,7 @@ export function valueToJson(value: WireValue): string {
   if ('BS' in value) return `[${value.BS.map((b) => JSON.stringify(b)).join(',')}]`;
   if ('L' in value) return `[${value.L.map(valueToJson).join(',')}]`;
   if ('M' in value) return itemToJson(value.M);
-  throw new TypeError(`Unsupported DynamoDB value with type ${Object.keys(value as object).join(',')}`);
+  throw new TypeError(`Unsupported DynamoDB value with type ${Object.keys(value).join(',')}`);
 }
 
 export function itemToJson(item: WireItem): string {

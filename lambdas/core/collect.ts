@@ -112,43 +112,61 @@ function dynamoDbQuery(source: DynamoDbSource, keyValue: string): QueryCommandIn
   };
 }
 
+/**
+ * Where an S3 source stopped: the continuation token of the page being read (absent for the first page)
+ * and how many of that page's objects are already staged. Resuming re-lists that page and skips them,
+ * which relies only on a page being stable, not on how keys are ordered.
+ */
+interface S3Cursor {
+  token?: string;
+  skip: number;
+}
+
 async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = deps.now ?? Date.now;
   const prefix = renderKeyTemplate(source.prefix, request.userId);
-  let startAfter = request.cursor ?? undefined;
+  let cursor: S3Cursor = request.cursor ? (JSON.parse(request.cursor) as S3Cursor) : { skip: 0 };
   let sequence = request.records;
   let writer: StagingWriter | undefined;
   let finished = false;
-  let outOfTime = false;
-  while (!finished && !outOfTime) {
+  while (!finished) {
     const page = await readPage(source.id, () =>
-      deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: startAfter })),
+      deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, ContinuationToken: cursor.token })),
     );
-    for (const object of page.Contents ?? []) {
-      const key = object.Key ?? '';
+    const objects = page.Contents ?? [];
+    let outOfTime = false;
+    for (let index = cursor.skip; index < objects.length; index += 1) {
+      const object = objects[index];
+      const key = object?.Key ?? '';
       if (!key.startsWith(prefix)) {
         throw new SourceReadError(source.id, `Source "${source.id}" listed an object outside the user's prefix.`);
       }
-      startAfter = key;
+      cursor = { ...cursor, skip: index + 1 };
       // Zero-byte "folder" markers carry no data.
-      if (key.endsWith('/') && (object.Size ?? 0) === 0) continue;
-      await copyToStaging(source, key, object.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
+      if (key.endsWith('/') && (object?.Size ?? 0) === 0) continue;
+      await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
       writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
       await writer.write(
-        JSON.stringify({ sequence, key: key.slice(prefix.length), size: object.Size ?? 0, lastModified: object.LastModified?.toISOString() }) + '\n',
+        JSON.stringify({ sequence, key: key.slice(prefix.length), size: object?.Size ?? 0, lastModified: object?.LastModified?.toISOString() }) + '\n',
       );
       sequence += 1;
-      if (now() >= deadline) {
+      if (now() >= deadline && index + 1 < objects.length) {
         outOfTime = true;
         break;
       }
     }
-    finished = !outOfTime && !page.IsTruncated;
+    if (outOfTime) break;
+    if (page.IsTruncated && page.NextContinuationToken) {
+      cursor = { token: page.NextContinuationToken, skip: 0 };
+      if (now() >= deadline) break;
+    } else {
+      finished = true;
+    }
   }
   if (writer) await writer.close();
   return {
     ...request,
-    cursor: finished ? null : (startAfter ?? null),
+    cursor: finished ? null : JSON.stringify(cursor),
     nextPart: writer ? request.nextPart + 1 : request.nextPart,
     records: sequence,
     done: finished,

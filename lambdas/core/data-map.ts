@@ -103,6 +103,8 @@ const dataMapSchema = z
       const target = map.sources.find((s) => s.id === map.recipient?.sourceId);
       if (!target || target.type !== 'dynamodb') {
         ctx.addIssue({ code: 'custom', path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
+      } else if (target.exclude?.includes(map.recipient.attribute) || (target.include && !target.include.includes(map.recipient.attribute))) {
+        ctx.addIssue({ code: 'custom', path: ['recipient', 'attribute'], message: `is not exported by source "${target.id}", so it cannot be read for the recipient` });
       }
     }
   });

@@ -10,6 +10,7 @@ import {
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -257,7 +258,7 @@ export class JobStore {
 
   async auditTrail(userId: string): Promise<AuditEvent[]> {
     const events: AuditEvent[] = [];
-    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
         new QueryCommand({

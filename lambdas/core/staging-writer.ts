@@ -48,12 +48,12 @@ export async function uploadStream(target: ExportBucket, key: string, body: Read
 export class StagingWriter {
   private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
   private readonly done: Promise<void>;
-  private failure: unknown;
+  private failure: Error | undefined;
   bytes = 0;
 
   constructor(target: ExportBucket, key: string, contentType = 'application/x-ndjson') {
     this.done = uploadStream(target, key, this.body, { contentType });
-    this.done.catch((error: unknown) => (this.failure = error));
+    this.done.catch((error: unknown) => (this.failure = error instanceof Error ? error : new Error(String(error))));
   }
 
   async write(text: string): Promise<void> {

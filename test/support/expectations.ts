@@ -1,0 +1,79 @@
+// What an archive must contain, computed from the seed by code independent of the production writers:
+// the archive's JSON is parsed with lossless-json (numbers keep their digits as text) and its CSV with
+// csv-parse, then compared with the seed's own DynamoDB JSON.
+import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseLossless } from 'lossless-json';
+import type { WireItem, WireValue } from '../../lambdas/core/attribute-values.ts';
+import type { DynamoDbSource } from '../../lambdas/core/data-map.ts';
+import type { Seed } from '../../local/seed.ts';
+
+/** A number in canonical form: its text, never a double. */
+export interface Digits {
+  $n: string;
+}
+export type Canonical = string | boolean | null | Digits | Canonical[] | { [name: string]: Canonical };
+
+export function canonicalFromWire(value: WireValue): Canonical {
+  if ('S' in value) return value.S;
+  if ('N' in value) return { $n: value.N };
+  if ('B' in value) return value.B;
+  if ('BOOL' in value) return value.BOOL;
+  if ('NULL' in value) return null;
+  if ('SS' in value) return value.SS;
+  if ('NS' in value) return value.NS.map((n) => ({ $n: n }));
+  if ('BS' in value) return value.BS;
+  if ('L' in value) return value.L.map(canonicalFromWire);
+  return canonicalItem(value.M);
+}
+
+export function canonicalItem(item: WireItem): { [name: string]: Canonical } {
+  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, canonicalFromWire(v)]));
+}
+
+/** Parses export JSON with every number kept as its literal text. */
+export function parseExportJson(text: string): Canonical {
+  return parseLossless(text, null, (digits: string) => ({ $n: digits })) as Canonical;
+}
+
+/** The seed's items of one user for one DynamoDB source, with the data map's include/exclude applied. */
+export function expectedItems(seed: Seed, source: DynamoDbSource, userId: string): WireItem[] {
+  const key = source.keyTemplate.replaceAll('{userId}', userId);
+  return (seed.tables[source.table] ?? [])
+    .filter((item) => {
+      const partition = item[source.partitionKey];
+      if (!partition || !('S' in partition) || partition.S !== key) return false;
+      if (source.sortKeyPrefix === undefined || source.sortKey === undefined) return true;
+      const sort = item[source.sortKey];
+      return sort !== undefined && 'S' in sort && sort.S.startsWith(source.sortKeyPrefix);
+    })
+    .map((item) => {
+      const kept = Object.entries(item).filter(([name]) =>
+        source.include ? source.include.includes(name) : !(source.exclude ?? []).includes(name),
+      );
+      return Object.fromEntries(kept);
+    });
+}
+
+/** Sorts canonical records by their JSON text, so multisets compare with toEqual. */
+export function sortRecords<T>(records: T[]): T[] {
+  return [...records].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+export function parseCsvText(text: string): { header: string[]; rows: string[][] } {
+  const table = parseCsv(text, { relax_column_count: false }) as string[][];
+  const [header = [], ...rows] = table;
+  return { header, rows };
+}
+
+/** The CSV cell a seed value must become: formula guard on text only, numbers verbatim, nested as JSON. */
+export function expectedCsvCell(value: WireValue | undefined): string | Canonical {
+  if (value === undefined || 'NULL' in value) return '';
+  if ('S' in value || 'B' in value) {
+    const text = 'S' in value ? value.S : value.B;
+    return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  }
+  if ('N' in value) return value.N;
+  if ('BOOL' in value) return String(value.BOOL);
+  // Nested values: compared after parsing the cell's JSON losslessly.
+  return canonicalFromWire(value);
+}
