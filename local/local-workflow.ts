@@ -84,6 +84,8 @@ export class LocalWorkflow implements WorkflowStarter {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, { outcome: Promise<ExecutionOutcome>; abort: () => void }>();
   private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Task invocations still running per export, including ones a failed Map no longer waits for. */
+  private readonly inFlight = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly options: LocalWorkflowOptions) {
     const substitutions = Object.fromEntries(
@@ -96,7 +98,7 @@ export class LocalWorkflow implements WorkflowStarter {
     this.localHandlers = Object.fromEntries(
       (Object.keys(TASK_FUNCTIONS) as TaskName[]).map((task) => [
         task,
-        (input: unknown) => options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60)),
+        (input: unknown) => this.track(input, options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60))),
       ]),
     );
   }
@@ -126,11 +128,30 @@ export class LocalWorkflow implements WorkflowStarter {
     return Promise.resolve();
   }
 
-  /** Resolves when the execution ends, whatever the ending. */
-  wait(exportId: string): Promise<ExecutionOutcome> {
+  private track(input: unknown, invocation: Promise<unknown>): Promise<unknown> {
+    const exportId = (input as { exportId?: unknown } | null)?.exportId;
+    if (typeof exportId !== 'string') return invocation;
+    const running = this.inFlight.get(exportId) ?? new Set();
+    this.inFlight.set(exportId, running);
+    running.add(invocation);
+    const forget = () => running.delete(invocation);
+    invocation.then(forget, forget);
+    return invocation;
+  }
+
+  /**
+   * Resolves when the execution has ended and every task invocation it started has returned. As in AWS,
+   * a Map whose iteration failed stops waiting for the others; waiting for them here lets callers see
+   * the state those stragglers leave behind.
+   */
+  async wait(exportId: string): Promise<ExecutionOutcome> {
     const execution = this.executions.get(exportId);
-    if (!execution) return Promise.reject(new Error(`No execution named ${exportId}.`));
-    return execution.outcome;
+    if (!execution) throw new Error(`No execution named ${exportId}.`);
+    const outcome = await execution.outcome;
+    for (let running = this.inFlight.get(exportId); running && running.size > 0; running = this.inFlight.get(exportId)) {
+      await Promise.allSettled([...running]);
+    }
+    return outcome;
   }
 
   stop(exportId: string): void {

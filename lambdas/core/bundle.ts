@@ -1,12 +1,7 @@
 // BundleArchive's core: staging parts → ZIP entries → one multipart upload, all streamed. Each entry is
 // hashed and counted as it flows, so manifest.json (written last) proves what the archive holds. A
 // record count that disagrees with what the collector reported fails the export instead of shipping it.
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ZipArchive } from 'archiver';
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
@@ -18,8 +13,8 @@ import { ArchiveWriteError } from './errors.ts';
 import type { Format } from './identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
-import { archiveFileName, archiveKey, partKey, stagedObjectKey, stagingPrefix } from './staging.ts';
-import { uploadStream, type ExportBucket } from './staging-writer.ts';
+import { archiveFileName, archiveKey, partKey, stagedObjectKey } from './staging.ts';
+import { deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
 
 export interface CollectedSource {
   sourceId: string;
@@ -270,20 +265,3 @@ async function* readLines(s3: S3Client, bucket: string, key: string): AsyncGener
   pending += decoder.end();
   if (pending) yield pending;
 }
-
-/** Removes every staging object of an export (parts and copied files). Safe to call twice. */
-export async function deleteStaging(s3: S3Client, bucket: string, exportId: string): Promise<number> {
-  let deleted = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: stagingPrefix(exportId), ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
-    if (keys.length > 0) {
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-      deleted += keys.length;
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return deleted;
-}
-

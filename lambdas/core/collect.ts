@@ -6,10 +6,10 @@ import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Clien
 import type { Readable } from 'node:stream';
 import { projectItem, wireItemToLine } from './attribute-values.ts';
 import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from './data-map.ts';
-import { SourceReadError, SourceUnavailableError } from './errors.ts';
-import type { JobStore } from './jobs.ts';
+import { ExportEndedError, SourceReadError, SourceUnavailableError } from './errors.ts';
+import { ACTIVE_STATUSES, type JobStore } from './jobs.ts';
 import { partKey, stagedObjectKey } from './staging.ts';
-import { StagingWriter, uploadStream, type ExportBucket } from './staging-writer.ts';
+import { deleteStaging, StagingWriter, uploadStream, type ExportBucket } from './export-bucket.ts';
 
 export interface CollectRequest {
   exportId: string;
@@ -41,14 +41,29 @@ const COPY_LIMIT_BYTES = 5 * 1024 ** 3;
 
 export async function collectSource(request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const source = findSource(deps.dataMap, request.sourceId);
+  await assertStillActive(request, deps.jobs);
   const result =
     source.type === 'dynamodb' ? await collectDynamoDb(source, request, deps, deadline) : await collectS3(source, request, deps, deadline);
+  // When another source fails, the workflow moves on to MarkFailed while this call may still be
+  // writing. MarkFailed removes staging after marking the job; checking the job after our writes
+  // means whichever runs last cleans up, so nothing of an ended export is left behind.
+  const job = await deps.jobs.get(request.exportId);
+  if (!job || !ACTIVE_STATUSES.includes(job.status)) {
+    await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
+    throw new ExportEndedError(request.exportId, job?.status);
+  }
   await deps.jobs.recordSourceProgress(request.exportId, request.sourceId, {
     records: result.records,
     parts: result.nextPart,
     done: result.done,
   });
   return result;
+}
+
+async function assertStillActive(request: CollectRequest, jobs: JobStore): Promise<void> {
+  const job = await jobs.get(request.exportId);
+  if (!job || !ACTIVE_STATUSES.includes(job.status)) throw new ExportEndedError(request.exportId, job?.status);
+  if (job.userId !== request.userId) throw new ExportEndedError(request.exportId, 'of another user');
 }
 
 async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {

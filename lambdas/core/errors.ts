@@ -62,6 +62,14 @@ export class ExportInProgressError extends Error {
   }
 }
 
+/** The export was cancelled or already failed while this step ran; its work is discarded. */
+export class ExportEndedError extends Error {
+  override name = 'ExportEndedError';
+  constructor(exportId: string, status: string | undefined) {
+    super(`Export ${exportId} is no longer running (${status ?? 'unknown'}); this step's work was discarded.`);
+  }
+}
+
 /** The error's message when it is one of ours, else a generic sentence (never a stack trace). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -5,7 +5,7 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
-import { deleteStaging } from './bundle.ts';
+import { deleteStaging } from './export-bucket.ts';
 import { findSource, renderKeyTemplate, selectSources, type DataMap } from './data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
 import { InvalidRequestError } from './errors.ts';

@@ -1,10 +1,12 @@
-// Streams text into one S3 object through a multipart upload, with backpressure: a slow upload pauses
-// the producer instead of letting buffers grow. Memory is bounded by partSize × queueSize.
-import type { S3Client } from '@aws-sdk/client-s3';
+// Writing to the export bucket: streamed multipart uploads with SSE-KMS and backpressure (a slow upload
+// pauses the producer instead of letting buffers grow; memory is bounded by partSize × queueSize), and
+// removal of an export's staging objects.
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { ArchiveWriteError } from './errors.ts';
+import { stagingPrefix } from './staging.ts';
 
 export interface ExportBucket {
   s3: S3Client;
@@ -69,3 +71,20 @@ export class StagingWriter {
     return this.bytes;
   }
 }
+
+/** Removes every staging object of an export (parts and copied files). Safe to call twice. */
+export async function deleteStaging(s3: S3Client, bucket: string, exportId: string): Promise<number> {
+  let deleted = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: stagingPrefix(exportId), ContinuationToken: token }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
+    if (keys.length > 0) {
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      deleted += keys.length;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return deleted;
+}
+
