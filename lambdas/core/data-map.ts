@@ -40,20 +40,7 @@ const dynamoDbSource = z
     include: z.array(attributeName).min(1).optional(),
     kmsKeyArn: kmsKeyArn.optional(),
   })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.sortKeyPrefix !== undefined && s.sortKey === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['sortKeyPrefix'], message: 'needs "sortKey" to name the attribute the prefix applies to' });
-    }
-    if (s.include && s.exclude) {
-      ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
-    }
-    for (const key of [s.partitionKey, s.sortKey]) {
-      if (key !== undefined && s.exclude?.includes(key)) {
-        ctx.addIssue({ code: 'custom', path: ['exclude'], message: `cannot exclude the key attribute "${key}"` });
-      }
-    }
-  });
+  .strict();
 
 const s3Source = z
   .object({
@@ -92,34 +79,68 @@ const dataMapSchema = z
     /** Where the user's email address lives, for exports started without one (support, CLI). */
     recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
   })
-  .strict()
-  .superRefine((map, ctx) => {
-    const seen = new Set<string>();
-    map.sources.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'id'], message: `duplicates source id "${s.id}"` });
-      seen.add(s.id);
-    });
-    if (map.recipient) {
-      const target = map.sources.find((s) => s.id === map.recipient?.sourceId);
-      if (!target || target.type !== 'dynamodb') {
-        ctx.addIssue({ code: 'custom', path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
-      } else if (target.exclude?.includes(map.recipient.attribute) || (target.include && !target.include.includes(map.recipient.attribute))) {
-        ctx.addIssue({ code: 'custom', path: ['recipient', 'attribute'], message: `is not exported by source "${target.id}", so it cannot be read for the recipient` });
-      }
-    }
-  });
+  .strict();
 
 export type DynamoDbSource = z.infer<typeof dynamoDbSource>;
 export type S3Source = z.infer<typeof s3Source>;
 export type Source = DynamoDbSource | S3Source;
 export type DataMap = z.infer<typeof dataMapSchema>;
 
+interface Problem {
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * Rules that relate fields to each other. They run on the raw value, not as zod refinements, because
+ * zod skips refinements once any field failed, and a file should show all of its problems at once.
+ */
+function crossFieldProblems(value: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const map = value as { sources?: unknown; recipient?: { sourceId?: unknown; attribute?: unknown } } | null;
+  if (!map || typeof map !== 'object' || !Array.isArray(map.sources)) return problems;
+  const sources = map.sources as Record<string, unknown>[];
+  const seen = new Set<unknown>();
+  sources.forEach((s, i) => {
+    if (!s || typeof s !== 'object') return;
+    if (seen.has(s.id)) problems.push({ path: ['sources', i, 'id'], message: `duplicates source id "${String(s.id)}"` });
+    seen.add(s.id);
+    if (s.type !== 'dynamodb') return;
+    const exclude = Array.isArray(s.exclude) ? (s.exclude as unknown[]) : undefined;
+    if (s.sortKeyPrefix !== undefined && s.sortKey === undefined) {
+      problems.push({ path: ['sources', i, 'sortKeyPrefix'], message: 'needs "sortKey" to name the attribute the prefix applies to' });
+    }
+    if (s.include !== undefined && exclude !== undefined) {
+      problems.push({ path: ['sources', i, 'exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
+    }
+    for (const key of [s.partitionKey, s.sortKey]) {
+      if (key !== undefined && exclude?.includes(key)) {
+        problems.push({ path: ['sources', i, 'exclude'], message: `cannot exclude the key attribute "${String(key)}"` });
+      }
+    }
+  });
+  if (map.recipient && typeof map.recipient === 'object') {
+    const target = sources.find((s) => s && typeof s === 'object' && s.id === map.recipient?.sourceId);
+    const attribute = map.recipient.attribute;
+    if (!target || target.type !== 'dynamodb') {
+      problems.push({ path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
+    } else if (
+      (Array.isArray(target.exclude) && target.exclude.includes(attribute)) ||
+      (Array.isArray(target.include) && !target.include.includes(attribute))
+    ) {
+      problems.push({ path: ['recipient', 'attribute'], message: `is not exported by source "${String(target.id)}", so it cannot be read for the recipient` });
+    }
+  }
+  return problems;
+}
+
 /** Validates a parsed data map; `origin` (a file name) starts every error message. */
 export function parseDataMap(value: unknown, origin = 'data map'): DataMap {
   const result = dataMapSchema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  - ${describePath(value, issue.path)}: ${issue.message}`);
-  throw new DataMapError(`${origin} is not a valid data map:\n${problems.join('\n')}`);
+  const problems: Problem[] = [...(result.success ? [] : result.error.issues.map((i) => ({ path: i.path, message: i.message }))), ...crossFieldProblems(value)];
+  if (result.success && problems.length === 0) return result.data;
+  const lines = problems.map((problem) => `  - ${describePath(value, problem.path)}: ${problem.message}`);
+  throw new DataMapError(`${origin} is not a valid data map:\n${lines.join('\n')}`);
 }
 
 export function loadDataMapFile(path: string): DataMap {

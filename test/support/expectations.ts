@@ -60,7 +60,7 @@ export function sortRecords<T>(records: T[]): T[] {
 }
 
 export function parseCsvText(text: string): { header: string[]; rows: string[][] } {
-  const table = parseCsv<string[]>(text, { relax_column_count: false });
+  const table: string[][] = parseCsv(text, { relax_column_count: false });
   const [header = [], ...rows] = table;
   return { header, rows };
 }
