@@ -6,30 +6,44 @@ import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
 import type { DataMap } from '../lambdas/core/data-map.ts';
 import { SeedError } from '../lambdas/core/errors.ts';
 
-const numberText = z.string().regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number written as a string');
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+const numberText = z.string({ error: 'must be a number written as a string' }).regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number written as a string');
+// Padded base64 only: Buffer.from would silently drop the leftover of an impossible length.
+const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64');
 
 /** DynamoDB refuses empty sets and sets with repeated members. */
 const uniqueSet = (member: z.ZodString) =>
   z.array(member).min(1, 'a set must not be empty').refine((values) => new Set(values).size === values.length, 'a set must not repeat a value');
 
-const attributeValue: z.ZodType<WireValue> = z.lazy(() =>
-  z.union(
-    [
-      z.object({ S: z.string() }).strict(),
-      z.object({ N: numberText }).strict(),
-      z.object({ B: base64 }).strict(),
-      z.object({ BOOL: z.boolean() }).strict(),
-      z.object({ NULL: z.literal(true) }).strict(),
-      z.object({ SS: uniqueSet(z.string()) }).strict(),
-      z.object({ NS: uniqueSet(numberText) }).strict(),
-      z.object({ BS: uniqueSet(base64) }).strict(),
-      z.object({ L: z.array(attributeValue) }).strict(),
-      z.object({ M: z.record(z.string(), attributeValue) }).strict(),
-    ],
-    { error: () => 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}' },
-  ),
-);
+const VALUE_MESSAGE = 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}';
+
+/** One schema per DynamoDB type, chosen by the value's single key. */
+const valueTypes: Record<string, z.ZodType> = {
+  S: z.object({ S: z.string() }).strict(),
+  N: z.object({ N: numberText }).strict(),
+  B: z.object({ B: base64 }).strict(),
+  BOOL: z.object({ BOOL: z.boolean() }).strict(),
+  NULL: z.object({ NULL: z.literal(true) }).strict(),
+  SS: z.object({ SS: uniqueSet(z.string()) }).strict(),
+  NS: z.object({ NS: uniqueSet(numberText) }).strict(),
+  BS: z.object({ BS: uniqueSet(base64) }).strict(),
+  L: z.object({ L: z.array(z.lazy(() => attributeValue)) }).strict(),
+  M: z.object({ M: z.record(z.string(), z.lazy(() => attributeValue)) }).strict(),
+};
+
+/**
+ * A DynamoDB JSON value. Choosing the type by its key (rather than a zod union, which reports a failing
+ * union only at its top) lets a mistake deep inside a map or list be reported at its own path.
+ */
+const attributeValue: z.ZodType<WireValue> = z.unknown().superRefine((value, ctx) => {
+  const keys = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+  const type = keys.length === 1 ? valueTypes[keys[0] ?? ''] : undefined;
+  const result = type?.safeParse(value);
+  if (!result) {
+    ctx.addIssue({ code: 'custom', message: VALUE_MESSAGE });
+    return;
+  }
+  for (const issue of result.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+}) as unknown as z.ZodType<WireValue>;
 
 const keySchema = z.object({ partitionKey: z.string().min(1), sortKey: z.string().min(1).optional() }).strict();
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');

@@ -14,8 +14,10 @@ function safeSegment(segment: string): string {
     const hash = createHash('sha256').update(segment).digest('hex').slice(0, 12);
     const dot = cleaned.lastIndexOf('.');
     const extension = dot > 0 && cleaned.length - dot <= 16 ? cleaned.slice(dot) : '';
-    let head = cleaned.slice(0, 100);
-    while (Buffer.byteLength(head) > 100) head = head.slice(0, -1);
+    // Cut by code points, never inside a surrogate pair (half an emoji would become U+FFFD).
+    const characters = Array.from(cleaned);
+    let head = characters.slice(0, 100).join('');
+    for (let n = Math.min(100, characters.length); Buffer.byteLength(head) > 100; n -= 1) head = characters.slice(0, n - 1).join('');
     cleaned = `${head}~${hash}${extension}`;
   }
   return cleaned;
@@ -31,17 +33,39 @@ export function safeRelativePath(key: string): string {
     .join('/');
 }
 
-/** Hands out unique paths: a second "a.txt" becomes "a (2).txt". Case-insensitive, as on macOS/Windows. */
+/**
+ * Hands out unique paths: a second "a.txt" becomes "a (2).txt". Case-insensitive, as on macOS and
+ * Windows. A path may not be both a file and a folder ("a" and "a/b"): the later one is renamed.
+ */
 export class PathAllocator {
-  private readonly used = new Set<string>();
+  private readonly files = new Set<string>();
+  private readonly folders = new Set<string>();
 
   allocate(path: string): string {
-    let candidate = path;
-    const dot = path.lastIndexOf('.');
-    const slash = path.lastIndexOf('/');
-    const [stem, extension] = dot > slash + 1 ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
-    for (let n = 2; this.used.has(candidate.toLowerCase()); n += 1) candidate = `${stem} (${n})${extension}`;
-    this.used.add(candidate.toLowerCase());
+    const segments = path.split('/');
+    // Folders on the way must not be files already: rename the first such folder segment.
+    for (let depth = 1; depth < segments.length; depth += 1) {
+      const folder = segments.slice(0, depth).join('/');
+      if (this.files.has(folder.toLowerCase())) {
+        let n = 2;
+        while (this.files.has(`${folder} (${n})`.toLowerCase())) n += 1;
+        segments[depth - 1] = `${segments[depth - 1] ?? ''} (${n})`;
+      }
+    }
+    const base = segments.join('/');
+    const dot = base.lastIndexOf('.');
+    const slash = base.lastIndexOf('/');
+    const [stem, extension] = dot > slash + 1 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+    let candidate = base;
+    for (let n = 2; this.taken(candidate); n += 1) candidate = `${stem} (${n})${extension}`;
+    this.files.add(candidate.toLowerCase());
+    const parts = candidate.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) this.folders.add(parts.slice(0, depth).join('/').toLowerCase());
     return candidate;
+  }
+
+  private taken(path: string): boolean {
+    const key = path.toLowerCase();
+    return this.files.has(key) || this.folders.has(key);
   }
 }

@@ -21,9 +21,12 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /** One line of a staging part: the SDK's item with binary turned into base64. */
 export function wireItemToLine(item: Record<string, AttributeValue>): string {
-  return JSON.stringify(item, (_key, value: unknown) =>
-    value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value,
-  );
+  // The replacer looks at the holder's raw value: a Buffer's toJSON would otherwise have turned it into
+  // {"type":"Buffer","data":[…]} before the replacer saw it.
+  return JSON.stringify(item, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
+  });
 }
 
 /**

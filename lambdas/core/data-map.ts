@@ -114,8 +114,8 @@ function crossFieldProblems(value: unknown): Problem[] {
       problems.push({ path: ['sources', i, 'exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
     }
     for (const key of [s.partitionKey, s.sortKey]) {
-      if (key !== undefined && exclude?.includes(key)) {
-        problems.push({ path: ['sources', i, 'exclude'], message: `cannot exclude the key attribute "${String(key)}"` });
+      if (typeof key === 'string' && exclude?.includes(key)) {
+        problems.push({ path: ['sources', i, 'exclude'], message: `cannot exclude the key attribute "${key}"` });
       }
     }
   });

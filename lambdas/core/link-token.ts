@@ -79,6 +79,9 @@ export async function verifyToken(signer: LinkSigner, token: string, nowSeconds:
   if (!match) return { valid: false, reason: 'malformed' };
   const payload = Buffer.from(match[1] ?? '', 'base64url');
   const mac = Buffer.from(match[2] ?? '', 'base64url');
+  // base64url's last character carries spare bits the decoder ignores; accept only the one canonical
+  // spelling, so a token's text identifies it (audit, revocation and rate limits key on it).
+  if (payload.toString('base64url') !== match[1] || mac.toString('base64url') !== match[2]) return { valid: false, reason: 'malformed' };
   if (!(await signer.verify(payload, mac))) return { valid: false, reason: 'forged' };
   let parsed: z.infer<typeof claimsSchema>;
   try {

@@ -146,3 +146,18 @@ describe('PathAllocator', () => {
     expect(second.allocate('same.txt')).toBe('same.txt');
   });
 });
+
+describe('PathAllocator with files and folders of the same name', () => {
+  it('renames a file that would take the name of an existing folder', () => {
+    const paths = new PathAllocator();
+    expect(paths.allocate('c/s/a/b.txt')).toBe('c/s/a/b.txt');
+    expect(paths.allocate('c/s/a')).toBe('c/s/a (2)');
+  });
+
+  it('moves a file under a renamed folder when a file already has the folder’s name', () => {
+    const paths = new PathAllocator();
+    expect(paths.allocate('c/s/a')).toBe('c/s/a');
+    expect(paths.allocate('c/s/a/b.txt')).toBe('c/s/a (2)/b.txt');
+    expect(paths.allocate('c/s/a/c.txt')).toBe('c/s/a (2)/c.txt');
+  });
+});

@@ -19,7 +19,7 @@ import {
 
 /** Parses CSV text the way a spreadsheet import would, keeping every cell as text. */
 function parseCsv(text: string): string[][] {
-  return parse<string[]>(text, { relax_column_count: false });
+  return parse(text);
 }
 
 /** The single cell a value becomes, read back through a real CSV parser. */

@@ -70,7 +70,7 @@ describe('parseSeed', () => {
   });
 
   it('refuses a number not written as a string, naming the field path', () => {
-    expect(parseProblems({ tables: { Users: [{ userId: { S: 'u-1' }, age: { N: 42 } }] } })).toEqual([`  - tables.Users[0].age: ${VALUE_MESSAGE}`]);
+    expect(parseProblems({ tables: { Users: [{ userId: { S: 'u-1' }, age: { N: 42 } }] } })).toEqual(['  - tables.Users[0].age.N: must be a number written as a string']);
   });
 
   it('refuses a number string that is not a number', () => {
@@ -119,14 +119,15 @@ describe('parseSeed', () => {
   });
 
   it('names nested paths inside lists and maps', () => {
-    expect(parseProblems({ tables: { Users: [{}, { doc: { M: { list: { L: [{ S: 'ok' }, { N: 1 }] } } } }] } })).toEqual([
-      `  - tables.Users[1].doc.M.list.L[1]: ${VALUE_MESSAGE}`,
+    expect(parseProblems({ tables: { Users: [{}, { doc: { M: { list: { L: [{ S: 'ok' }, { N: 1 }, { X: 1 }] } } } }] } })).toEqual([
+      '  - tables.Users[1].doc.M.list.L[1].N: must be a number written as a string',
+      `  - tables.Users[1].doc.M.list.L[2]: ${VALUE_MESSAGE}`,
     ]);
   });
 
   it('reports several problems at once', () => {
     expect(parseProblems({ tables: { Users: [{ a: { N: 1 } }] }, objects: [{ bucket: 'B', key: 'k', base64: '' }], extra: true })).toEqual([
-      `  - tables.Users[0].a: ${VALUE_MESSAGE}`,
+      '  - tables.Users[0].a.N: must be a number written as a string',
       '  - objects[0].bucket: must be an S3 bucket name',
       '  - (the whole file): Unrecognized key: "extra"',
     ]);
