@@ -42,8 +42,18 @@ let aws: Runtime | undefined;
 export function awsRuntime(): Runtime {
   if (!aws) {
     const env = process.env;
-    const { LINK_SIGNING_KEY_ID } = parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), env);
-    aws = { env, clients: createClients(env), signer: new KmsLinkSigner(new KMSClient({}), LINK_SIGNING_KEY_ID), log: jsonLog };
+    let signer: LinkSigner | undefined;
+    aws = {
+      env,
+      clients: createClients(env),
+      // Only SendLink and Download hold the HMAC key's id; they read the signer while building their
+      // handler (the cold start), so a missing variable still fails fast, and only where it matters.
+      get signer() {
+        signer ??= new KmsLinkSigner(new KMSClient({}), parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), env).LINK_SIGNING_KEY_ID);
+        return signer;
+      },
+      log: jsonLog,
+    };
   }
   return aws;
 }

@@ -1,0 +1,62 @@
+// HTTP API plumbing shared by the user and support APIs: JSON bodies validated by zod (a 400 names the
+// field), errors mapped to status codes with a sentence, and never a stack trace in a response.
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { ExportInProgressError, InvalidRequestError } from './errors.ts';
+
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** Parses the JSON body with a strict schema; the 400 names every wrong or unknown field. */
+export function parseBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, schema: S): z.infer<S> {
+  let raw: unknown = {};
+  if (event.body) {
+    const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'The request body is not valid JSON.');
+    }
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const field = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      return field ? `"${field}" ${i.message}` : i.message;
+    });
+    throw new HttpError(400, `The request is not valid: ${problems.join('; ')}.`);
+  }
+  return result.data;
+}
+
+/** Runs a route and turns whatever it throws into a response a person can act on. */
+export async function respond(log: (m: string, d?: unknown) => void, route: () => Promise<HttpResult>): Promise<HttpResult> {
+  try {
+    return await route();
+  } catch (error) {
+    if (error instanceof HttpError) return json(error.status, { message: error.message }, error.headers);
+    if (error instanceof InvalidRequestError) return json(400, { message: error.message });
+    if (error instanceof ExportInProgressError) return json(409, { message: error.message, activeExportId: error.activeExportId });
+    log('Request failed', error);
+    return json(500, { message: 'Something went wrong on our side. Please try again in a few minutes.' });
+  }
+}

@@ -1,0 +1,43 @@
+// The app's settings, from cdk.json context (or `-c key=value`), validated by one zod schema so that
+// every missing or wrong value is reported at once, before anything is synthesized.
+import { z } from 'zod';
+
+const commaList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))]);
+
+export const appConfigSchema = z
+  .object({
+    senderEmail: z.string().email('must be the email address exports are sent from (a verified SES identity)'),
+    alarmEmail: z.string().email('must be the email address that receives operational alarms'),
+    dataMapFile: z.string().min(1).default('config/data-map.json'),
+    retentionDays: z.coerce.number().int().min(1).max(365, 'must be at most 365').default(7),
+    linkLifetimeHours: z.coerce.number().min(1).max(24 * 30, 'must be at most 720 (30 days)').default(72),
+    cooldownHours: z.coerce.number().min(0).max(24 * 30).default(24),
+    /** An OIDC issuer for the account page's JWTs; when absent a Cognito user pool is created. */
+    jwtIssuer: z.string().url('must be the OIDC issuer URL').optional(),
+    jwtAudience: commaList.optional(),
+    /** Origins allowed to call the API from a browser (the account page). */
+    allowedOrigins: commaList.default([]),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.jwtIssuer === undefined) !== (c.jwtAudience === undefined || c.jwtAudience.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['jwtAudience'], message: 'jwtIssuer and jwtAudience go together: give both, or neither to create a Cognito user pool' });
+    }
+  });
+
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+export const CONTEXT_KEYS = Object.keys(appConfigSchema.shape) as (keyof AppConfig)[];
+
+export class AppConfigError extends Error {
+  override name = 'AppConfigError';
+}
+
+export function parseAppConfig(context: Record<string, unknown>): AppConfig {
+  const result = appConfigSchema.safeParse(context);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const key = String(i.path[0] ?? '');
+    return context[key] === undefined && i.code === 'invalid_type' ? `  - ${key}: is not set` : `  - ${key}: ${i.message}`;
+  });
+  throw new AppConfigError(`The cdk.json context of user-data-export is not usable:\n${problems.join('\n')}\nSet each key in cdk.json "context" or with -c key=value.`);
+}

@@ -1,0 +1,127 @@
+// The HTTP API, the product's three doors: the account page's routes behind a JWT authorizer (an
+// external OIDC issuer, or a Cognito user pool created here), support routes behind IAM, and the
+// download route open to the emailed link (the signed token is the credential), all throttled and logged.
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccountRecovery, FeaturePlan, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { AppConfig } from './app-config.ts';
+import type { DataMapAccess } from './data-map-access.ts';
+import type { ExportStorage } from './export-storage.ts';
+import { HouseFunction } from './house-function.ts';
+import type { JobsTable } from './jobs-table.ts';
+import type { LinkSigning } from './link-signing.ts';
+
+export interface ExportApiProps {
+  config: AppConfig;
+  storage: ExportStorage;
+  jobs: JobsTable;
+  linkSigning: LinkSigning;
+  dataMap: DataMapAccess;
+}
+
+/** Requests per second for the whole API, and for the unauthenticated download route on its own. */
+export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
+export const DOWNLOAD_THROTTLE = { rateLimit: 5, burstLimit: 10 };
+
+export class ExportApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly url: string;
+  readonly userApi: HouseFunction;
+  readonly supportApi: HouseFunction;
+  readonly download: HouseFunction;
+  readonly userPool?: UserPool;
+
+  constructor(scope: Construct, id: string, props: ExportApiProps) {
+    super(scope, id);
+    const { config, storage, jobs, linkSigning, dataMap } = props;
+    this.api = new HttpApi(this, 'HttpApi', {
+      description: 'user-data-export: start, follow and download personal data exports',
+      createDefaultStage: false,
+      corsPreflight:
+        config.allowedOrigins.length > 0
+          ? { allowOrigins: config.allowedOrigins, allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE], allowHeaders: ['authorization', 'content-type'], maxAge: Duration.hours(1) }
+          : undefined,
+    });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: API_THROTTLE,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+    // The download route takes no credentials but a token; a tighter limit there slows token guessing.
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = { 'GET /exports/{id}/download': { throttlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, throttlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
+    this.url = this.api.apiEndpoint;
+
+    let userAuthorizer: IHttpRouteAuthorizer;
+    if (config.jwtIssuer && config.jwtAudience) {
+      userAuthorizer = new HttpJwtAuthorizer('AccountPageJwt', config.jwtIssuer, { jwtAudience: config.jwtAudience });
+    } else {
+      this.userPool = new UserPool(this, 'Users', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+        mfa: Mfa.OPTIONAL,
+        mfaSecondFactor: { otp: true, sms: false },
+        featurePlan: FeaturePlan.PLUS,
+        accountRecovery: AccountRecovery.EMAIL_ONLY,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      const client = this.userPool.addClient('AccountPage', { authFlows: { userSrp: true }, generateSecret: false });
+      userAuthorizer = new HttpUserPoolAuthorizer('AccountPageUserPool', this.userPool, { userPoolClients: [client] });
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-COG2',
+        reason: 'MFA is offered (TOTP) but optional: requiring it would put a hurdle before a legal right of access; exports go only to the address on file.',
+      });
+      new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    }
+
+    this.userApi = new HouseFunction(this, 'UserApi', {
+      handler: 'user-api',
+      description: 'Account page API: a user starts and follows their own exports',
+      dataMapFile: dataMap.dataMapFile,
+      environment: { RETENTION_DAYS: String(config.retentionDays), COOLDOWN_HOURS: String(config.cooldownHours) },
+    });
+    jobs.grantReadWrite(this.userApi);
+
+    this.supportApi = new HouseFunction(this, 'SupportApi', {
+      handler: 'support-api',
+      description: 'Support API: an agent starts and follows exports for a customer, with a reason',
+      dataMapFile: dataMap.dataMapFile,
+      environment: { RETENTION_DAYS: String(config.retentionDays) },
+    });
+    jobs.grantReadWrite(this.supportApi);
+    dataMap.grantRecipientLookup(this.supportApi);
+
+    this.download = new HouseFunction(this, 'Download', {
+      handler: 'download',
+      description: 'Verifies an emailed link and redirects to a presigned archive URL valid 60 seconds',
+    });
+    jobs.grantReadWrite(this.download);
+    storage.grantArchiveRead(this.download);
+    linkSigning.grantVerify(this.download);
+
+    const user = new HttpLambdaIntegration('UserIntegration', this.userApi);
+    const support = new HttpLambdaIntegration('SupportIntegration', this.supportApi);
+    const iam = new HttpIamAuthorizer();
+    this.api.addRoutes({ path: '/exports', methods: [HttpMethod.POST, HttpMethod.GET], integration: user, authorizer: userAuthorizer });
+    this.api.addRoutes({ path: '/exports/{id}', methods: [HttpMethod.GET], integration: user, authorizer: userAuthorizer });
+    this.api.addRoutes({ path: '/support/exports', methods: [HttpMethod.POST], integration: support, authorizer: iam });
+    this.api.addRoutes({ path: '/support/exports/{id}', methods: [HttpMethod.GET], integration: support, authorizer: iam });
+    const [downloadRoute] = this.api.addRoutes({ path: '/exports/{id}/download', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('DownloadIntegration', this.download) });
+    if (downloadRoute) {
+      Validations.of(downloadRoute).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason: 'The emailed link must open in any browser without signing in: its HMAC-signed token is the credential, verified on every request, and the route is throttled.',
+      });
+    }
+  }
+}

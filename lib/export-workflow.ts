@@ -1,0 +1,143 @@
+// The workflow: the five step functions and the state machine that runs them, loaded from
+// state-machines/export.asl.json (the same file the local runner executes) with each Task's Lambda ARN
+// substituted. Executions that time out or are stopped are closed by ExecutionEnded via EventBridge.
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { resolve } from 'node:path';
+import type { DataMapAccess } from './data-map-access.ts';
+import type { ExportStorage } from './export-storage.ts';
+import { HouseFunction } from './house-function.ts';
+import type { JobsTable } from './jobs-table.ts';
+import type { LinkSigning } from './link-signing.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
+import type { SenderIdentity } from './sender-identity.ts';
+
+export const EXPORT_DEFINITION = resolve(import.meta.dirname, '..', 'state-machines', 'export.asl.json');
+
+export interface ExportWorkflowProps {
+  storage: ExportStorage;
+  jobs: JobsTable;
+  linkSigning: LinkSigning;
+  dataMap: DataMapAccess;
+  sender: SenderIdentity;
+  publicBaseUrl: string;
+  linkLifetimeHours: number;
+  retentionDays: number;
+}
+
+export class ExportWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly functions: HouseFunction[];
+
+  constructor(scope: Construct, id: string, props: ExportWorkflowProps) {
+    super(scope, id);
+    const { storage, jobs, linkSigning, dataMap, sender } = props;
+    const dataMapFile = dataMap.dataMapFile;
+
+    const prepare = new HouseFunction(this, 'PrepareExport', { handler: 'prepare-export', description: 'Marks an export RUNNING and lists its sources', dataMapFile });
+    jobs.grantReadWrite(prepare);
+    dataMap.grantRecipientLookup(prepare);
+
+    const collect = new HouseFunction(this, 'CollectSource', {
+      handler: 'collect-source',
+      description: 'Reads one source of one user into staging parts, for a time budget',
+      dataMapFile,
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environment: { COLLECT_BUDGET_SECONDS: '600' },
+    });
+    jobs.grantReadWrite(collect);
+    storage.grantStagingWrite(collect);
+    dataMap.grantCollect(collect);
+    dataMap.acknowledgeUserPrefixes(collect);
+
+    const bundle = new HouseFunction(this, 'BundleArchive', {
+      handler: 'bundle-archive',
+      description: 'Streams staging parts into the encrypted ZIP archive',
+      dataMapFile,
+      timeout: Duration.minutes(15),
+      memorySize: 2048,
+    });
+    storage.grantBundle(bundle);
+
+    const sendLink = new HouseFunction(this, 'SendLink', {
+      handler: 'send-link',
+      description: 'Marks an export READY and emails its signed download link',
+      dataMapFile,
+      environment: { PUBLIC_BASE_URL: props.publicBaseUrl, LINK_TTL_HOURS: String(props.linkLifetimeHours) },
+    });
+    jobs.grantReadWrite(sendLink);
+    linkSigning.grantSign(sendLink);
+    sender.grantSend(sendLink);
+
+    const markFailed = new HouseFunction(this, 'MarkFailed', { handler: 'mark-failed', description: 'Closes a failed export and tells the user' });
+    jobs.grantReadWrite(markFailed);
+    storage.grantStagingCleanup(markFailed);
+    sender.grantSend(markFailed);
+
+    const ended = new HouseFunction(this, 'ExecutionEnded', { handler: 'execution-ended', description: 'Closes exports whose execution timed out or was stopped' });
+    jobs.grantReadWrite(ended);
+    storage.grantStagingCleanup(ended);
+    sender.grantSend(ended);
+
+    const tasks = { PrepareExport: prepare, CollectSource: collect, BundleArchive: bundle, SendLink: sendLink, MarkFailed: markFailed };
+    const logs = new LogGroup(this, 'ExecutionLogs', { logGroupName: `/aws/vendedlogs/states/${id}-${this.node.addr}`, retention: RetentionDays.THREE_MONTHS });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(EXPORT_DEFINITION),
+      definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([name, fn]) => [`${name}FunctionArn`, fn.functionArn])),
+      tracingEnabled: true,
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    // The functions' unqualified ARNs only (grantInvoke would add every version, "<arn>:*").
+    this.stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: Object.values(tasks).map((fn) => fn.functionArn) }));
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions.',
+    });
+
+    new Rule(this, 'ExecutionEndedRule', {
+      description: 'Export executions that timed out or were stopped skip the Catch; close their jobs',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['TIMED_OUT', 'ABORTED'] },
+      },
+      targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
+    });
+
+    this.functions = [...Object.values(tasks), ended];
+  }
+
+  /** arn:…:execution:<state machine name>:* */
+  private executionArnPattern(): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /** The API: starts executions named after the export id, and stops them on cancel. */
+  grantStartAndStop(fn: HouseFunction): void {
+    fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(fn);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:StopExecution', 'states:DescribeExecution'],
+        resources: [this.executionArnPattern()],
+      }),
+    );
+    acknowledgeWildcardResource(
+      fn.role ?? fn,
+      this.executionArnPattern(),
+      'Executions are named after export ids, which do not exist before the export; stopping one needs the execution ARN pattern of this state machine.',
+    );
+  }
+}

@@ -1,0 +1,52 @@
+// The export jobs table: on-demand, encrypted with the data key, point-in-time recovery, TTL, and the
+// by-user index behind a user's history. Its key layout is shared with the code (JOBS_TABLE_SCHEMA).
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2, ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs.ts';
+
+type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+
+export class JobsTable extends Construct {
+  readonly table: TableV2;
+
+  private readonly key: IKey;
+
+  constructor(scope: Construct, id: string, props: { key: IKey }) {
+    super(scope, id);
+    this.key = props.key;
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: JOBS_TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: JOBS_TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      encryption: TableEncryptionV2.customerManagedKey(props.key),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: JOBS_TABLE_SCHEMA.ttlAttribute,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: [
+        {
+          indexName: JOBS_TABLE_SCHEMA.byUserIndex.name,
+          partitionKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+      ],
+    });
+  }
+
+  /** Read and write jobs, locks and audit events (the workflow's steps and the API). */
+  grantReadWrite(fn: EnvFunction): void {
+    fn.addEnvironment('JOBS_TABLE', this.table.tableName);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`],
+      }),
+    );
+    this.key.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+  }
+}

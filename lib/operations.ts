@@ -1,0 +1,80 @@
+// What operators see: alarms on failed or timed-out exports, Lambda errors and throttles, and delivery
+// failures, all to one encrypted SNS topic; and a dashboard of exports started, succeeded and failed,
+// their duration and archive sizes.
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { HouseFunction } from './house-function.ts';
+
+/** Custom metrics the handlers emit (CloudWatch embedded metric format). */
+export const METRICS_NAMESPACE = 'UserDataExport';
+
+export interface OperationsProps {
+  alarmEmail: string;
+  stateMachine: StateMachine;
+  functions: HouseFunction[];
+}
+
+export class Operations extends Construct {
+  readonly topic: Topic;
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    // Its own key: CloudWatch must be able to use it, and it must never touch the key of users' data.
+    const topicKey = new Key(this, 'AlarmsKey', { description: 'user-data-export: encrypts the alarms topic', enableKeyRotation: true });
+    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.topic = new Topic(this, 'Alarms', { displayName: 'user-data-export alarms', masterKey: topicKey, enforceSSL: true });
+    this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.topic);
+    const alarm = (name: string, metric: IMetric, description: string) => {
+      const created = new Alarm(this, name, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(action);
+      return created;
+    };
+    const sm = props.stateMachine;
+    alarm('ExecutionsFailed', sm.metricFailed({ period: Duration.minutes(5) }), 'An export failed: the user was told; read the job row and the execution history.');
+    alarm('ExecutionsTimedOut', sm.metricTimedOut({ period: Duration.minutes(5) }), 'An export ran past the state machine timeout.');
+    alarm(
+      'DeliveryFailures',
+      new Metric({ namespace: METRICS_NAMESPACE, metricName: 'DeliveryFailures', statistic: 'Sum', period: Duration.minutes(5) }),
+      'An export email could not be sent; the user can get the link again with resend.',
+    );
+    for (const fn of props.functions) {
+      const name = fn.node.id;
+      alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5) }), `${name} threw errors.`);
+      alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5) }), `${name} was throttled.`);
+    }
+
+    const archiveBytes = new Metric({ namespace: METRICS_NAMESPACE, metricName: 'ArchiveBytes', statistic: 'Average', period: Duration.hours(1) });
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new GraphWidget({
+            title: 'Exports',
+            left: [sm.metricStarted(), sm.metricSucceeded(), sm.metricFailed(), sm.metricTimedOut()],
+            width: 12,
+          }),
+          new GraphWidget({ title: 'Export duration (ms)', left: [sm.metricTime({ statistic: 'p50' }), sm.metricTime({ statistic: 'p99' })], width: 12 }),
+        ],
+        [
+          new GraphWidget({ title: 'Archive size (bytes)', left: [archiveBytes, archiveBytes.with({ statistic: 'Maximum' })], width: 12 }),
+          new GraphWidget({ title: 'Lambda errors', left: props.functions.map((fn) => fn.metricErrors()), width: 12 }),
+        ],
+      ],
+    });
+  }
+}
