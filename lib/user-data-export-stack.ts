@@ -1,6 +1,6 @@
 // The stack: one construct per concern, wired together. Everything it needs comes from AppConfig.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { resolve } from 'node:path';
 import type { AppConfig } from './app-config.ts';
 import { DataMapAccess } from './data-map-access.ts';
