@@ -1,6 +1,6 @@
 // BundleArchive: the staged parts of every source into one ZIP in the export bucket (SSE-KMS).
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bundleArchive, type BundleRequest, type BundleResult } from './core/bundle.ts';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';

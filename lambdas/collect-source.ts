@@ -1,7 +1,7 @@
 // CollectSource: one time-boxed slice of one source into staging parts; returns a cursor to loop on.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { collectSource, type CollectRequest, type CollectResult } from './core/collect.ts';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';

@@ -3,7 +3,7 @@
 // removes staging and tells the user.
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { markFailed } from './core/export-lifecycle.ts';
 import { JobStore } from './core/jobs.ts';

@@ -1,6 +1,6 @@
 // MarkFailed: the one failure path. Job FAILED with the reason, staging removed, lock freed, user told.
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { markFailed, type FailureInput } from './core/export-lifecycle.ts';
 import { JobStore } from './core/jobs.ts';

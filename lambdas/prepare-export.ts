@@ -1,6 +1,6 @@
 // PrepareExport: mark the job RUNNING, resolve the recipient, and list the sources the Map will collect.
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import { prepareExport, type ExportPlan, type WorkflowInput } from './core/export-lifecycle.ts';

@@ -1,6 +1,6 @@
 // SendLink: job READY, a signed download link, and the email that carries it.
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import { deliverLink, type DeliverRequest } from './core/export-lifecycle.ts';
@@ -26,6 +26,7 @@ export function createSendLinkHandler(runtime: Runtime) {
     ses: runtime.clients.ses,
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     settings: { sender: config.SENDER_EMAIL, publicBaseUrl: config.PUBLIC_BASE_URL, linkTtlSeconds: config.LINK_TTL_HOURS * 3600 },
+    metric: runtime.metric,
   };
   return middy<DeliverRequest, Awaited<ReturnType<typeof deliverLink>>>()
     .use(logFailures(runtime.log, 'SendLink'))

@@ -3,7 +3,7 @@
 //   GET  /support/exports/{id}
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import type { WorkflowStarter } from './core/export-lifecycle.ts';

@@ -1,6 +1,6 @@
 // The app's settings, from cdk.json context (or `-c key=value`), validated by one zod schema so that
 // every missing or wrong value is reported at once, before anything is synthesized.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const commaList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))]);
 

@@ -58,7 +58,8 @@ export class ExportApi extends Construct {
     });
     // The download route takes no credentials but a token; a tighter limit there slows token guessing.
     const cfnStage = this.stage.node.defaultChild as CfnStage;
-    cfnStage.routeSettings = { 'GET /exports/{id}/download': { throttlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, throttlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
+    // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
+    cfnStage.routeSettings = { 'GET /exports/{id}/download': { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
     this.url = this.api.apiEndpoint;
 
     let userAuthorizer: IHttpRouteAuthorizer;

@@ -1,7 +1,7 @@
 // The export jobs table: on-demand, encrypted with the data key, point-in-time recovery, TTL, and the
 // by-user index behind a user's history. Its key layout is shared with the code (JOBS_TABLE_SCHEMA).
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2, ProjectionType } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -11,30 +11,31 @@ import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs.ts';
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 
 export class JobsTable extends Construct {
-  readonly table: TableV2;
+  readonly table: Table;
 
   private readonly key: IKey;
 
   constructor(scope: Construct, id: string, props: { key: IKey }) {
     super(scope, id);
     this.key = props.key;
-    this.table = new TableV2(this, 'Table', {
+    // Table rather than TableV2: TableV2 cannot render a customer-managed key in a region-agnostic stack,
+    // and `npm run synth` must work offline, with no account or region.
+    this.table = new Table(this, 'Table', {
       partitionKey: { name: JOBS_TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
       sortKey: { name: JOBS_TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
-      billing: Billing.onDemand(),
-      encryption: TableEncryptionV2.customerManagedKey(props.key),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: JOBS_TABLE_SCHEMA.ttlAttribute,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      globalSecondaryIndexes: [
-        {
-          indexName: JOBS_TABLE_SCHEMA.byUserIndex.name,
-          partitionKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.ALL,
-        },
-      ],
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: JOBS_TABLE_SCHEMA.byUserIndex.name,
+      partitionKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
     });
   }
 

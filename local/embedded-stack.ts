@@ -64,6 +64,8 @@ export class EmbeddedStack {
     readonly endpoints: Emulators['endpoints'],
     /** The local link signer, so tests can mint tokens (expired ones, say) the way SendLink does. */
     readonly signer: LinkSigner,
+    /** Custom metrics the handlers emitted (CloudWatch receives them in AWS). */
+    readonly metrics: { name: string; value: number }[],
     private readonly settings: { retentionDays: number },
     private readonly closeAll: () => Promise<void>,
   ) {}
@@ -102,11 +104,13 @@ export class EmbeddedStack {
       });
       delete process.env.AWS_PROFILE;
       const clients = createClients(process.env);
+      const metrics: { name: string; value: number }[] = [];
       const runtime: Runtime = {
         env: process.env,
         clients,
         signer: new HmacLinkSigner(randomBytes(32)),
         log: options.log ?? (() => undefined),
+        metric: (name, value) => metrics.push({ name, value }),
       };
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
         partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
@@ -139,7 +143,7 @@ export class EmbeddedStack {
       const download = createDownloadHandler(runtime);
       gateway.add({ method: 'GET', path: '/exports/{id}/download', handler: () => download });
 
-      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, { retentionDays: options.retentionDays ?? 7 }, async () => {
+      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, metrics, { retentionDays: options.retentionDays ?? 7 }, async () => {
         await workflow.drain();
         await gateway.close();
         await emulators?.close();

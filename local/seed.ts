@@ -1,7 +1,7 @@
 // Seed files for the embedded stack (DESIGN ⚑): tables of items in DynamoDB JSON, optional key schemas,
 // and S3 objects. Validated before anything is created, with errors naming the file and the field.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
 import type { DataMap } from '../lambdas/core/data-map.ts';
 import { SeedError } from '../lambdas/core/errors.ts';

@@ -1,6 +1,6 @@
 // Configuration from environment variables, parsed once per cold start by a zod schema. A missing or
 // malformed variable stops the function with one error that names every problem.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors.ts';
 
 export type Env = Record<string, string | undefined>;

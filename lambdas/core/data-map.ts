@@ -1,7 +1,7 @@
 // The data map (DESIGN ⚑): which stores hold what about a user. Validated here at synth time and at
 // run time; IAM grants are derived from it, so a mistake must stop everything with a precise message.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DataMapError } from './errors.ts';
 import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPolicy } from './privacy-policy.ts';
 

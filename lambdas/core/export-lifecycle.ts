@@ -13,6 +13,7 @@ import { newExportId, userIdSchema, type Format } from './identifiers.ts';
 import type { Actor, Job, JobStore } from './jobs.ts';
 import { issueToken, type LinkSigner } from './link-token.ts';
 import { CATEGORIES, type Category } from './privacy-policy.ts';
+import type { EmitMetric } from './runtime.ts';
 
 /** Starts the workflow for an export: Step Functions in AWS, the local runner in the embedded stack. */
 export interface WorkflowStarter {
@@ -142,7 +143,7 @@ export interface DeliverySettings {
 
 export async function deliverLink(
   request: DeliverRequest,
-  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date },
+  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date; metric?: EmitMetric },
 ): Promise<{ exportId: string; status: 'READY'; linkExpiresAt: string }> {
   const now = (deps.now ?? (() => new Date()))();
   const job = await deps.jobs.get(request.exportId);
@@ -161,12 +162,18 @@ export async function deliverLink(
     },
     { statusIn: ['RUNNING', 'READY'] },
   );
-  await sendEmail(
-    deps.ses,
-    deps.settings.sender,
-    job.notifyEmail,
-    renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, records: request.records, dataMap: deps.dataMap }),
-  );
+  try {
+    await sendEmail(
+      deps.ses,
+      deps.settings.sender,
+      job.notifyEmail,
+      renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, records: request.records, dataMap: deps.dataMap }),
+    );
+  } catch (error) {
+    deps.metric?.('DeliveryFailures', 1, 'Count');
+    throw error;
+  }
+  deps.metric?.('ArchiveBytes', request.archiveBytes, 'Bytes');
   await deps.jobs.releaseLock(job.userId, job.exportId);
   await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'ready', actor: { id: 'system', role: 'operator' }, detail: `link valid until ${expiresAt.toISOString()}` });
   return { exportId: job.exportId, status: 'READY', linkExpiresAt: expiresAt.toISOString() };

@@ -1,7 +1,7 @@
 // What the user and support APIs do, independent of HTTP: start an export as an actor, list a user's
 // exports, and show one export without revealing anything that is not the caller's.
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DataMap } from './data-map.ts';
 import { ExportInProgressError } from './errors.ts';
 import { startExport, type LifecycleSettings, type WorkflowStarter } from './export-lifecycle.ts';

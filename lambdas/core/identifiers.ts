@@ -1,7 +1,7 @@
 // The shapes of the ids that reach keys, prefixes and paths. A user id is placed into DynamoDB keys and
 // S3 prefixes, so it may not carry "/" (which would let "u-1/../u-2" wander) or placeholders.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const userIdSchema = z
   .string()

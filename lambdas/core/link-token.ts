@@ -3,7 +3,7 @@
 // key in the embedded stack. Which one is decided where the runtime is composed, never in a handler.
 import { GenerateMacCommand, KMSInvalidMacException, VerifyMacCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface LinkSigner {
   sign(message: Uint8Array): Promise<Uint8Array>;

@@ -17,12 +17,30 @@ export interface Clients {
   sfn: SFNClient;
 }
 
+export type MetricUnit = 'Bytes' | 'Count' | 'Milliseconds';
+export type EmitMetric = (name: string, value: number, unit: MetricUnit) => void;
+
 export interface Runtime {
   env: Env;
   clients: Clients;
   signer: LinkSigner;
   log: (message: string, details?: unknown) => void;
+  /** A custom metric in the UserDataExport namespace (alarms and the dashboard read them). */
+  metric: EmitMetric;
 }
+
+/**
+ * CloudWatch embedded metric format, written straight to stdout: with Lambda's JSON log format a
+ * console.log line would be wrapped in {"message": …} and no longer be read as a metric.
+ */
+const emfMetric: EmitMetric = (name, value, unit) => {
+  process.stdout.write(
+    JSON.stringify({
+      _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'UserDataExport', Dimensions: [[]], Metrics: [{ Name: name, Unit: unit }] }] },
+      [name]: value,
+    }) + '\n',
+  );
+};
 
 export function createClients(env: Env): Clients {
   return {
@@ -53,6 +71,7 @@ export function awsRuntime(): Runtime {
         return signer;
       },
       log: jsonLog,
+      metric: emfMetric,
     };
   }
   return aws;
