@@ -4,13 +4,10 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { loadDataMapFile } from './core/data-map.ts';
 import type { WorkflowStarter } from './core/export-lifecycle.ts';
-import { publicView, startBodySchema, startOrReuse, StepFunctionsWorkflow, type ExportsApiDeps } from './core/exports-api.ts';
+import { exportsApiDeps, publicView, startBodySchema, startOrReuse } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
 import { userIdSchema } from './core/identifiers.ts';
-import { JobStore } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const supportStartSchema = startBodySchema.extend({
@@ -19,14 +16,8 @@ const supportStartSchema = startBodySchema.extend({
 });
 
 export function createSupportApiHandler(runtime: Runtime, workflow?: WorkflowStarter) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS'), runtime.env);
-  const jobs = new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE);
-  const deps: ExportsApiDeps = {
-    jobs,
-    workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
-    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
-    settings: { retentionDays: config.RETENTION_DAYS },
-  };
+  const deps = exportsApiDeps(runtime, workflow);
+  const { jobs } = deps;
 
   async function route(event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResult> {
     const iam = event.requestContext?.authorizer?.iam;

@@ -4,23 +4,14 @@
 //   GET  /exports/{id}     one of my exports: status, progress, size, link expiry
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { loadDataMapFile } from './core/data-map.ts';
-import { publicView, startBodySchema, startOrReuse, StepFunctionsWorkflow, type ExportsApiDeps } from './core/exports-api.ts';
+import { exportsApiDeps, publicView, startBodySchema, startOrReuse } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
-import { JobStore } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 import type { WorkflowStarter } from './core/export-lifecycle.ts';
 
 export function createUserApiHandler(runtime: Runtime, workflow?: WorkflowStarter) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS'), runtime.env);
-  const jobs = new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE);
-  const deps: ExportsApiDeps = {
-    jobs,
-    workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
-    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
-    settings: { retentionDays: config.RETENTION_DAYS },
-  };
+  const deps = exportsApiDeps(runtime, workflow);
+  const { jobs } = deps;
 
   async function route(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<HttpResult> {
     const claims = event.requestContext?.authorizer?.jwt?.claims ?? {};

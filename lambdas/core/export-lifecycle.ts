@@ -5,6 +5,7 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
+import type { BundleResult } from './bundle.ts';
 import { deleteStaging } from './export-bucket.ts';
 import { findSource, renderKeyTemplate, selectSources, type DataMap } from './data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
@@ -125,14 +126,8 @@ export async function findRecipient(dataMap: DataMap, dynamodb: DynamoDBClient, 
   return address;
 }
 
-export interface DeliverRequest {
-  exportId: string;
-  userId: string;
-  archiveKey: string;
-  archiveBytes: number;
-  fileCount: number;
-  records: Record<string, number>;
-}
+/** SendLink's input is BundleArchive's output. */
+export type DeliverRequest = BundleResult;
 
 export interface DeliverySettings {
   sender: string;

@@ -2,12 +2,14 @@
 // exports, and show one export without revealing anything that is not the caller's.
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
-import type { DataMap } from './data-map.ts';
+import { parseEnv, pickEnv } from './config.ts';
+import { loadDataMapFile, type DataMap } from './data-map.ts';
 import { ExportInProgressError } from './errors.ts';
 import { startExport, type LifecycleSettings, type WorkflowStarter } from './export-lifecycle.ts';
 import { formatsFromChoice } from './identifiers.ts';
-import type { Actor, Job, JobStore } from './jobs.ts';
+import { JobStore, type Actor, type Job } from './jobs.ts';
 import { CATEGORIES } from './privacy-policy.ts';
+import type { Runtime } from './runtime.ts';
 
 export const startBodySchema = z
   .object({
@@ -33,6 +35,17 @@ export interface ExportsApiDeps {
   workflow: WorkflowStarter;
   dataMap: DataMap;
   settings: LifecycleSettings;
+}
+
+/** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
+export function exportsApiDeps(runtime: Runtime, workflow?: WorkflowStarter): ExportsApiDeps {
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS'), runtime.env);
+  return {
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
+    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+    settings: { retentionDays: config.RETENTION_DAYS },
+  };
 }
 
 /** What a caller sees of an export: status, progress, size and link expiry; never keys or failure internals. */
