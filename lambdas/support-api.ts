@@ -1,39 +1,62 @@
-// The support API (IAM auth): an agent starts or follows an export for a customer, with a reason.
-//   POST /support/exports        {userId, reason, format?, categories?}
-//   GET  /support/exports/{id}
+// The support API (IAM auth): an agent acts for a customer (a locked or suspended one too), always with
+// a reason, which the audit trail records with the agent's identity.
+//   POST   /support/exports                 {userId, reason, format?, categories?}
+//   GET    /support/exports/{id}
+//   POST   /support/exports/{id}/resend     {reason}
+//   DELETE /support/exports/{id}            {reason}
+//   GET    /support/users/{userId}/exports
+//   GET    /support/users/{userId}/audit
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
-import type { WorkflowStarter } from './core/export-lifecycle.ts';
-import { exportsApiDeps, publicView, startBodySchema, startOrReuse } from './core/exports-api.ts';
+import type { Workflow } from './core/export-lifecycle.ts';
+import { cancelExport, exportsApiDeps, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
 import { userIdSchema } from './core/identifiers.ts';
+import type { Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
-const supportStartSchema = startBodySchema.extend({
-  userId: userIdSchema,
-  reason: z.string().trim().min(3, 'must say why, e.g. the ticket number').max(500),
-});
+const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason: reasonSchema });
+const reasonBody = z.object({ reason: reasonSchema }).strict();
 
-export function createSupportApiHandler(runtime: Runtime, workflow?: WorkflowStarter) {
+export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
-  const { jobs } = deps;
+
+  function knownUser(raw: string | undefined): string {
+    const parsed = userIdSchema.safeParse(raw ?? '');
+    if (!parsed.success) throw new HttpError(400, `The user id ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
+    return parsed.data;
+  }
 
   async function route(event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResult> {
     const iam = event.requestContext?.authorizer?.iam;
     const agent = iam?.userArn ?? iam?.callerId;
-    if (!agent) throw new HttpError(403, 'Support routes need signed requests from a support role.');
+    if (!agent) throw new HttpError(403, 'Support routes need requests signed by a support role.');
+    const as = (reason: string): Actor => ({ id: agent, role: 'support', reason });
+    const id = event.pathParameters?.id ?? '';
     switch (event.routeKey) {
       case 'POST /support/exports': {
         const { userId, reason, ...body } = parseBody(event, supportStartSchema);
-        const { created, job } = await startOrReuse({ userId, body, actor: { id: agent, role: 'support', reason } }, deps);
+        if (!(await userExists(userId, deps))) {
+          throw new HttpError(404, `There is no account with user id "${userId}"; check the id in the support ticket.`);
+        }
+        const { created, job } = await startOrReuse({ userId, body, actor: as(reason) }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
       }
-      case 'GET /support/exports/{id}': {
-        const job = await jobs.get(event.pathParameters?.id ?? '');
-        if (!job) throw new HttpError(404, 'There is no export with this id.');
-        return json(200, publicView(job));
+      case 'GET /support/exports/{id}':
+        return json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps.jobs)));
+      case 'POST /support/exports/{id}/resend': {
+        const { reason } = parseBody(event, reasonBody);
+        return json(200, publicView(await resendLink(await visibleJob(id, as(reason), deps.jobs), as(reason), deps)));
       }
+      case 'DELETE /support/exports/{id}': {
+        const { reason } = parseBody(event, reasonBody);
+        return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps.jobs), as(reason), deps)));
+      }
+      case 'GET /support/users/{userId}/exports':
+        return json(200, { exports: (await deps.jobs.listByUser(knownUser(event.pathParameters?.userId))).map(publicView) });
+      case 'GET /support/users/{userId}/audit':
+        return json(200, { events: await deps.jobs.auditTrail(knownUser(event.pathParameters?.userId)) });
       default:
         throw new HttpError(404, 'No such route.');
     }

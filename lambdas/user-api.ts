@@ -1,37 +1,40 @@
 // The account page's API (JWT authorizer): the user is the token's subject, never a body field.
-//   POST /exports          start an export of my data (or get the one already running)
-//   GET  /exports          my exports, newest first
-//   GET  /exports/{id}     one of my exports: status, progress, size, link expiry
+//   POST   /exports              start an export of my data (or get the one already running)
+//   GET    /exports              my exports, newest first
+//   GET    /exports/{id}         one of my exports: status, progress per source, size, link expiry
+//   POST   /exports/{id}/resend  email me a fresh link (the old one stops working)
+//   DELETE /exports/{id}         cancel my running export
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { exportsApiDeps, publicView, startBodySchema, startOrReuse } from './core/exports-api.ts';
+import type { Workflow } from './core/export-lifecycle.ts';
+import { cancelExport, exportsApiDeps, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
+import type { Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
-import type { WorkflowStarter } from './core/export-lifecycle.ts';
 
-export function createUserApiHandler(runtime: Runtime, workflow?: WorkflowStarter) {
+export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
-  const { jobs } = deps;
 
   async function route(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<HttpResult> {
     const claims = event.requestContext?.authorizer?.jwt?.claims ?? {};
-    const userId = typeof claims.sub === 'string' ? claims.sub : undefined;
-    if (!userId) throw new HttpError(401, 'Sign in to manage your data exports.');
+    if (typeof claims.sub !== 'string' || claims.sub === '') throw new HttpError(401, 'Sign in to manage your data exports.');
+    const me: Actor = { id: claims.sub, role: 'user' };
+    const id = event.pathParameters?.id ?? '';
     switch (event.routeKey) {
       case 'POST /exports': {
         const body = parseBody(event, startBodySchema);
         const email = typeof claims.email === 'string' ? claims.email : undefined;
-        const { created, job } = await startOrReuse({ userId, body, email, actor: { id: userId, role: 'user' } }, deps);
+        const { created, job } = await startOrReuse({ userId: me.id, body, email, actor: me }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/exports/${job.exportId}` });
       }
       case 'GET /exports':
-        return json(200, { exports: (await jobs.listByUser(userId)).map(publicView) });
-      case 'GET /exports/{id}': {
-        const job = await jobs.get(event.pathParameters?.id ?? '');
-        // Someone else's export answers exactly like a missing one: its existence is not ours to reveal.
-        if (!job || job.userId !== userId) throw new HttpError(404, 'There is no export with this id in your account.');
-        return json(200, publicView(job));
-      }
+        return json(200, { exports: (await deps.jobs.listByUser(me.id)).map(publicView) });
+      case 'GET /exports/{id}':
+        return json(200, publicView(await visibleJob(id, me, deps.jobs)));
+      case 'POST /exports/{id}/resend':
+        return json(200, publicView(await resendLink(await visibleJob(id, me, deps.jobs), me, deps)));
+      case 'DELETE /exports/{id}':
+        return json(200, publicView(await cancelExport(await visibleJob(id, me, deps.jobs), me, deps)));
       default:
         throw new HttpError(404, 'No such route.');
     }

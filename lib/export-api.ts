@@ -15,6 +15,7 @@ import type { ExportStorage } from './export-storage.ts';
 import { HouseFunction } from './house-function.ts';
 import type { JobsTable } from './jobs-table.ts';
 import type { LinkSigning } from './link-signing.ts';
+import type { SenderIdentity } from './sender-identity.ts';
 
 export interface ExportApiProps {
   config: AppConfig;
@@ -22,7 +23,25 @@ export interface ExportApiProps {
   jobs: JobsTable;
   linkSigning: LinkSigning;
   dataMap: DataMapAccess;
+  sender: SenderIdentity;
 }
+
+/** The routes of each API; the local gateway serves the same list. */
+export const USER_ROUTES = [
+  { method: HttpMethod.POST, path: '/exports' },
+  { method: HttpMethod.GET, path: '/exports' },
+  { method: HttpMethod.GET, path: '/exports/{id}' },
+  { method: HttpMethod.POST, path: '/exports/{id}/resend' },
+  { method: HttpMethod.DELETE, path: '/exports/{id}' },
+] as const;
+export const SUPPORT_ROUTES = [
+  { method: HttpMethod.POST, path: '/support/exports' },
+  { method: HttpMethod.GET, path: '/support/exports/{id}' },
+  { method: HttpMethod.POST, path: '/support/exports/{id}/resend' },
+  { method: HttpMethod.DELETE, path: '/support/exports/{id}' },
+  { method: HttpMethod.GET, path: '/support/users/{userId}/exports' },
+  { method: HttpMethod.GET, path: '/support/users/{userId}/audit' },
+] as const;
 
 /** Requests per second for the whole API, and for the unauthenticated download route on its own. */
 export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
@@ -39,7 +58,7 @@ export class ExportApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ExportApiProps) {
     super(scope, id);
-    const { config, storage, jobs, linkSigning, dataMap } = props;
+    const { config, storage, jobs, linkSigning, dataMap, sender } = props;
     this.api = new HttpApi(this, 'HttpApi', {
       description: 'user-data-export: start, follow and download personal data exports',
       createDefaultStage: false,
@@ -86,22 +105,28 @@ export class ExportApi extends Construct {
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     }
 
-    this.userApi = new HouseFunction(this, 'UserApi', {
-      handler: 'user-api',
-      description: 'Account page API: a user starts and follows their own exports',
-      dataMapFile: dataMap.dataMapFile,
-      environment: { RETENTION_DAYS: String(config.retentionDays), COOLDOWN_HOURS: String(config.cooldownHours) },
-    });
-    jobs.grantReadWrite(this.userApi);
-
-    this.supportApi = new HouseFunction(this, 'SupportApi', {
-      handler: 'support-api',
-      description: 'Support API: an agent starts and follows exports for a customer, with a reason',
-      dataMapFile: dataMap.dataMapFile,
-      environment: { RETENTION_DAYS: String(config.retentionDays) },
-    });
-    jobs.grantReadWrite(this.supportApi);
-    dataMap.grantRecipientLookup(this.supportApi);
+    // Both APIs start, resend (a new signed link by email) and cancel (staging removed) exports.
+    const apiFunction = (name: string, handler: string, description: string) => {
+      const fn = new HouseFunction(this, name, {
+        handler,
+        description,
+        dataMapFile: dataMap.dataMapFile,
+        environment: {
+          RETENTION_DAYS: String(config.retentionDays),
+          COOLDOWN_HOURS: String(config.cooldownHours),
+          LINK_TTL_HOURS: String(config.linkLifetimeHours),
+          PUBLIC_BASE_URL: this.url,
+        },
+      });
+      jobs.grantReadWrite(fn);
+      linkSigning.grantSign(fn);
+      sender.grantSend(fn);
+      storage.grantStagingCleanup(fn);
+      dataMap.grantRecipientLookup(fn);
+      return fn;
+    };
+    this.userApi = apiFunction('UserApi', 'user-api', 'Account page API: a user starts, follows, resends and cancels their own exports');
+    this.supportApi = apiFunction('SupportApi', 'support-api', 'Support API: an agent acts on exports for a customer, with a reason');
 
     this.download = new HouseFunction(this, 'Download', {
       handler: 'download',
@@ -114,10 +139,8 @@ export class ExportApi extends Construct {
     const user = new HttpLambdaIntegration('UserIntegration', this.userApi);
     const support = new HttpLambdaIntegration('SupportIntegration', this.supportApi);
     const iam = new HttpIamAuthorizer();
-    this.api.addRoutes({ path: '/exports', methods: [HttpMethod.POST, HttpMethod.GET], integration: user, authorizer: userAuthorizer });
-    this.api.addRoutes({ path: '/exports/{id}', methods: [HttpMethod.GET], integration: user, authorizer: userAuthorizer });
-    this.api.addRoutes({ path: '/support/exports', methods: [HttpMethod.POST], integration: support, authorizer: iam });
-    this.api.addRoutes({ path: '/support/exports/{id}', methods: [HttpMethod.GET], integration: support, authorizer: iam });
+    for (const route of USER_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration: user, authorizer: userAuthorizer });
+    for (const route of SUPPORT_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration: support, authorizer: iam });
     const [downloadRoute] = this.api.addRoutes({ path: '/exports/{id}/download', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('DownloadIntegration', this.download) });
     if (downloadRoute) {
       Validations.of(downloadRoute).acknowledge({

@@ -32,7 +32,7 @@ export class UserDataExportStack extends Stack {
     const linkSigning = new LinkSigning(this, 'LinkSigning');
     const sender = new SenderIdentity(this, 'Sender', config.senderEmail);
 
-    this.api = new ExportApi(this, 'Api', { config, storage: this.storage, jobs: this.jobs, linkSigning, dataMap });
+    this.api = new ExportApi(this, 'Api', { config, storage: this.storage, jobs: this.jobs, linkSigning, dataMap, sender });
     this.workflow = new ExportWorkflow(this, 'Workflow', {
       storage: this.storage,
       jobs: this.jobs,

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { WorkflowInput, WorkflowStarter } from '../lambdas/core/export-lifecycle.ts';
+import type { Workflow, WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
 
 export const EXPORT_DEFINITION_FILE = fileURLToPath(new URL('../state-machines/export.asl.json', import.meta.url));
 
@@ -80,7 +80,7 @@ export interface LocalWorkflowOptions {
   timeoutSeconds?: number;
 }
 
-export class LocalWorkflow implements WorkflowStarter {
+export class LocalWorkflow implements Workflow {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, { outcome: Promise<ExecutionOutcome>; abort: () => void }>();
   private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>>;
@@ -154,8 +154,9 @@ export class LocalWorkflow implements WorkflowStarter {
     return outcome;
   }
 
-  stop(exportId: string): void {
+  stop(exportId: string): Promise<void> {
     this.executions.get(exportId)?.abort();
+    return Promise.resolve();
   }
 
   async drain(): Promise<void> {

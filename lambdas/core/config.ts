@@ -30,6 +30,8 @@ export const ENV = {
   PUBLIC_BASE_URL: z.string().url('must be a URL'),
   LINK_TTL_HOURS: positiveNumber.default(72),
   RETENTION_DAYS: positiveNumber.default(7),
+  /** Hours after a completed self-service export before the user may start another (0: none). */
+  COOLDOWN_HOURS: z.coerce.number().min(0, 'must be 0 or more').default(24),
   /** Upper bound on one CollectSource invocation; Lambda's remaining time bounds it too. */
   COLLECT_BUDGET_SECONDS: positiveNumber.default(600),
   /** The KMS HMAC key that signs download links. */

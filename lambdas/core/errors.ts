@@ -70,6 +70,31 @@ export class ExportEndedError extends Error {
   }
 }
 
+/** Something the caller asked about does not exist (or is not theirs to know about). */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/** The export is in a state that does not allow this (cancel a finished export, resend an unfinished one). */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+/** The archive behind an export has been deleted by retention. */
+export class ExpiredError extends Error {
+  override name = 'ExpiredError';
+}
+
+/** A self-service export came too soon after the last one. */
+export class CooldownError extends Error {
+  override name = 'CooldownError';
+  constructor(readonly availableAt: Date) {
+    super(
+      `You already received an export of your data recently. You can request the next one after ${availableAt.toUTCString()}; until then, the link in your last email still works, or you can ask for it to be sent again.`,
+    );
+  }
+}
+
 /** The error's message when it is one of ours, else a generic sentence (never a stack trace). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -16,9 +16,11 @@ import { issueToken, type LinkSigner } from './link-token.ts';
 import { CATEGORIES, type Category } from './privacy-policy.ts';
 import type { EmitMetric } from './runtime.ts';
 
-/** Starts the workflow for an export: Step Functions in AWS, the local runner in the embedded stack. */
-export interface WorkflowStarter {
+/** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
+export interface Workflow {
   start(exportId: string, input: WorkflowInput): Promise<void>;
+  /** Stops a running execution; no error when it already ended. */
+  stop(exportId: string): Promise<void>;
 }
 
 export interface WorkflowInput {
@@ -44,7 +46,7 @@ const DAY_SECONDS = 86_400;
 
 export async function startExport(
   request: StartRequest,
-  deps: { jobs: JobStore; workflow: WorkflowStarter; dataMap: DataMap; settings: LifecycleSettings; now?: () => Date },
+  deps: { jobs: JobStore; workflow: Workflow; dataMap: DataMap; settings: LifecycleSettings; now?: () => Date },
 ): Promise<Job> {
   const userId = userIdSchema.safeParse(request.userId);
   if (!userId.success) throw new InvalidRequestError(`The user id ${userId.error.issues[0]?.message ?? 'is invalid'}.`);

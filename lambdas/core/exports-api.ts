@@ -1,13 +1,20 @@
-// What the user and support APIs do, independent of HTTP: start an export as an actor, list a user's
-// exports, and show one export without revealing anything that is not the caller's.
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+// What the user and support APIs do, independent of HTTP: start an export as an actor (with the one-
+// active-export rule and the self-service cooldown), show and list exports without revealing anything
+// that is not the caller's, send a fresh link, cancel a running export, and read the audit trail.
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './config.ts';
-import { loadDataMapFile, type DataMap } from './data-map.ts';
-import { ExportInProgressError } from './errors.ts';
-import { startExport, type LifecycleSettings, type WorkflowStarter } from './export-lifecycle.ts';
+import { loadDataMapFile, renderKeyTemplate, type DataMap } from './data-map.ts';
+import { renderReadyEmail, sendEmail } from './email.ts';
+import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
+import { deleteStaging } from './export-bucket.ts';
+import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
 import { formatsFromChoice } from './identifiers.ts';
-import { JobStore, type Actor, type Job } from './jobs.ts';
+import { ACTIVE_STATUSES, JobStore, type Actor, type Job } from './jobs.ts';
+import type { LinkSigner } from './link-token.ts';
 import { CATEGORIES } from './privacy-policy.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -18,8 +25,11 @@ export const startBodySchema = z
   })
   .strict();
 
+/** Support must always say why (a ticket number): it is recorded in the audit trail. */
+export const reasonSchema = z.string().trim().min(3, 'must say why, e.g. the ticket number').max(500);
+
 /** Step Functions as the workflow: the execution is named after the export, so a retry cannot run it twice. */
-export class StepFunctionsWorkflow implements WorkflowStarter {
+export class StepFunctionsWorkflow implements Workflow {
   constructor(
     private readonly sfn: SFNClient,
     private readonly stateMachineArn: string,
@@ -28,25 +38,51 @@ export class StepFunctionsWorkflow implements WorkflowStarter {
   async start(exportId: string, input: { exportId: string; userId: string }): Promise<void> {
     await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: exportId, input: JSON.stringify(input) }));
   }
+
+  async stop(exportId: string): Promise<void> {
+    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${exportId}`;
+    try {
+      await this.sfn.send(new StopExecutionCommand({ executionArn, cause: 'Cancelled by request' }));
+    } catch (error) {
+      // Already ended (or never started): the job row is what the caller sees, and it says CANCELLED.
+      if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
+    }
+  }
 }
 
 export interface ExportsApiDeps {
   jobs: JobStore;
-  workflow: WorkflowStarter;
+  workflow: Workflow;
   dataMap: DataMap;
-  settings: LifecycleSettings;
+  dynamodb: DynamoDBClient;
+  settings: LifecycleSettings & { cooldownHours: number };
+  staging: { s3: S3Client; bucket: string };
+  delivery: { signer: LinkSigner; ses: SESv2Client; settings: DeliverySettings };
+  now?: () => Date;
 }
 
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
-export function exportsApiDeps(runtime: Runtime, workflow?: WorkflowStarter): ExportsApiDeps {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS'), runtime.env);
+export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
+  const config = parseEnv(
+    pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'EXPORT_BUCKET', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
+    runtime.env,
+  );
   return {
     jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
     workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
-    settings: { retentionDays: config.RETENTION_DAYS },
+    dynamodb: runtime.clients.dynamodb,
+    settings: { retentionDays: config.RETENTION_DAYS, cooldownHours: config.COOLDOWN_HOURS },
+    staging: { s3: runtime.clients.s3, bucket: config.EXPORT_BUCKET },
+    delivery: {
+      signer: runtime.signer,
+      ses: runtime.clients.ses,
+      settings: { sender: config.SENDER_EMAIL, publicBaseUrl: config.PUBLIC_BASE_URL, linkTtlSeconds: config.LINK_TTL_HOURS * 3600 },
+    },
   };
 }
+
+const nowOf = (deps: { now?: () => Date }) => (deps.now ?? (() => new Date()))();
 
 /** What a caller sees of an export: status, progress, size and link expiry; never keys or failure internals. */
 export function publicView(job: Job) {
@@ -68,14 +104,28 @@ export function publicView(job: Job) {
   };
 }
 
+/** The user's newest completed self-service export, if it ended within the cooldown. */
+async function assertCooldownOver(userId: string, deps: ExportsApiDeps): Promise<void> {
+  if (deps.settings.cooldownHours <= 0) return;
+  const recent = await deps.jobs.listByUser(userId, 20);
+  const last = recent.find((j) => j.status === 'READY' && j.requestedBy.role === 'user' && j.completedAt);
+  if (!last?.completedAt) return;
+  const availableAt = new Date(Date.parse(last.completedAt) + deps.settings.cooldownHours * 3_600_000);
+  if (availableAt > nowOf(deps)) throw new CooldownError(availableAt);
+}
+
 /**
  * Starts an export; when the user already has one running, returns that one instead (a double click or a
- * retried request must not queue a second export).
+ * retried request must not queue a second export). Self-service starts wait out the cooldown; support
+ * is exempt from it, never from "one active export".
  */
 export async function startOrReuse(
   request: { userId: string; body: z.infer<typeof startBodySchema>; email?: string; actor: Actor },
   deps: ExportsApiDeps,
 ): Promise<{ created: boolean; job: Job }> {
+  const active = await activeJob(request.userId, deps.jobs);
+  if (active) return { created: false, job: active };
+  if (request.actor.role === 'user') await assertCooldownOver(request.userId, deps);
   try {
     const job = await startExport(
       { userId: request.userId, formats: formatsFromChoice(request.body.format), categories: request.body.categories, email: request.email, actor: request.actor },
@@ -84,8 +134,86 @@ export async function startOrReuse(
     return { created: true, job };
   } catch (error) {
     if (!(error instanceof ExportInProgressError)) throw error;
-    const active = await deps.jobs.get(error.activeExportId);
-    if (!active) throw error;
-    return { created: false, job: active };
+    // Lost a race with a concurrent start: the winner's export is the answer.
+    const winner = await deps.jobs.get(error.activeExportId);
+    if (!winner) throw error;
+    return { created: false, job: winner };
   }
+}
+
+async function activeJob(userId: string, jobs: JobStore): Promise<Job | undefined> {
+  const id = await jobs.activeExportId(userId);
+  const job = id ? await jobs.get(id) : undefined;
+  return job && ACTIVE_STATUSES.includes(job.status) ? job : undefined;
+}
+
+/** An export the caller may see: a user only their own (anything else is "not found"), support any. */
+export async function visibleJob(exportId: string, caller: Actor, jobs: JobStore): Promise<Job> {
+  const job = await jobs.get(exportId);
+  if (!job || (caller.role === 'user' && job.userId !== caller.id)) {
+    throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export ${exportId}.`);
+  }
+  return job;
+}
+
+/** Whether the data map's account source knows this user (support must not export a typo). */
+export async function userExists(userId: string, deps: Pick<ExportsApiDeps, 'dataMap' | 'dynamodb'>): Promise<boolean> {
+  const account = deps.dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
+  if (!account || account.type !== 'dynamodb') return true;
+  const page = await deps.dynamodb.send(
+    new QueryCommand({
+      TableName: account.table,
+      IndexName: account.index,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': account.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: renderKeyTemplate(account.keyTemplate, userId) } },
+      Limit: 1,
+    }),
+  );
+  return (page.Items?.length ?? 0) > 0;
+}
+
+/** Emails a fresh link for a READY export without re-running it; the previous link stops working. */
+export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): Promise<Job> {
+  const now = nowOf(deps);
+  if (job.status !== 'READY' || !job.archiveKey) {
+    throw new ConflictError(`Export ${job.exportId} is ${job.status}; only a finished export (READY) has a link to send again.`);
+  }
+  const archiveGoneAt = Date.parse(job.completedAt ?? job.createdAt) + deps.settings.retentionDays * 86_400_000;
+  if (archiveGoneAt <= now.getTime()) {
+    throw new ExpiredError(`The archive of export ${job.exportId} has been deleted after ${deps.settings.retentionDays} days; start a new export.`);
+  }
+  if (!job.notifyEmail) throw new ConflictError(`Export ${job.exportId} has no email address to send to.`);
+  const { link, linkId, expiresAt } = await newDownloadLink(job, deps.delivery.signer, deps.delivery.settings, now);
+  // The link never outlives the archive it points to.
+  const linkExpiresAt = new Date(Math.min(expiresAt.getTime(), archiveGoneAt));
+  await deps.jobs.update(job.exportId, { linkId, linkExpiresAt: linkExpiresAt.toISOString() }, { statusIn: ['READY'] });
+  const records = Object.fromEntries(Object.entries(job.sources).map(([id, p]) => [id, p.records]));
+  await sendEmail(
+    deps.delivery.ses,
+    deps.delivery.settings.sender,
+    job.notifyEmail,
+    renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt, archiveBytes: job.archiveBytes ?? 0, records, dataMap: deps.dataMap }),
+  );
+  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'resend', actor, detail: `new link valid until ${linkExpiresAt.toISOString()}` });
+  return { ...job, linkId, linkExpiresAt: linkExpiresAt.toISOString() };
+}
+
+/** Stops a queued or running export: CANCELLED, execution stopped, staging removed, lock freed. */
+export async function cancelExport(job: Job, actor: Actor, deps: ExportsApiDeps): Promise<Job> {
+  if (!ACTIVE_STATUSES.includes(job.status)) {
+    throw new ConflictError(`Export ${job.exportId} has already ended (${job.status}); there is nothing to cancel.`);
+  }
+  const completedAt = nowOf(deps).toISOString();
+  try {
+    await deps.jobs.update(job.exportId, { status: 'CANCELLED', completedAt, failureMessage: 'This export was cancelled.' }, { statusIn: ACTIVE_STATUSES });
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') throw new ConflictError(`Export ${job.exportId} ended while it was being cancelled.`);
+    throw error;
+  }
+  await deps.workflow.stop(job.exportId);
+  await deleteStaging(deps.staging.s3, deps.staging.bucket, job.exportId);
+  await deps.jobs.releaseLock(job.userId, job.exportId);
+  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'cancel', actor });
+  return { ...job, status: 'CANCELLED', completedAt };
 }

@@ -2,7 +2,7 @@
 // field), errors mapped to status codes with a sentence, and never a stack trace in a response.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { ExportInProgressError, InvalidRequestError } from './errors.ts';
+import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, InvalidRequestError, NotFoundError } from './errors.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
@@ -56,6 +56,13 @@ export async function respond(log: (m: string, d?: unknown) => void, route: () =
     if (error instanceof HttpError) return json(error.status, { message: error.message }, error.headers);
     if (error instanceof InvalidRequestError) return json(400, { message: error.message });
     if (error instanceof ExportInProgressError) return json(409, { message: error.message, activeExportId: error.activeExportId });
+    if (error instanceof NotFoundError) return json(404, { message: error.message });
+    if (error instanceof ConflictError) return json(409, { message: error.message });
+    if (error instanceof ExpiredError) return json(410, { message: error.message });
+    if (error instanceof CooldownError) {
+      const seconds = Math.max(1, Math.ceil((error.availableAt.getTime() - Date.now()) / 1000));
+      return json(429, { message: error.message, availableAt: error.availableAt.toISOString() }, { 'retry-after': String(seconds) });
+    }
     log('Request failed', error);
     return json(500, { message: 'Something went wrong on our side. Please try again in a few minutes.' });
   }

@@ -224,8 +224,14 @@ describe('the API and operations', () => {
       'POST /exports': 'JWT',
       'GET /exports': 'JWT',
       'GET /exports/{id}': 'JWT',
+      'POST /exports/{id}/resend': 'JWT',
+      'DELETE /exports/{id}': 'JWT',
       'POST /support/exports': 'AWS_IAM',
       'GET /support/exports/{id}': 'AWS_IAM',
+      'POST /support/exports/{id}/resend': 'AWS_IAM',
+      'DELETE /support/exports/{id}': 'AWS_IAM',
+      'GET /support/users/{userId}/exports': 'AWS_IAM',
+      'GET /support/users/{userId}/audit': 'AWS_IAM',
       'GET /exports/{id}/download': 'NONE',
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
