@@ -17,7 +17,8 @@ import type { Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason: reasonSchema });
-const reasonBody = z.object({ reason: reasonSchema }).strict();
+// Resend and cancel record a reason when one is given; starting an export always needs one.
+const reasonBody = z.object({ reason: reasonSchema.optional() }).strict();
 
 export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
@@ -32,7 +33,7 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
     const iam = event.requestContext?.authorizer?.iam;
     const agent = iam?.userArn ?? iam?.callerId;
     if (!agent) throw new HttpError(403, 'Support routes need requests signed by a support role.');
-    const as = (reason: string): Actor => ({ id: agent, role: 'support', reason });
+    const as = (reason?: string): Actor => ({ id: agent, role: 'support', reason });
     const id = event.pathParameters?.id ?? '';
     switch (event.routeKey) {
       case 'POST /support/exports': {

@@ -9,6 +9,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccountRecovery, FeaturePlan, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
 import type { AppConfig } from './app-config.ts';
 import type { DataMapAccess } from './data-map-access.ts';
 import type { ExportStorage } from './export-storage.ts';
@@ -25,23 +26,6 @@ export interface ExportApiProps {
   dataMap: DataMapAccess;
   sender: SenderIdentity;
 }
-
-/** The routes of each API; the local gateway serves the same list. */
-export const USER_ROUTES = [
-  { method: HttpMethod.POST, path: '/exports' },
-  { method: HttpMethod.GET, path: '/exports' },
-  { method: HttpMethod.GET, path: '/exports/{id}' },
-  { method: HttpMethod.POST, path: '/exports/{id}/resend' },
-  { method: HttpMethod.DELETE, path: '/exports/{id}' },
-] as const;
-export const SUPPORT_ROUTES = [
-  { method: HttpMethod.POST, path: '/support/exports' },
-  { method: HttpMethod.GET, path: '/support/exports/{id}' },
-  { method: HttpMethod.POST, path: '/support/exports/{id}/resend' },
-  { method: HttpMethod.DELETE, path: '/support/exports/{id}' },
-  { method: HttpMethod.GET, path: '/support/users/{userId}/exports' },
-  { method: HttpMethod.GET, path: '/support/users/{userId}/audit' },
-] as const;
 
 /** Requests per second for the whole API, and for the unauthenticated download route on its own. */
 export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
@@ -78,7 +62,7 @@ export class ExportApi extends Construct {
     // The download route takes no credentials but a token; a tighter limit there slows token guessing.
     const cfnStage = this.stage.node.defaultChild as CfnStage;
     // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
-    cfnStage.routeSettings = { 'GET /exports/{id}/download': { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
+    cfnStage.routeSettings = { [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
     this.url = this.api.apiEndpoint;
 
     let userAuthorizer: IHttpRouteAuthorizer;
@@ -139,9 +123,13 @@ export class ExportApi extends Construct {
     const user = new HttpLambdaIntegration('UserIntegration', this.userApi);
     const support = new HttpLambdaIntegration('SupportIntegration', this.supportApi);
     const iam = new HttpIamAuthorizer();
-    for (const route of USER_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration: user, authorizer: userAuthorizer });
-    for (const route of SUPPORT_ROUTES) this.api.addRoutes({ path: route.path, methods: [route.method], integration: support, authorizer: iam });
-    const [downloadRoute] = this.api.addRoutes({ path: '/exports/{id}/download', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('DownloadIntegration', this.download) });
+    for (const route of USER_ROUTES) this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: user, authorizer: userAuthorizer });
+    for (const route of SUPPORT_ROUTES) this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: support, authorizer: iam });
+    const [downloadRoute] = this.api.addRoutes({
+      path: DOWNLOAD_ROUTE.path,
+      methods: [HttpMethod[DOWNLOAD_ROUTE.method]],
+      integration: new HttpLambdaIntegration('DownloadIntegration', this.download),
+    });
     if (downloadRoute) {
       Validations.of(downloadRoute).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',

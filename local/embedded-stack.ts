@@ -9,7 +9,12 @@ import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
-import { markFailed, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
+import { findRecipient, markFailed, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
+import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
+import { verifySignedRequest } from '../lambdas/core/signed-request.ts';
+import { createSupportApiHandler } from '../lambdas/support-api.ts';
+import { createUserApiHandler } from '../lambdas/user-api.ts';
+import { LocalIdentityProvider } from './local-auth.ts';
 import { JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/link-token.ts';
 import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
@@ -18,7 +23,7 @@ import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
 import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
-import { HttpGateway } from './http-gateway.ts';
+import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { LocalWorkflow, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
 import { createBucket, createTable, loadSeed } from './seed-loader.ts';
 import type { Seed } from './seed.ts';
@@ -26,6 +31,7 @@ import type { Seed } from './seed.ts';
 export const LOCAL_EXPORT_BUCKET = 'user-data-exports-local';
 export const LOCAL_JOBS_TABLE = 'ExportJobs';
 export const LOCAL_SENDER = 'privacy@cartropic.com';
+export const LOCAL_REGION = 'us-east-1';
 
 export interface EmbeddedStackOptions {
   dataMapFile: string;
@@ -37,6 +43,10 @@ export interface EmbeddedStackOptions {
   retryIntervalMs?: number;
   /** Whole-machine timeout override (tests). */
   timeoutSeconds?: number;
+  /** Hours between self-service exports (default 24, as deployed). */
+  cooldownHours?: number;
+  /** Port of the HTTP gateway (default: a free one). */
+  port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
   wrapTask?: (task: TaskName, handler: TaskHandler) => TaskHandler;
   /** Where handler logs go; silent by default so the demo's own progress stays readable. */
@@ -66,6 +76,10 @@ export class EmbeddedStack {
     readonly signer: LinkSigner,
     /** Custom metrics the handlers emitted (CloudWatch receives them in AWS). */
     readonly metrics: { name: string; value: number }[],
+    /** Signs users in (JWTs) and holds the support identity (SigV4), as the authorizers expect. */
+    readonly identity: LocalIdentityProvider,
+    /** Where local-only routes (sign-in, account page, inbox) are added by the local server. */
+    readonly gateway: HttpGateway,
     private readonly settings: { retentionDays: number },
     private readonly closeAll: () => Promise<void>,
   ) {}
@@ -77,12 +91,19 @@ export class EmbeddedStack {
     const dataMapFile = resolve(options.dataMapFile);
     const dataMap = loadDataMapFile(dataMapFile);
     let emulators: Emulators | undefined;
-    const gateway = new HttpGateway();
+    const identity = new LocalIdentityProvider();
+    const gateway = new HttpGateway({
+      jwt: (authorization) => identity.verifyToken(authorization),
+      iam: async (request) => {
+        const accessKey = await verifySignedRequest(request, identity.supportCredentials, LOCAL_REGION);
+        return accessKey ? { accessKey, userArn: identity.supportArn } : undefined;
+      },
+    });
     try {
       emulators = await startEmulators();
-      const baseUrl = await gateway.listen();
+      const baseUrl = await gateway.listen(options.port ?? 0);
       Object.assign(process.env, {
-        AWS_REGION: 'us-east-1',
+        AWS_REGION: LOCAL_REGION,
         AWS_ACCESS_KEY_ID: 'S3RVER',
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
         AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
@@ -100,6 +121,7 @@ export class EmbeddedStack {
         PUBLIC_BASE_URL: baseUrl,
         LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
         RETENTION_DAYS: String(options.retentionDays ?? 7),
+        COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
       });
       delete process.env.AWS_PROFILE;
@@ -141,9 +163,13 @@ export class EmbeddedStack {
         },
       });
       const download = createDownloadHandler(runtime);
-      gateway.add({ method: 'GET', path: '/exports/{id}/download', handler: () => download });
+      const userApi = createUserApiHandler(runtime, workflow);
+      const supportApi = createSupportApiHandler(runtime, workflow);
+      gateway.add({ ...DOWNLOAD_ROUTE, handler: () => download, auth: 'none' });
+      for (const route of USER_ROUTES) gateway.add({ ...route, handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
+      for (const route of SUPPORT_ROUTES) gateway.add({ ...route, handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
 
-      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, metrics, { retentionDays: options.retentionDays ?? 7 }, async () => {
+      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, metrics, identity, gateway, { retentionDays: options.retentionDays ?? 7 }, async () => {
         await workflow.drain();
         await gateway.close();
         await emulators?.close();
@@ -182,6 +208,11 @@ export class EmbeddedStack {
     const job = await this.jobs.get(exportId);
     if (!job) throw new Error(`Export ${exportId} has no job row.`);
     return { outcome, job };
+  }
+
+  /** A JWT for the user, with the email address on file, as the account page's identity provider would issue. */
+  async signIn(userId: string): Promise<string> {
+    return this.identity.issueToken(userId, await findRecipient(this.dataMap, this.dynamodb, userId));
   }
 
   /** Emails local SES accepted, oldest first. */

@@ -3,6 +3,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RouteAuth } from '../lambdas/core/routes.ts';
+import type { PlainRequest } from '../lambdas/core/signed-request.ts';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -11,6 +13,14 @@ export interface Route {
   /** A path with {param} segments, e.g. /exports/{id}/download */
   path: string;
   handler: () => HttpHandler;
+  /** Which authorizer guards the route, as in AWS: a JWT, a SigV4 signature (IAM), or none. */
+  auth?: RouteAuth;
+}
+
+/** What stands in for API Gateway's authorizers; answers like them (401 / 403) when they refuse. */
+export interface GatewayAuthorizers {
+  jwt(authorization: string | undefined): Record<string, unknown> | undefined;
+  iam(request: PlainRequest): Promise<{ accessKey: string; userArn: string } | undefined>;
 }
 
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
@@ -79,7 +89,7 @@ export class HttpGateway {
   private readonly server: Server;
   private readonly routes: Route[] = [];
 
-  constructor() {
+  constructor(private readonly authorizers?: GatewayAuthorizers) {
     this.server = createServer((request, response) => {
       this.handle(request, response).catch(() => {
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -105,14 +115,40 @@ export class HttpGateway {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Fills requestContext.authorizer as API Gateway does, or says how API Gateway would refuse. */
+  private async authorize(route: Route, event: APIGatewayProxyEventV2, url: URL, body: string): Promise<{ status: number; message: string } | undefined> {
+    const auth = route.auth ?? 'none';
+    if (auth === 'none') return undefined;
+    if (!this.authorizers) return { status: 500, message: 'The local gateway has no authorizers.' };
+    const context = event.requestContext as unknown as { authorizer?: unknown };
+    if (auth === 'jwt') {
+      const claims = this.authorizers.jwt(event.headers.authorization);
+      if (!claims) return { status: 401, message: 'Unauthorized' };
+      context.authorizer = { jwt: { claims, scopes: null } };
+      return undefined;
+    }
+    const principal = await this.authorizers.iam({ method: event.requestContext.http.method, url, headers: event.headers as Record<string, string>, body: body || undefined });
+    if (!principal) return { status: 403, message: 'Forbidden' };
+    context.authorizer = { iam: { accessKey: principal.accessKey, accountId: '000000000000', callerId: principal.accessKey, userArn: principal.userArn, userId: principal.accessKey } };
+    return undefined;
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    // The Host header as sent: SigV4 signs it, port included.
+    const url = new URL(request.url ?? '/', `http://${request.headers.host ?? '127.0.0.1'}`);
     for (const route of this.routes) {
       if (route.method !== request.method) continue;
       const params = matchPath(route.path, url.pathname);
       if (!params) continue;
       const body = await readBody(request);
-      const result = await route.handler()(toEvent(request, url, route, params, body), context(route.path));
+      const event = toEvent(request, url, route, params, body);
+      const refusal = await this.authorize(route, event, url, body);
+      if (refusal) {
+        response.writeHead(refusal.status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ message: refusal.message }));
+        return;
+      }
+      const result = await route.handler()(event, context(route.path));
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
       response.writeHead(result.statusCode ?? 200, headers);
       response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? ''));

@@ -98,8 +98,9 @@ export async function prepareExport(
     throw new InvalidRequestError(`No email address is on file for user ${job.userId}, so the download link cannot be delivered.`);
   }
   const startedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail }, { statusIn: ['QUEUED', 'RUNNING'] });
-  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds: sources.map((s) => s.id) };
+  const sourceIds = sources.map((s) => s.id);
+  await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail, sourceIds }, { statusIn: ['QUEUED', 'RUNNING'] });
+  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds };
 }
 
 /**

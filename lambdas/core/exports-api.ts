@@ -97,6 +97,11 @@ export function publicView(job: Job) {
     updatedAt: job.updatedAt,
     completedAt: job.completedAt ?? null,
     sources: job.sources,
+    progress: {
+      sourcesTotal: job.sourceIds?.length ?? null,
+      sourcesDone: Object.values(job.sources).filter((s) => s.done).length,
+      records: Object.values(job.sources).reduce((sum, s) => sum + s.records, 0),
+    },
     archiveBytes: job.archiveBytes ?? null,
     linkExpiresAt: job.linkExpiresAt ?? null,
     failureMessage: job.failureMessage ?? null,

@@ -50,6 +50,8 @@ export interface Job {
   startedAt?: string;
   completedAt?: string;
   sources: Record<string, SourceProgress>;
+  /** The sources PrepareExport planned, so progress can say "6 of 15". */
+  sourceIds?: string[];
   archiveKey?: string;
   archiveBytes?: number;
   fileCount?: number;

@@ -1,0 +1,96 @@
+// The support API from a terminal: requests signed with SigV4 (standard AWS credentials against a
+// deployed stack, the embedded stack's support identity with --local), answers parsed, refusals turned
+// into errors that carry the API's own sentence.
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { signRequest } from '../lambdas/core/signed-request.ts';
+
+/** An export as the API shows it (lambdas/core/exports-api.ts publicView). */
+export interface ExportView {
+  exportId: string;
+  userId: string;
+  status: 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
+  formats: string[];
+  createdAt: string;
+  completedAt: string | null;
+  sources: Record<string, { records: number; parts: number; done: boolean }>;
+  progress: { sourcesTotal: number | null; sourcesDone: number; records: number };
+  archiveBytes: number | null;
+  linkExpiresAt: string | null;
+  failureMessage: string | null;
+  downloadCount: number;
+}
+
+export interface AuditEntry {
+  exportId: string;
+  action: string;
+  actor: { id: string; role: string; reason?: string };
+  at: string;
+  ip?: string;
+  userAgent?: string;
+  detail?: string;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiTarget {
+  apiUrl: string;
+  region: string;
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+export class SupportClient {
+  constructor(private readonly target: ApiTarget) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.target.apiUrl.endsWith('/') ? this.target.apiUrl : `${this.target.apiUrl}/`);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = text === undefined ? {} : { 'content-type': 'application/json' };
+    const credentials = typeof this.target.credentials === 'function' ? await this.target.credentials() : this.target.credentials;
+    const signed = await signRequest({ method, url, headers, body: text }, credentials, this.target.region);
+    const { host: _host, ...sendable } = signed;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers: sendable, body: text });
+    } catch (error) {
+      throw new ApiError(0, `Cannot reach the export API at ${this.target.apiUrl}: ${(error as Error).message}.`);
+    }
+    const payload = (await response.json().catch(() => ({}))) as { message?: string };
+    if (!response.ok) {
+      const retry = response.headers.get('retry-after');
+      throw new ApiError(response.status, `${payload.message ?? response.statusText}${retry ? ` (retry after ${retry} s)` : ''}`);
+    }
+    return payload as T;
+  }
+
+  start(input: { userId: string; reason: string; format?: string; categories?: string[] }): Promise<ExportView> {
+    return this.request('POST', 'support/exports', input);
+  }
+
+  get(exportId: string): Promise<ExportView> {
+    return this.request('GET', `support/exports/${encodeURIComponent(exportId)}`);
+  }
+
+  async list(userId: string): Promise<ExportView[]> {
+    return (await this.request<{ exports: ExportView[] }>('GET', `support/users/${encodeURIComponent(userId)}/exports`)).exports;
+  }
+
+  resend(exportId: string, reason?: string): Promise<ExportView> {
+    return this.request('POST', `support/exports/${encodeURIComponent(exportId)}/resend`, reason ? { reason } : {});
+  }
+
+  cancel(exportId: string, reason?: string): Promise<ExportView> {
+    return this.request('DELETE', `support/exports/${encodeURIComponent(exportId)}`, reason ? { reason } : {});
+  }
+
+  async audit(userId: string): Promise<AuditEntry[]> {
+    return (await this.request<{ events: AuditEntry[] }>('GET', `support/users/${encodeURIComponent(userId)}/audit`)).events;
+  }
+}
