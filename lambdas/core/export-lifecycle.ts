@@ -242,7 +242,8 @@ export async function markFailed(
       deps.log?.('Could not email the failure notice', error);
     }
   }
-  if (job) {
+  // A cancel was audited when it was asked for; its execution ending is not a second event.
+  if (job && !cancelled) {
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
   return { exportId: input.exportId, status: cancelled ? 'CANCELLED' : 'FAILED', userNotified };
