@@ -86,7 +86,7 @@ describe('the user API', () => {
     expect(done.body).toMatchObject({ status: 'READY', progress: { sourcesTotal: 1, sourcesDone: 1, records: 1 }, sources: { events: { records: 1, done: true } } });
     expect(Date.parse(String(done.body.linkExpiresAt))).toBeGreaterThan(Date.now());
     const history = await call('GET', '/exports', { token });
-    expect((history.body.exports as unknown as ExportView[]).map((e) => e.exportId)).toEqual([started.body.exportId]);
+    expect((history.body.exports as ExportView[]).map((e) => e.exportId)).toEqual([started.body.exportId]);
     expect(await stack.emailFor('ana@example.com', started.body.exportId)).toBeDefined();
   });
 
