@@ -1,0 +1,82 @@
+// A person on the account page, in a real browser: Debian's Chromium driven by playwright-core (which
+// downloads no browser). Sign in, "Export my data", watch it become READY, open the link in the local
+// inbox, and check the ZIP that the browser downloaded.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyArchive } from '../../local/archive-reader.ts';
+import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const downloads = mkdtempSync(join(tmpdir(), 'browser-'));
+let server: LocalServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}; npm test installs it (scripts/ensure-chromium.sh) or set CHROMIUM_PATH.`);
+  server = await startLocalServer();
+  // The flags keep a headless Chromium from reaching for the network on its own (this machine has none).
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the account page', () => {
+  it('exports my data: sign in, click, watch it become ready, download through the emailed link', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByTestId('user-id').fill('u-1002');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('format-json').check();
+    await page.getByTestId('export').click();
+
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('READY');
+    await expect.poll(() => page.getByTestId('history').locator('tr').count()).toBe(1);
+    expect(await page.getByTestId('history').textContent()).toContain('READY');
+    expect(await page.locator('#current-next').textContent()).toMatch(/We emailed a download link to marcus\.chen@example\.org; it works until/);
+
+    await page.getByTestId('inbox').click();
+    const email = page.getByTestId('email').first();
+    expect(await email.locator('h2').textContent()).toBe('Your data export is ready to download');
+    const [download] = await Promise.all([page.waitForEvent('download'), email.getByTestId('email-link').click()]);
+    expect(download.suggestedFilename()).toMatch(/^user-data-export-[0-9a-f-]+\.zip$/);
+    const path = join(downloads, download.suggestedFilename());
+    await download.saveAs(path);
+
+    const check = await verifyArchive(path);
+    expect(check.problems).toEqual([]);
+    expect(check.manifest.userId).toBe('u-1002');
+    expect(check.manifest.formats).toEqual(['json']);
+    expect(check.manifest.files.filter((f) => f.format === 'csv')).toEqual([]);
+    expect(new Set(check.manifest.sources.map((s) => s.category)).size).toBe(8);
+    await context.close();
+  });
+
+  it('tells a signed-in user why a second export must wait', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByTestId('user-id').fill('u-1002');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.getByTestId('export-error').textContent()).toMatch(/^You already received an export of your data recently\. You can request the next one after/);
+    await page.close();
+  });
+
+  it('refuses to sign in an account that does not exist', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByTestId('user-id').fill('u-nobody');
+    await page.getByTestId('sign-in').click();
+    await expect.poll(() => page.locator('#sign-in-error').textContent()).toBe('There is no account "u-nobody" in the local data.');
+    await page.close();
+  });
+});
