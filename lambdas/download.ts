@@ -25,12 +25,13 @@ function page(status: number, title: string, message: string): APIGatewayProxySt
 }
 
 export function createDownloadHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET'), runtime.env);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
   const deps = {
     jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
     signer: runtime.signer,
     s3: runtime.clients.s3,
     bucket: config.EXPORT_BUCKET,
+    retentionDays: config.RETENTION_DAYS,
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .onError((request) => {

@@ -10,7 +10,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import type { Workflow } from './core/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/exports-api.ts';
+import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
 import { userIdSchema } from './core/identifiers.ts';
 import type { Actor } from './core/jobs.ts';
@@ -45,17 +45,17 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
         return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
       }
       case 'GET /support/exports/{id}':
-        return json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps.jobs)));
+        return json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps)));
       case 'POST /support/exports/{id}/resend': {
         const { reason } = parseBody(event, reasonBody);
-        return json(200, publicView(await resendLink(await visibleJob(id, as(reason), deps.jobs), as(reason), deps)));
+        return json(200, publicView(await resendLink(await visibleJob(id, as(reason), deps), as(reason), deps)));
       }
       case 'DELETE /support/exports/{id}': {
         const { reason } = parseBody(event, reasonBody);
-        return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps.jobs), as(reason), deps)));
+        return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps), as(reason), deps)));
       }
       case 'GET /support/users/{userId}/exports':
-        return json(200, { exports: (await deps.jobs.listByUser(knownUser(event.pathParameters?.userId))).map(publicView) });
+        return json(200, { exports: (await exportsOf(knownUser(event.pathParameters?.userId), deps)).map(publicView) });
       case 'GET /support/users/{userId}/audit':
         return json(200, { events: await deps.jobs.auditTrail(knownUser(event.pathParameters?.userId)) });
       default:

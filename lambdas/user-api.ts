@@ -7,7 +7,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Workflow } from './core/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/exports-api.ts';
+import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
 import type { Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
@@ -28,13 +28,13 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
         return json(created ? 202 : 200, publicView(job), { location: `/exports/${job.exportId}` });
       }
       case 'GET /exports':
-        return json(200, { exports: (await deps.jobs.listByUser(me.id)).map(publicView) });
+        return json(200, { exports: (await exportsOf(me.id, deps)).map(publicView) });
       case 'GET /exports/{id}':
-        return json(200, publicView(await visibleJob(id, me, deps.jobs)));
+        return json(200, publicView(await visibleJob(id, me, deps)));
       case 'POST /exports/{id}/resend':
-        return json(200, publicView(await resendLink(await visibleJob(id, me, deps.jobs), me, deps)));
+        return json(200, publicView(await resendLink(await visibleJob(id, me, deps), me, deps)));
       case 'DELETE /exports/{id}':
-        return json(200, publicView(await cancelExport(await visibleJob(id, me, deps.jobs), me, deps)));
+        return json(200, publicView(await cancelExport(await visibleJob(id, me, deps), me, deps)));
       default:
         throw new HttpError(404, 'No such route.');
     }

@@ -115,6 +115,7 @@ export class ExportApi extends Construct {
     this.download = new HouseFunction(this, 'Download', {
       handler: 'download',
       description: 'Verifies an emailed link and redirects to a presigned archive URL valid 60 seconds',
+      environment: { RETENTION_DAYS: String(config.retentionDays) },
     });
     jobs.grantReadWrite(this.download);
     storage.grantArchiveRead(this.download);

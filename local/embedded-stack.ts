@@ -49,6 +49,8 @@ export interface EmbeddedStackOptions {
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
   wrapTask?: (task: TaskName, handler: TaskHandler) => TaskHandler;
+  /** Wraps the AWS clients the handlers use (throttling, a failing upload part: tests). */
+  wrapClients?: (clients: Clients) => Clients;
   /** Where handler logs go; silent by default so the demo's own progress stays readable. */
   log?: Runtime['log'];
 }
@@ -126,10 +128,11 @@ export class EmbeddedStack {
       });
       delete process.env.AWS_PROFILE;
       const clients = createClients(process.env);
+      const handlerClients = options.wrapClients ? options.wrapClients(clients) : clients;
       const metrics: { name: string; value: number }[] = [];
       const runtime: Runtime = {
         env: process.env,
-        clients,
+        clients: handlerClients,
         signer: new HmacLinkSigner(randomBytes(32)),
         log: options.log ?? (() => undefined),
         metric: (name, value) => metrics.push({ name, value }),

@@ -2,7 +2,7 @@
 // and redirect to a presigned S3 URL that lives for seconds. Every refusal is a page with a sentence.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { JobStore } from './jobs.ts';
+import { applyRetention, type JobStore } from './jobs.ts';
 import { verifyToken, type LinkSigner } from './link-token.ts';
 import { archiveFileName } from './staging.ts';
 
@@ -24,6 +24,8 @@ export interface DownloadDeps {
   bucket: string;
   /** Lifetime of the presigned URL, at most 60 seconds. */
   presignSeconds?: number;
+  /** Days an archive is kept; an older READY export is EXPIRED. */
+  retentionDays: number;
   now?: () => Date;
 }
 
@@ -44,7 +46,8 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
   }
   if (!check.valid) return refuse(410, 'Link expired', `This download link expired on ${new Date(claims.expiresAt * 1000).toUTCString()}. ${NEW_EXPORT}`);
 
-  const job = await deps.jobs.get(claims.exportId);
+  const stored = await deps.jobs.get(claims.exportId);
+  const job = stored && (await applyRetention(stored, deps.jobs, deps.retentionDays, now));
   if (!job || job.userId !== claims.userId) return refuse(404, 'Export not found', `This export no longer exists. ${NEW_EXPORT}`);
   if (job.status === 'EXPIRED') return refuse(410, 'Export expired', `This export has expired and its archive was deleted. ${NEW_EXPORT}`);
   if (job.status === 'CANCELLED' || job.status === 'FAILED') {

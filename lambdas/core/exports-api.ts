@@ -13,7 +13,7 @@ import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotF
 import { deleteStaging } from './export-bucket.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
 import { formatsFromChoice } from './identifiers.ts';
-import { ACTIVE_STATUSES, JobStore, type Actor, type Job } from './jobs.ts';
+import { ACTIVE_STATUSES, applyRetention, JobStore, type Actor, type Job } from './jobs.ts';
 import type { LinkSigner } from './link-token.ts';
 import { CATEGORIES } from './privacy-policy.ts';
 import type { Runtime } from './runtime.ts';
@@ -153,12 +153,18 @@ async function activeJob(userId: string, jobs: JobStore): Promise<Job | undefine
 }
 
 /** An export the caller may see: a user only their own (anything else is "not found"), support any. */
-export async function visibleJob(exportId: string, caller: Actor, jobs: JobStore): Promise<Job> {
-  const job = await jobs.get(exportId);
+export async function visibleJob(exportId: string, caller: Actor, deps: Pick<ExportsApiDeps, 'jobs' | 'settings' | 'now'>): Promise<Job> {
+  const job = await deps.jobs.get(exportId);
   if (!job || (caller.role === 'user' && job.userId !== caller.id)) {
     throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export ${exportId}.`);
   }
-  return job;
+  return applyRetention(job, deps.jobs, deps.settings.retentionDays, nowOf(deps));
+}
+
+/** A user's exports, newest first, with retention applied. */
+export async function exportsOf(userId: string, deps: Pick<ExportsApiDeps, 'jobs' | 'settings' | 'now'>): Promise<Job[]> {
+  const jobs = await deps.jobs.listByUser(userId);
+  return Promise.all(jobs.map((job) => applyRetention(job, deps.jobs, deps.settings.retentionDays, nowOf(deps))));
 }
 
 /** Whether the data map's account source knows this user (support must not export a typo). */
@@ -179,9 +185,15 @@ export async function userExists(userId: string, deps: Pick<ExportsApiDeps, 'dat
 }
 
 /** Emails a fresh link for a READY export without re-running it; the previous link stops working. */
+/**
+ * Emails a fresh link without re-running the export; the previous link stops working. Also the way out
+ * when the first email could not be delivered: such an export is FAILED but its archive exists, and a
+ * successful resend makes it READY.
+ */
 export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): Promise<Job> {
   const now = nowOf(deps);
-  if (job.status !== 'READY' || !job.archiveKey) {
+  if (job.status === 'EXPIRED') throw new ExpiredError(`The archive of export ${job.exportId} has been deleted; start a new export.`);
+  if (!job.archiveKey || (job.status !== 'READY' && job.status !== 'FAILED')) {
     throw new ConflictError(`Export ${job.exportId} is ${job.status}; only a finished export (READY) has a link to send again.`);
   }
   const archiveGoneAt = Date.parse(job.completedAt ?? job.createdAt) + deps.settings.retentionDays * 86_400_000;
@@ -192,7 +204,6 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
   const { link, linkId, expiresAt } = await newDownloadLink(job, deps.delivery.signer, deps.delivery.settings, now);
   // The link never outlives the archive it points to.
   const linkExpiresAt = new Date(Math.min(expiresAt.getTime(), archiveGoneAt));
-  await deps.jobs.update(job.exportId, { linkId, linkExpiresAt: linkExpiresAt.toISOString() }, { statusIn: ['READY'] });
   const records = Object.fromEntries(Object.entries(job.sources).map(([id, p]) => [id, p.records]));
   await sendEmail(
     deps.delivery.ses,
@@ -200,8 +211,10 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
     job.notifyEmail,
     renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt, archiveBytes: job.archiveBytes ?? 0, records, dataMap: deps.dataMap }),
   );
+  // Only a delivered link replaces the old one (and makes a delivery-failed export READY).
+  await deps.jobs.update(job.exportId, { status: 'READY', linkId, linkExpiresAt: linkExpiresAt.toISOString() }, { statusIn: ['READY', 'FAILED'] });
   await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'resend', actor, detail: `new link valid until ${linkExpiresAt.toISOString()}` });
-  return { ...job, linkId, linkExpiresAt: linkExpiresAt.toISOString() };
+  return { ...job, status: 'READY', linkId, linkExpiresAt: linkExpiresAt.toISOString() };
 }
 
 /** Stops a queued or running export: CANCELLED, execution stopped, staging removed, lock freed. */

@@ -76,6 +76,21 @@ export interface AuditEvent {
   detail?: string;
 }
 
+/**
+ * A READY export whose archive lifecycle has deleted (retentionDays after completion) is EXPIRED. The
+ * row is moved there the first time anyone looks at it (download, API), so its links refuse from then on.
+ */
+export async function applyRetention(job: Job, jobs: JobStore, retentionDays: number, now: Date): Promise<Job> {
+  if (job.status !== 'READY' || !job.completedAt) return job;
+  if (Date.parse(job.completedAt) + retentionDays * 86_400_000 > now.getTime()) return job;
+  try {
+    await jobs.update(job.exportId, { status: 'EXPIRED' }, { statusIn: ['READY'] });
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  return { ...job, status: 'EXPIRED' };
+}
+
 const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
 const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
 
