@@ -39,7 +39,7 @@ function intercept(client: { send: unknown }, before: (command: { constructor: {
   client.send = ((command: never, ...rest: unknown[]) => {
     before(command);
     return send(command, ...rest);
-  }) as Send;
+  });
 }
 const fault = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -63,7 +63,7 @@ function faultyClients(): Clients {
     if (throttleQueriesOf.get(userId)?.includes(call)) throw fault('ProvisionedThroughputExceededException', 'Rate of requests exceeds the allowed throughput.');
   });
   intercept(clients.s3, (command) => {
-    const key = String(command.input.Key ?? '');
+    const key = typeof command.input.Key === 'string' ? command.input.Key : '';
     if (command.constructor.name === 'UploadPartCommand' && key.startsWith('archives/') && command.input.PartNumber === 2 && failUploadPartOnce) {
       failUploadPartOnce = false;
       throw fault('InternalError', 'We encountered an internal error. Please try again.');
