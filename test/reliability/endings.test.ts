@@ -1,0 +1,114 @@
+// Endings that skip the state machine's Catch: the whole machine timing out and a cancel mid-run; and
+// retention, which turns a READY export EXPIRED so its links refuse. Job closed, lock freed, staging
+// removed, every time.
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SupportClient } from '../../cli/support-client.ts';
+import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
+import type { TaskHandler } from '../../local/local-workflow.ts';
+import { report } from '../support/reliability.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'endings-'));
+const dataMapFile = join(dir, 'map.json');
+writeFileSync(
+  dataMapFile,
+  JSON.stringify({
+    sources: [
+      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+      { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+    ],
+  }),
+);
+const USERS = ['stuck', 'cancel-me', 'old'];
+/** Retention of about two seconds, so an archive can outlive it within a test. */
+const RETENTION_DAYS = 2 / 86_400;
+
+let releaseCancelGate: () => void = () => undefined;
+const cancelGate = new Promise<void>((resolve) => (releaseCancelGate = resolve));
+let stack: EmbeddedStack;
+let support: SupportClient;
+
+beforeAll(async () => {
+  stack = await EmbeddedStack.start({
+    dataMapFile,
+    retryIntervalMs: 0,
+    timeoutSeconds: 2,
+    retentionDays: RETENTION_DAYS,
+    wrapTask: (task, handler): TaskHandler =>
+      task !== 'CollectSource'
+        ? handler
+        : async (event, context) => {
+            const { userId } = event as { userId: string };
+            // A source slower than the whole machine's timeout: the execution times out around it.
+            if (userId === 'stuck') await sleep(3500);
+            if (userId === 'cancel-me') await cancelGate;
+            return handler(event, context);
+          },
+  });
+  await stack.loadSeed({
+    tables: { Users: USERS.map((u) => ({ userId: { S: u }, email: { S: `${u}@example.com` } })) },
+    schemas: {},
+    objects: USERS.map((u) => ({ bucket: 'uploads', key: `users/${u}/a.txt`, base64: Buffer.from(u).toString('base64') })),
+  });
+  support = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: stack.identity.supportCredentials });
+});
+
+afterAll(async () => {
+  releaseCancelGate();
+  await stack?.stop();
+});
+
+async function stagingCount(exportId: string): Promise<number> {
+  const listed = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `staging/${exportId}/` }));
+  return listed.KeyCount ?? 0;
+}
+
+describe('endings outside the Catch', () => {
+  it('the whole machine timing out: job FAILED, lock freed, staging removed, user told', async (context) => {
+    const started = await stack.startExport({ userId: 'stuck', formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
+    const { outcome, job } = await stack.waitForExport(started.exportId);
+    expect(outcome.status).toBe('TIMED_OUT');
+    expect(job.status).toBe('FAILED');
+    expect(job.failureReason).toBe('States.Timeout: The execution was timed out.');
+    expect(await stack.jobs.activeExportId('stuck')).toBeUndefined();
+    expect(await stagingCount(job.exportId)).toBe(0);
+    expect((await stack.emailFor('stuck@example.com', job.exportId))?.body.text).toContain('Your export took longer than we allow and was stopped.');
+    report(context, { kind: 'State machine timeout', cases: 1, outcome: 'FAILED, lock freed, staging removed, user told', recordsLost: 0, leaks: 0 });
+  });
+
+  it('a cancel mid-run: CANCELLED, lock freed, staging removed, and its links refuse', async (context) => {
+    const job = await support.start({ userId: 'cancel-me', reason: 'customer withdrew the request' });
+    await expect.poll(async () => (await support.get(job.exportId)).status).toBe('RUNNING');
+    const cancelled = await support.cancel(job.exportId, 'customer withdrew the request');
+    expect(cancelled.status).toBe('CANCELLED');
+    releaseCancelGate();
+    const { outcome, job: final } = await stack.waitForExport(job.exportId);
+    expect(outcome.status).toBe('ABORTED');
+    expect(final.status).toBe('CANCELLED');
+    expect(await stack.jobs.activeExportId('cancel-me')).toBeUndefined();
+    expect(await stagingCount(job.exportId)).toBe(0);
+    const archives = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${job.exportId}/` }));
+    expect(archives.KeyCount ?? 0).toBe(0);
+    expect(await stack.emailFor('cancel-me@example.com', job.exportId)).toBeUndefined();
+    report(context, { kind: 'Cancel mid-run', cases: 1, outcome: 'CANCELLED, lock freed, staging removed, no email', recordsLost: 0, leaks: 0 });
+  });
+});
+
+describe('retention', () => {
+  it('turns a READY export EXPIRED once its archive’s retention has passed; its link then answers 410', async (context) => {
+    const started = await stack.startExport({ userId: 'old', formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
+    const { job } = await stack.waitForExport(started.exportId);
+    expect(job.status).toBe('READY');
+    const link = linkInEmail((await stack.emailFor('old@example.com', job.exportId))!)!;
+    await expect.poll(async () => (await fetch(link, { redirect: 'manual' })).status, { timeout: 10_000, interval: 250 }).toBe(410);
+    expect(await (await fetch(link)).text()).toContain('This export has expired and its archive was deleted.');
+    expect((await stack.jobs.get(job.exportId))?.status).toBe('EXPIRED');
+    expect((await support.get(job.exportId)).status).toBe('EXPIRED');
+    await expect(support.resend(job.exportId)).rejects.toMatchObject({ status: 410 });
+    report(context, { kind: 'Retention expiry', cases: 1, outcome: 'EXPIRED; link 410, resend 410', recordsLost: 0, leaks: 0 });
+  });
+});
