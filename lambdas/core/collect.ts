@@ -196,7 +196,7 @@ async function copyToStaging(source: S3Source, key: string, size: number, staged
         new CopyObjectCommand({
           Bucket: exportBucket.bucket,
           Key: stagedKey,
-          CopySource: `${source.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+          CopySource: `${source.bucket}/${encodeCopySourceKey(key)}`,
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: exportBucket.kmsKeyId,
         }),
@@ -206,6 +206,17 @@ async function copyToStaging(source: S3Source, key: string, size: number, staged
   }
   const object = await readPage(source.id, () => s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: key })));
   await uploadStream(exportBucket, stagedKey, object.Body as Readable, { contentType: 'application/octet-stream' });
+}
+
+/**
+ * The key as a URL path: each segment percent-encoded, but ":" and "@" left as RFC 3986 allows in a
+ * path segment (S3 accepts either form; the s3rver emulator decodes only this one).
+ */
+export function encodeCopySourceKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%3A/g, ':').replace(/%40/g, '@'))
+    .join('/');
 }
 
 const UNAVAILABLE = new Set(['ResourceNotFoundException', 'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'ValidationException']);
