@@ -35,6 +35,8 @@ export interface BundleResult {
   userId: string;
   archiveKey: string;
   archiveBytes: number;
+  /** Uncompressed bytes of all entries: what was zipped. */
+  entryBytes: number;
   fileCount: number;
   records: Record<string, number>;
 }
@@ -97,6 +99,7 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       userId: request.userId,
       archiveKey: key,
       archiveBytes: archive.pointer(),
+      entryBytes: manifest.totals.bytes,
       fileCount: files.length + 2,
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };

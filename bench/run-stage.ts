@@ -1,0 +1,21 @@
+// Runs one benchmark stage in this process and prints its result as one JSON line (bin/bench.ts reads it).
+import { bundleStage, collectStage, decodeFloorStage, limitStage } from './stages.ts';
+import { endToEndStage } from './end-to-end.ts';
+
+const [stage = '', recordsText = '0', workDir = '', keep = ''] = process.argv.slice(2);
+const records = Number(recordsText);
+const result =
+  stage === 'collect'
+    ? await collectStage(records, workDir)
+    : stage === 'floor'
+      ? decodeFloorStage(records)
+      : stage === 'bundle'
+        ? await bundleStage(records, workDir, keep === 'keep')
+        : stage === 'limit'
+          ? await limitStage(workDir)
+          : stage === 'e2e'
+            ? await endToEndStage(records, workDir)
+            : undefined;
+if (!result) throw new Error(`unknown stage "${stage}"`);
+console.log(JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,148 @@
+// The benchmark's stages, each run in a child process of its own (bin/bench.ts) so that its peak RSS is
+// its own. Collect and bundle run the production code (collectSource, bundleArchive) against a Query page
+// source and a file-backed S3, so what is measured is our code, not an emulator.
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createReadStream, createWriteStream, readdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDeflateRaw } from 'node:zlib';
+import { bundleArchive } from '../lambdas/core/bundle.ts';
+import { collectSource } from '../lambdas/core/collect.ts';
+import { parseDataMap } from '../lambdas/core/data-map.ts';
+import type { JobStore } from '../lambdas/core/jobs.ts';
+import { forEachEntry } from '../local/archive-reader.ts';
+import { FileBackedS3 } from '../local/file-backed-s3.ts';
+
+export const BENCH_USER = 'u-bench';
+export const EXPORT_ID = 'bench-0000-0000-0000-000000000000';
+const BUCKET = 'bench-exports';
+/** Items per Query page: about DynamoDB's 1 MB page for ~330-byte usage events. */
+export const PAGE_ITEMS = 3000;
+/** Distinct pages generated once and served in rotation, so both collect and the floor see the same bytes. */
+const PAGE_POOL = 8;
+export const ZLIB = { level: 6, chunkSize: 256 * 1024 };
+
+export const benchDataMap = parseDataMap({
+  sources: [{ id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', index: 'byUser', partitionKey: 'userId', keyTemplate: '{userId}' }],
+});
+
+/** A deterministic usage event, about 330 bytes as JSON. */
+function event(n: number): Record<string, AttributeValue> {
+  const types = ['vehicle_view', 'search', 'click', 'dealer_contact', 'save_vehicle'];
+  const vin = `1HGCM82633A${String(100000 + (n % 900000)).padStart(6, '0')}`;
+  return {
+    eventId: { S: `evt-${String(n).padStart(9, '0')}` },
+    userId: { S: BENCH_USER },
+    occurredAt: { S: new Date(Date.UTC(2026, 0, 1) + n * 17_000).toISOString() },
+    type: { S: types[n % types.length] ?? 'click' },
+    path: { S: `/inventory/${vin}?utm_source=newsletter&position=${n % 40}` },
+    vin: { S: vin },
+    durationMs: { N: String(1000 + ((n * 7919) % 90000)) },
+    referrer: { S: n % 3 === 0 ? 'https://www.google.com/' : '' },
+    sessionId: { S: `s-${Math.floor(n / 40).toString(36)}` },
+    price: { N: `${15000 + (n % 30000)}.${String(n % 100).padStart(2, '0')}` },
+  };
+}
+
+const pool = Array.from({ length: PAGE_POOL }, (_, p) => Array.from({ length: PAGE_ITEMS }, (_, i) => event(p * PAGE_ITEMS + i)));
+
+/** Query pages of `records` events for the bench user, like DynamoDB's: LastEvaluatedKey until the end. */
+export function pageSource(records: number): DynamoDBClient {
+  const send = (command: { input: { ExclusiveStartKey?: Record<string, AttributeValue> } }) => {
+    const start = Number(command.input.ExclusiveStartKey?.page?.N ?? '0');
+    const count = Math.min(PAGE_ITEMS, records - start * PAGE_ITEMS);
+    const items = (pool[start % PAGE_POOL] ?? []).slice(0, Math.max(0, count));
+    const more = (start + 1) * PAGE_ITEMS < records;
+    return Promise.resolve({ Items: items, LastEvaluatedKey: more ? { page: { N: String(start + 1) } } : undefined });
+  };
+  return { send } as unknown as DynamoDBClient;
+}
+
+const runningJob = { get: () => Promise.resolve({ status: 'RUNNING', userId: BENCH_USER }), recordSourceProgress: () => Promise.resolve() } as unknown as JobStore;
+
+export interface StageResult {
+  stage: string;
+  records: number;
+  seconds: number;
+  bytes: number;
+  peakRssMB: number;
+}
+
+const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** Query pages → NDJSON staging parts on disk, by collectSource. */
+export async function collectStage(records: number, workDir: string): Promise<StageResult> {
+  const s3 = new FileBackedS3(workDir).asClient();
+  const started = performance.now();
+  let request = { exportId: EXPORT_ID, userId: BENCH_USER, sourceId: 'usage-events', cursor: null as string | null, nextPart: 0, records: 0 };
+  for (;;) {
+    // A 60 s budget per call, as in Lambda: big users loop through the cursor like the state machine does.
+    const result = await collectSource(request, { dynamodb: pageSource(records), s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap }, Date.now() + 60_000);
+    request = { ...result };
+    if (result.done) break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (request.records !== records) throw new Error(`collect staged ${request.records} of ${records} records`);
+  return { stage: 'collect', records, seconds, bytes: 0, peakRssMB: peakRssMB() };
+}
+
+/** The decode floor: the same pages unmarshalled and serialized in a tight loop, nothing else. */
+export function decodeFloorStage(records: number): StageResult {
+  const started = performance.now();
+  let bytes = 0;
+  let cursor: Record<string, AttributeValue> | undefined;
+  let seen = 0;
+  do {
+    // Same page objects as collect, fetched synchronously: the floor excludes any I/O.
+    const start = Number(cursor?.page?.N ?? '0');
+    const count = Math.min(PAGE_ITEMS, records - start * PAGE_ITEMS);
+    const items = (pool[start % PAGE_POOL] ?? []).slice(0, Math.max(0, count));
+    for (const item of items) bytes += JSON.stringify(unmarshall(item)).length + 1;
+    seen += items.length;
+    cursor = (start + 1) * PAGE_ITEMS < records ? { page: { N: String(start + 1) } } : undefined;
+  } while (cursor);
+  const seconds = (performance.now() - started) / 1000;
+  return { stage: 'decode floor', records: seen, seconds, bytes, peakRssMB: peakRssMB() };
+}
+
+/** Staging parts → ZIP (JSON + CSV entries) → an upload sink, by bundleArchive. Bytes: uncompressed input. */
+export async function bundleStage(records: number, workDir: string, keepArchive: boolean): Promise<StageResult & { archiveBytes: number }> {
+  const store = new FileBackedS3(workDir, keepArchive ? undefined : 'archives/');
+  const s3 = store.asClient();
+  const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-')).length;
+  const started = performance.now();
+  const result = await bundleArchive(
+    { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
+    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { stage: 'bundle', records, seconds, bytes: result.entryBytes, archiveBytes: result.archiveBytes, peakRssMB: peakRssMB() };
+}
+
+/** The limit: raw deflate of exactly the archive's JSON and CSV bytes, same level and chunking. */
+export async function limitStage(workDir: string): Promise<StageResult> {
+  const store = new FileBackedS3(workDir);
+  const archive = store.list(BUCKET).find((k) => k.endsWith('.zip'));
+  if (!archive) throw new Error('the bundle stage kept no archive to measure the limit against');
+  // Untimed: the entries' bytes, inflated once into one file.
+  const entriesFile = join(workDir, 'entries.bin');
+  await mkdir(workDir, { recursive: true });
+  const out = createWriteStream(entriesFile);
+  await forEachEntry(store.path(BUCKET, archive), async (entry, read) => {
+    if (!/\.(json|csv)$/.test(entry.fileName) || entry.fileName === 'manifest.json') return;
+    for await (const chunk of await read()) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+  });
+  await new Promise<void>((resolve) => out.end(resolve));
+  const bytes = statSync(entriesFile).size;
+  const started = performance.now();
+  await pipeline(
+    createReadStream(entriesFile, { highWaterMark: ZLIB.chunkSize }),
+    createDeflateRaw(ZLIB),
+    new Writable({ write: (_chunk: Buffer, _encoding, callback) => callback(null) }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { stage: 'raw deflate', records: 0, seconds, bytes, peakRssMB: peakRssMB() };
+}

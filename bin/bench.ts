@@ -1,0 +1,91 @@
+// npm run bench: figures for speed and memory (never a timed test). Each stage runs in a child process
+// of its own, so its peak RSS is its own; the same run measures the limits we compare against.
+//   --records N     usage events of the big user (default 1,000,000; stages also run at 4N for memory)
+//   --e2e-records N events of the end-to-end big user, loaded into the DynamoDB emulator (default min(N, 50,000))
+//   --json FILE     the figures as JSON as well
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { StageResult } from '../bench/stages.ts';
+
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, 'e2e-records': { type: 'string' }, json: { type: 'string' } } });
+const records = Number(values.records);
+if (!Number.isInteger(records) || records < 1000) {
+  console.error('--records must be a whole number of at least 1000.');
+  process.exit(2);
+}
+const e2eRecords = Number(values['e2e-records'] ?? Math.min(records, 50_000));
+
+function stage<T extends StageResult>(name: string, count: number, workDir: string, keep = false): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run-stage.ts', name, String(count), workDir, keep ? 'keep' : ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as T) : reject(new Error(`stage ${name} exited ${code}`))));
+  });
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+const log = (message: string) => console.error(`… ${message}`);
+
+const dirN = mkdtempSync(join(tmpdir(), 'bench-n-'));
+const dir4N = mkdtempSync(join(tmpdir(), 'bench-4n-'));
+try {
+  log(`collect ${records.toLocaleString('en-US')} records`);
+  const collectN = await stage('collect', records, dirN);
+  log('decode floor');
+  const floor = await stage('floor', records, dirN);
+  log('bundle');
+  const bundleN = await stage<StageResult & { archiveBytes: number }>('bundle', records, dirN, true);
+  log('raw deflate limit over the same bytes');
+  const limit = await stage('limit', records, dirN);
+  rmSync(dirN, { recursive: true, force: true });
+  log(`collect and bundle at 4N = ${(4 * records).toLocaleString('en-US')} records (memory)`);
+  const collect4N = await stage('collect', 4 * records, dir4N);
+  const bundle4N = await stage('bundle', 4 * records, dir4N);
+  rmSync(dir4N, { recursive: true, force: true });
+  log(`end to end on the embedded stack (demo user; ${e2eRecords.toLocaleString('en-US')}-event user)`);
+  const e2eDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
+  const e2e = await stage<StageResult & { smallUserMs: number; bigUserMs: number }>('e2e', e2eRecords, e2eDir);
+  rmSync(e2eDir, { recursive: true, force: true });
+
+  const figures = {
+    cores: availableParallelism(),
+    records,
+    limitMBps: mb(limit.bytes) / limit.seconds,
+    bundleMBps: mb(bundleN.bytes) / bundleN.seconds,
+    bundleRatio: mb(bundleN.bytes) / bundleN.seconds / (mb(limit.bytes) / limit.seconds),
+    decodeFloorItemsPerSec: floor.records / floor.seconds,
+    collectItemsPerSec: records / collectN.seconds,
+    collectRatio: records / collectN.seconds / (floor.records / floor.seconds),
+    peakRssMB: Math.max(collectN.peakRssMB, bundleN.peakRssMB),
+    peakRssMB4N: Math.max(collect4N.peakRssMB, bundle4N.peakRssMB),
+    smallUserEndToEndMs: e2e.smallUserMs,
+    bigUserEndToEndMs: e2e.bigUserMs,
+    bigUserEndToEndRecords: e2eRecords,
+    archiveBytes: bundleN.archiveBytes,
+    uncompressedMB: mb(bundleN.bytes),
+    stages: { collectN, floor, bundleN, limit, collect4N, bundle4N, e2e },
+  };
+
+  const row = (name: string, value: string, target = '') => `  ${name.padEnd(34)} ${value.padStart(16)}   ${target}`;
+  const f1 = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+  const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(`\nnpm run bench -- --records ${records}   (${figures.cores} cores, Node ${process.version})\n`);
+  console.log(row('raw deflate limit (level 6)', `${f1(figures.limitMBps)} MB/s`));
+  console.log(row('bundle (parts → ZIP → upload sink)', `${f1(figures.bundleMBps)} MB/s`, `${f1(mb(bundleN.bytes))} MB of JSON+CSV → ${f1(mb(bundleN.archiveBytes))} MB ZIP`));
+  console.log(row('bundle / limit', figures.bundleRatio.toFixed(2), 'target ≥ 0.90'));
+  console.log(row('decode floor', `${f0(figures.decodeFloorItemsPerSec)} items/s`, 'unmarshall + JSON.stringify of the same pages'));
+  console.log(row('collect (pages → staging parts)', `${f0(figures.collectItemsPerSec)} items/s`));
+  console.log(row('collect / floor', figures.collectRatio.toFixed(2), 'target ≥ 0.80'));
+  console.log(row('peak RSS at N (collect, bundle)', `${collectN.peakRssMB}, ${bundleN.peakRssMB} MB`, 'target < 256'));
+  console.log(row('peak RSS at 4N (collect, bundle)', `${collect4N.peakRssMB}, ${bundle4N.peakRssMB} MB`, `target < 256 and ≤ 1.2 × N (${(figures.peakRssMB4N / figures.peakRssMB).toFixed(2)})`));
+  console.log(row('end to end, demo user', `${f0(figures.smallUserEndToEndMs)} ms`, 'start → email, embedded stack'));
+  console.log(row(`end to end, ${e2eRecords.toLocaleString('en-US')}-event user`, `${f0(figures.bigUserEndToEndMs)} ms`));
+  if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
+} finally {
+  rmSync(dirN, { recursive: true, force: true });
+  rmSync(dir4N, { recursive: true, force: true });
+}
