@@ -21,12 +21,25 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /** One line of a staging part: the SDK's item with binary turned into base64. */
 export function wireItemToLine(item: Record<string, AttributeValue>): string {
+  // Most items hold no binary: then the native stringify, with no JavaScript called per value.
+  if (!hasBinary(item)) return JSON.stringify(item);
   // The replacer looks at the holder's raw value: a Buffer's toJSON would otherwise have turned it into
   // {"type":"Buffer","data":[…]} before the replacer saw it.
   return JSON.stringify(item, function (this: Record<string, unknown>, key: string, value: unknown) {
     const raw = this[key];
     return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
   });
+}
+
+function hasBinary(item: Record<string, AttributeValue>): boolean {
+  for (const key in item) {
+    const value = item[key];
+    if (value === undefined || value.S !== undefined || value.N !== undefined) continue;
+    if (value.B !== undefined || value.BS !== undefined) return true;
+    if (value.M !== undefined && hasBinary(value.M)) return true;
+    if (value.L !== undefined && value.L.some((v) => hasBinary({ v }))) return true;
+  }
+  return false;
 }
 
 /**

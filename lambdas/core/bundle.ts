@@ -174,9 +174,9 @@ async function writeRecordEntries(source: Source, parts: string[], formats: Form
     files.push({ path, sourceId: source.id, category: source.category, format: 'json', records, bytes, sha256 });
   } else {
     records = 0;
-    for await (const item of readItems(deps, parts)) {
-      for (const name of Object.keys(item)) columns.add(name);
-      records += 1;
+    for await (const batch of readItems(deps, parts)) {
+      for (const item of batch) for (const name of Object.keys(item)) columns.add(name);
+      records += batch.length;
     }
   }
   if (formats.includes('csv')) {
@@ -192,10 +192,12 @@ async function writeRecordEntries(source: Source, parts: string[], formats: Form
 
 async function* jsonChunks(deps: BundleDeps, parts: string[], columns: Set<string>, counter: { records: number }) {
   let text = '[';
-  for await (const item of readItems(deps, parts)) {
-    for (const name of Object.keys(item)) columns.add(name);
-    text += `${counter.records === 0 ? '\n  ' : ',\n  '}${itemToJson(item)}`;
-    counter.records += 1;
+  for await (const batch of readItems(deps, parts)) {
+    for (const item of batch) {
+      for (const name in item) columns.add(name);
+      text += `${counter.records === 0 ? '\n  ' : ',\n  '}${itemToJson(item)}`;
+      counter.records += 1;
+    }
     if (text.length >= CHUNK_CHARS) {
       yield Buffer.from(text, 'utf8');
       text = '';
@@ -206,9 +208,9 @@ async function* jsonChunks(deps: BundleDeps, parts: string[], columns: Set<strin
 
 async function* csvChunks(deps: BundleDeps, parts: string[], columns: string[], counter: { records: number }) {
   let text = csvHeader(columns);
-  for await (const item of readItems(deps, parts)) {
-    text += csvRow(columns.map((c) => valueToCsvCell(item[c])));
-    counter.records += 1;
+  for await (const batch of readItems(deps, parts)) {
+    for (const item of batch) text += csvRow(columns.map((c) => valueToCsvCell(item[c])));
+    counter.records += batch.length;
     if (text.length >= CHUNK_CHARS) {
       yield Buffer.from(text, 'utf8');
       text = '';
@@ -227,7 +229,8 @@ async function writeObjectEntries(source: Source, parts: string[], exportId: str
   const files: ManifestFile[] = [];
   let records = 0;
   for (const part of parts) {
-    for await (const line of readLines(deps.s3, deps.exportBucket.bucket, part)) {
+    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
+      for (const line of lines) {
       const object = JSON.parse(line) as StagedObject;
       const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
       const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
@@ -238,14 +241,16 @@ async function writeObjectEntries(source: Source, parts: string[], exportId: str
       }
       files.push({ path, sourceId: source.id, category: source.category, format: 'file', bytes, sha256, originalKey: object.key });
       records += 1;
+      }
     }
   }
   return { files, records };
 }
 
-async function* readItems(deps: BundleDeps, parts: string[]): AsyncGenerator<WireItem> {
+/** The items of the parts, a chunk's worth at a time: one await per chunk, not per item. */
+async function* readItems(deps: BundleDeps, parts: string[]): AsyncGenerator<WireItem[]> {
   for (const part of parts) {
-    for await (const line of readLines(deps.s3, deps.exportBucket.bucket, part)) yield JSON.parse(line) as WireItem;
+    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) yield lines.map((line) => JSON.parse(line) as WireItem);
   }
 }
 
@@ -255,16 +260,17 @@ async function getObject(s3: S3Client, bucket: string, key: string): Promise<Rea
   return object.Body;
 }
 
-/** Non-empty lines of an NDJSON object, decoded across chunk boundaries. */
-async function* readLines(s3: S3Client, bucket: string, key: string): AsyncGenerator<string> {
+/** Non-empty lines of an NDJSON object, decoded across chunk boundaries, yielded a chunk at a time. */
+async function* readLines(s3: S3Client, bucket: string, key: string): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
   let pending = '';
   for await (const chunk of await getObject(s3, bucket, key)) {
     pending += decoder.write(chunk as Buffer);
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line) yield line;
+    const full = lines.filter((line) => line !== '');
+    if (full.length > 0) yield full;
   }
   pending += decoder.end();
-  if (pending) yield pending;
+  if (pending) yield [pending];
 }
