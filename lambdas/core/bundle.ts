@@ -231,16 +231,16 @@ async function writeObjectEntries(source: Source, parts: string[], exportId: str
   for (const part of parts) {
     for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
       for (const line of lines) {
-      const object = JSON.parse(line) as StagedObject;
-      const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
-      const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
-      const body = await getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
-      const { bytes, sha256 } = await writer.add(path, body);
-      if (bytes !== object.size) {
-        throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
-      }
-      files.push({ path, sourceId: source.id, category: source.category, format: 'file', bytes, sha256, originalKey: object.key });
-      records += 1;
+        const object = JSON.parse(line) as StagedObject;
+        const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
+        const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
+        const body = await getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
+        const { bytes, sha256 } = await writer.add(path, body);
+        if (bytes !== object.size) {
+          throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
+        }
+        files.push({ path, sourceId: source.id, category: source.category, format: 'file', bytes, sha256, originalKey: object.key });
+        records += 1;
       }
     }
   }
