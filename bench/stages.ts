@@ -69,9 +69,12 @@ export interface StageResult {
   seconds: number;
   bytes: number;
   peakRssMB: number;
+  /** At the end of the stage, in MB: where the memory is (V8 heap, buffers outside it). */
+  memoryMB?: Record<string, number>;
 }
 
 const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+export const memoryMB = () => Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]));
 
 /** Query pages → NDJSON staging parts on disk, by collectSource. */
 export async function collectStage(records: number, workDir: string): Promise<StageResult> {
@@ -86,7 +89,7 @@ export async function collectStage(records: number, workDir: string): Promise<St
   }
   const seconds = (performance.now() - started) / 1000;
   if (request.records !== records) throw new Error(`collect staged ${request.records} of ${records} records`);
-  return { stage: 'collect', records, seconds, bytes: 0, peakRssMB: peakRssMB() };
+  return { stage: 'collect', records, seconds, bytes: 0, peakRssMB: peakRssMB(), memoryMB: memoryMB() };
 }
 
 /** The decode floor: the same pages unmarshalled and serialized in a tight loop, nothing else. */
@@ -119,7 +122,7 @@ export async function bundleStage(records: number, workDir: string, keepArchive:
     { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
   );
   const seconds = (performance.now() - started) / 1000;
-  return { stage: 'bundle', records, seconds, bytes: result.entryBytes, archiveBytes: result.archiveBytes, peakRssMB: peakRssMB() };
+  return { stage: 'bundle', records, seconds, bytes: result.entryBytes, archiveBytes: result.archiveBytes, peakRssMB: peakRssMB(), memoryMB: memoryMB() };
 }
 
 /** The limit: raw deflate of exactly the archive's JSON and CSV bytes, same level and chunking. */
