@@ -69,7 +69,7 @@ async function assertStillActive(request: CollectRequest, jobs: JobStore): Promi
 async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = deps.now ?? Date.now;
   const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
-  const query = dynamoDbQuery(source, keyValue);
+  const query = userQuery(source, request.userId);
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
   let writer: StagingWriter | undefined;
   let records = request.records;
@@ -101,7 +101,13 @@ async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, 
   };
 }
 
-function dynamoDbQuery(source: DynamoDbSource, keyValue: string): QueryCommandInput {
+/**
+ * The Query for one user's items of a source: the partition of the rendered key template, narrowed by
+ * the sort-key prefix and (for an allow-list) projected. Collecting, finding the recipient and checking
+ * that a user exists all read a user this one way.
+ */
+export function userQuery(source: DynamoDbSource, userId: string): QueryCommandInput {
+  const keyValue = renderKeyTemplate(source.keyTemplate, userId);
   const names: Record<string, string> = { '#pk': source.partitionKey };
   const values: Record<string, AttributeValue> = { ':pk': { S: keyValue } };
   let condition = '#pk = :pk';

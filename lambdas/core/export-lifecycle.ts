@@ -7,7 +7,8 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
 import type { BundleResult } from './bundle.ts';
 import { deleteStaging } from './export-bucket.ts';
-import { findSource, renderKeyTemplate, selectSources, type DataMap } from './data-map.ts';
+import { userQuery } from './collect.ts';
+import { findSource, selectSources, type DataMap } from './data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
 import { InvalidRequestError } from './errors.ts';
 import { newExportId, userIdSchema, type Format } from './identifiers.ts';
@@ -115,16 +116,7 @@ export async function findRecipient(dataMap: DataMap, dynamodb: DynamoDBClient, 
   if (!recipient) return undefined;
   const source = findSource(dataMap, recipient.sourceId);
   if (source.type !== 'dynamodb') return undefined;
-  const page = await dynamodb.send(
-    new QueryCommand({
-      TableName: source.table,
-      IndexName: source.index,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': source.partitionKey },
-      ExpressionAttributeValues: { ':pk': { S: renderKeyTemplate(source.keyTemplate, userId) } },
-      Limit: 25,
-    }),
-  );
+  const page = await dynamodb.send(new QueryCommand({ ...userQuery(source, userId), Limit: 25 }));
   const address = page.Items?.map((item) => item[recipient.attribute]?.S).find((v) => v !== undefined && v.includes('@'));
   return address;
 }

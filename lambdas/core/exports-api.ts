@@ -7,7 +7,8 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './config.ts';
-import { loadDataMapFile, renderKeyTemplate, type DataMap } from './data-map.ts';
+import { userQuery } from './collect.ts';
+import { loadDataMapFile, type DataMap } from './data-map.ts';
 import { renderReadyEmail, sendEmail } from './email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
 import { deleteStaging } from './export-bucket.ts';
@@ -171,16 +172,7 @@ export async function exportsOf(userId: string, deps: Pick<ExportsApiDeps, 'jobs
 export async function userExists(userId: string, deps: Pick<ExportsApiDeps, 'dataMap' | 'dynamodb'>): Promise<boolean> {
   const account = deps.dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
   if (!account || account.type !== 'dynamodb') return true;
-  const page = await deps.dynamodb.send(
-    new QueryCommand({
-      TableName: account.table,
-      IndexName: account.index,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': account.partitionKey },
-      ExpressionAttributeValues: { ':pk': { S: renderKeyTemplate(account.keyTemplate, userId) } },
-      Limit: 1,
-    }),
-  );
+  const page = await deps.dynamodb.send(new QueryCommand({ ...userQuery(account, userId), Limit: 1 }));
   return (page.Items?.length ?? 0) > 0;
 }
 
