@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, SupportClient, type ExportView } from '../../cli/support-client.ts';
+import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
-import type { TaskHandler } from '../../local/local-workflow.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'api-'));
 const dataMapFile = join(dir, 'map.json');
@@ -33,13 +33,10 @@ beforeAll(async () => {
   stack = await EmbeddedStack.start({
     dataMapFile,
     retryIntervalMs: 0,
-    wrapTask: (task, handler): TaskHandler =>
-      task !== 'CollectSource'
-        ? handler
-        : async (event, context) => {
-            if ((event as { userId: string }).userId === 'slow') await slowGate;
-            return handler(event, context);
-          },
+    wrapTask: aroundCollectSource(async ({ userId }, collect) => {
+      if (userId === 'slow') await slowGate;
+      return collect();
+    }),
   });
   await stack.loadSeed({
     tables: {

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../lambdas/core/errors.ts';
+import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
-import type { TaskHandler } from '../../local/local-workflow.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failures-'));
 const dataMapFile = join(dir, 'data-map.json');
@@ -34,16 +34,12 @@ beforeAll(async () => {
   stack = await EmbeddedStack.start({
     dataMapFile,
     retryIntervalMs: 0,
-    wrapTask: (task, handler): TaskHandler =>
-      task !== 'CollectSource'
-        ? handler
-        : async (event, context) => {
-            const { userId, sourceId } = event as { userId: string; sourceId: string };
-            const key = `${userId}/${sourceId}`;
-            collectCalls.set(key, (collectCalls.get(key) ?? 0) + 1);
-            if (sourceId === 'flaky' && failingUsers.has(userId)) throw new SourceReadError(sourceId, 'Rate exceeded (injected)');
-            return handler(event, context);
-          },
+    wrapTask: aroundCollectSource(({ userId, sourceId }, collect) => {
+      const key = `${userId}/${sourceId}`;
+      collectCalls.set(key, (collectCalls.get(key) ?? 0) + 1);
+      if (sourceId === 'flaky' && failingUsers.has(userId)) throw new SourceReadError(sourceId, 'Rate exceeded (injected)');
+      return collect();
+    }),
   });
   await stack.loadSeed({
     tables: {

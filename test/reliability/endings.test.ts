@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
 import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
-import type { TaskHandler } from '../../local/local-workflow.ts';
+import { aroundCollectSource } from '../support/faults.ts';
 import { report } from '../support/reliability.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'endings-'));
@@ -38,16 +38,12 @@ beforeAll(async () => {
     retryIntervalMs: 0,
     timeoutSeconds: 2,
     retentionDays: RETENTION_DAYS,
-    wrapTask: (task, handler): TaskHandler =>
-      task !== 'CollectSource'
-        ? handler
-        : async (event, context) => {
-            const { userId } = event as { userId: string };
-            // A source slower than the whole machine's timeout: the execution times out around it.
-            if (userId === 'stuck') await sleep(3500);
-            if (userId === 'cancel-me') await cancelGate;
-            return handler(event, context);
-          },
+    wrapTask: aroundCollectSource(async ({ userId }, collect) => {
+      // A source slower than the whole machine's timeout: the execution times out around it.
+      if (userId === 'stuck') await sleep(3500);
+      if (userId === 'cancel-me') await cancelGate;
+      return collect();
+    }),
   });
   await stack.loadSeed({
     tables: { Users: USERS.map((u) => ({ userId: { S: u }, email: { S: `${u}@example.com` } })) },

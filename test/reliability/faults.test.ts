@@ -12,7 +12,7 @@ import { SourceReadError } from '../../lambdas/core/errors.ts';
 import { createClients, type Clients } from '../../lambdas/core/runtime.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
-import type { TaskHandler } from '../../local/local-workflow.ts';
+import { aroundCollectSource } from '../support/faults.ts';
 import { report } from '../support/reliability.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-'));
@@ -89,16 +89,12 @@ beforeAll(async () => {
     // One page per CollectSource call, so a fault lands between the pages of one source.
     collectBudgetSeconds: 0.001,
     wrapClients: faultyClients,
-    wrapTask: (task, handler): TaskHandler =>
-      task !== 'CollectSource'
-        ? handler
-        : async (event, context) => {
-            const { userId, sourceId } = event as { userId: string; sourceId: string };
-            collectCalls.set(`${userId}/${sourceId}`, (collectCalls.get(`${userId}/${sourceId}`) ?? 0) + 1);
-            const result = await handler(event, context);
-            if (sourceId === 'events' && crashAfterWrite.delete(userId)) throw new SourceReadError(sourceId, 'Connection reset (injected)');
-            return result;
-          },
+    wrapTask: aroundCollectSource(async ({ userId, sourceId }, collect) => {
+      collectCalls.set(`${userId}/${sourceId}`, (collectCalls.get(`${userId}/${sourceId}`) ?? 0) + 1);
+      const result = await collect();
+      if (sourceId === 'events' && crashAfterWrite.delete(userId)) throw new SourceReadError(sourceId, 'Connection reset (injected)');
+      return result;
+    }),
   });
   await stack.loadSeed({
     tables: {

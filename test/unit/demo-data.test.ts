@@ -32,7 +32,7 @@ describe('demo data map (config/data-map.json)', () => {
 
   it('sends the email to the account source and describes every source', () => {
     expect(dataMap.recipient).toEqual({ sourceId: 'account', attribute: 'email' });
-    for (const source of dataMap.sources) expect(source.description, source.id).toBeTruthy();
+    for (const source of dataMap.sources) expect(source.description, source.id).toMatch(/^[A-Z].{20,}\.$/);
   });
 });
 
