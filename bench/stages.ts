@@ -49,14 +49,18 @@ function event(n: number): Record<string, AttributeValue> {
 
 const pool = Array.from({ length: PAGE_POOL }, (_, p) => Array.from({ length: PAGE_ITEMS }, (_, i) => event(p * PAGE_ITEMS + i)));
 
+/** Page `index` of `records` events: its items, and whether another page follows (as DynamoDB pages). */
+function page(records: number, index: number): { items: Record<string, AttributeValue>[]; more: boolean } {
+  const count = Math.max(0, Math.min(PAGE_ITEMS, records - index * PAGE_ITEMS));
+  return { items: (pool[index % PAGE_POOL] ?? []).slice(0, count), more: (index + 1) * PAGE_ITEMS < records };
+}
+
 /** Query pages of `records` events for the bench user, like DynamoDB's: LastEvaluatedKey until the end. */
 export function pageSource(records: number): DynamoDBClient {
   const send = (command: { input: { ExclusiveStartKey?: Record<string, AttributeValue> } }) => {
-    const start = Number(command.input.ExclusiveStartKey?.page?.N ?? '0');
-    const count = Math.min(PAGE_ITEMS, records - start * PAGE_ITEMS);
-    const items = (pool[start % PAGE_POOL] ?? []).slice(0, Math.max(0, count));
-    const more = (start + 1) * PAGE_ITEMS < records;
-    return Promise.resolve({ Items: items, LastEvaluatedKey: more ? { page: { N: String(start + 1) } } : undefined });
+    const index = Number(command.input.ExclusiveStartKey?.page?.N ?? '0');
+    const { items, more } = page(records, index);
+    return Promise.resolve({ Items: items, LastEvaluatedKey: more ? { page: { N: String(index + 1) } } : undefined });
   };
   return { send } as unknown as DynamoDBClient;
 }
@@ -96,17 +100,14 @@ export async function collectStage(records: number, workDir: string): Promise<St
 export function decodeFloorStage(records: number): StageResult {
   const started = performance.now();
   let bytes = 0;
-  let cursor: Record<string, AttributeValue> | undefined;
   let seen = 0;
-  do {
-    // Same page objects as collect, fetched synchronously: the floor excludes any I/O.
-    const start = Number(cursor?.page?.N ?? '0');
-    const count = Math.min(PAGE_ITEMS, records - start * PAGE_ITEMS);
-    const items = (pool[start % PAGE_POOL] ?? []).slice(0, Math.max(0, count));
-    for (const item of items) bytes += JSON.stringify(unmarshall(item)).length + 1;
-    seen += items.length;
-    cursor = (start + 1) * PAGE_ITEMS < records ? { page: { N: String(start + 1) } } : undefined;
-  } while (cursor);
+  // The same pages as collect, taken synchronously: the floor excludes any I/O.
+  for (let index = 0, more = true; more; index += 1) {
+    const next = page(records, index);
+    for (const item of next.items) bytes += JSON.stringify(unmarshall(item)).length + 1;
+    seen += next.items.length;
+    more = next.more;
+  }
   const seconds = (performance.now() - started) / 1000;
   return { stage: 'decode floor', records: seen, seconds, bytes, peakRssMB: peakRssMB() };
 }

@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
-import { markFailed } from './core/export-lifecycle.ts';
+import { closeEndedExecution } from './core/export-lifecycle.ts';
 import { JobStore } from './core/jobs.ts';
 import { logFailures } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
@@ -29,8 +29,7 @@ export function createExecutionEndedHandler(runtime: Runtime) {
         runtime.log('An execution ended for an unknown export', { exportId, status: event.detail.status });
         return { exportId, status: 'UNKNOWN' };
       }
-      const error = event.detail.status === 'TIMED_OUT' ? { Error: 'States.Timeout', Cause: 'The execution timed out.' } : { Error: 'States.Aborted', Cause: 'The execution was stopped.' };
-      return markFailed({ exportId, userId, error }, deps);
+      return closeEndedExecution({ exportId, userId }, event.detail.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'ABORTED', deps);
     });
 }
 

@@ -5,7 +5,7 @@ import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { findSource, loadDataMapFile, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map.ts';
+import { loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 /** A prefix template as an IAM pattern: users/{userId}/attachments/ → users/*\/attachments/ */
@@ -72,9 +72,7 @@ export class DataMapAccess extends Construct {
 
   /** Finding a user's email address: only the recipient source (or the first account source). */
   grantRecipientLookup(fn: IFunction): void {
-    const recipient = this.dataMap.recipient
-      ? findSource(this.dataMap, this.dataMap.recipient.sourceId)
-      : this.dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
-    if (recipient) for (const statement of this.statementsFor([recipient])) fn.addToRolePolicy(statement);
+    const recipient = recipientOf(this.dataMap);
+    if (recipient) for (const statement of this.statementsFor([recipient.source])) fn.addToRolePolicy(statement);
   }
 }

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
-import { findRecipient, markFailed, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
+import { closeEndedExecution, findRecipient, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
 import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
 import { verifySignedRequest } from '../lambdas/core/signed-request.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
@@ -159,10 +159,7 @@ export class EmbeddedStack {
         timeoutSeconds: options.timeoutSeconds,
         // In AWS an EventBridge rule on TIMED_OUT/ABORTED executions does this; here the runner does.
         onUnhandledEnd: async (input, status) => {
-          await markFailed(
-            { ...input, error: { Error: status === 'TIMED_OUT' ? 'States.Timeout' : 'States.Aborted', Cause: `The execution was ${status === 'TIMED_OUT' ? 'timed out' : 'stopped'}.` } },
-            { jobs, s3: clients.s3, bucket: LOCAL_EXPORT_BUCKET, ses: clients.ses, sender: LOCAL_SENDER },
-          );
+          await closeEndedExecution(input, status, { jobs, s3: clients.s3, bucket: LOCAL_EXPORT_BUCKET, ses: clients.ses, sender: LOCAL_SENDER });
         },
       });
       const download = createDownloadHandler(runtime);

@@ -110,7 +110,7 @@ export class LocalWorkflow implements Workflow {
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined
         ? undefined
-        : Object.fromEntries(['PrepareExport', 'CollectSource', 'BundleArchive', 'SendLink', 'MarkFailed'].map((s) => [s, this.options.retryIntervalMs ?? 0]));
+        : Object.fromEntries(Object.keys(TASK_FUNCTIONS).map((task) => [task, this.options.retryIntervalMs ?? 0]));
     const execution = this.machine.run({ exportId: input.exportId, userId: input.userId }, { overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides } });
     const outcome = execution.result.then(
       (output: unknown): ExecutionOutcome => ({ status: 'SUCCEEDED', output }),

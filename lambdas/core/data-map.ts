@@ -180,6 +180,21 @@ export function findSource(map: DataMap, sourceId: string): Source {
   return found;
 }
 
+/** Where a user's account lives: the first DynamoDB source of the account category. */
+export function accountSource(map: DataMap): DynamoDbSource | undefined {
+  return map.sources.find((s): s is DynamoDbSource => s.category === 'account' && s.type === 'dynamodb');
+}
+
+/** Where a user's email address is read: the map's `recipient`, or else `email` of the account source. */
+export function recipientOf(map: DataMap): { source: DynamoDbSource; attribute: string } | undefined {
+  if (!map.recipient) {
+    const account = accountSource(map);
+    return account && { source: account, attribute: 'email' };
+  }
+  const source = findSource(map, map.recipient.sourceId);
+  return source.type === 'dynamodb' ? { source, attribute: map.recipient.attribute } : undefined;
+}
+
 export function renderKeyTemplate(template: string, userId: string): string {
   return template.split(PLACEHOLDER).join(userId);
 }

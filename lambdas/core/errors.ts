@@ -94,9 +94,3 @@ export class CooldownError extends Error {
     );
   }
 }
-
-/** The error's message when it is one of ours, else a generic sentence (never a stack trace). */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}

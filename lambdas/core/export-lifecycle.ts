@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { BundleResult } from './bundle.ts';
 import { deleteStaging } from './export-bucket.ts';
 import { userQuery } from './collect.ts';
-import { findSource, selectSources, type DataMap } from './data-map.ts';
+import { recipientOf, selectSources, type DataMap } from './data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
 import { InvalidRequestError } from './errors.ts';
 import { newExportId, userIdSchema, type Format } from './identifiers.ts';
@@ -109,16 +109,10 @@ export async function prepareExport(
  * first account source. Read with the same Query permission the export already has.
  */
 export async function findRecipient(dataMap: DataMap, dynamodb: DynamoDBClient, userId: string): Promise<string | undefined> {
-  const recipient = dataMap.recipient ?? (() => {
-    const account = dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
-    return account ? { sourceId: account.id, attribute: 'email' } : undefined;
-  })();
+  const recipient = recipientOf(dataMap);
   if (!recipient) return undefined;
-  const source = findSource(dataMap, recipient.sourceId);
-  if (source.type !== 'dynamodb') return undefined;
-  const page = await dynamodb.send(new QueryCommand({ ...userQuery(source, userId), Limit: 25 }));
-  const address = page.Items?.map((item) => item[recipient.attribute]?.S).find((v) => v !== undefined && v.includes('@'));
-  return address;
+  const page = await dynamodb.send(new QueryCommand({ ...userQuery(recipient.source, userId), Limit: 25 }));
+  return page.Items?.map((item) => item[recipient.attribute]?.S).find((v) => v !== undefined && v.includes('@'));
 }
 
 /** SendLink's input is BundleArchive's output. */
@@ -207,6 +201,16 @@ export function explainFailure(error: FailureInput['error']): { explanation: str
   }
   const explanation = EXPLANATIONS[name] ?? DEFAULT_EXPLANATION;
   return { explanation: `${explanation} Our team has been alerted.`, technical: `${name}: ${detail}`.slice(0, 2000) };
+}
+
+/**
+ * An execution that TIMED_OUT or was ABORTED never reaches the state machine's Catch: close its job the
+ * way MarkFailed would. EventBridge calls this in AWS (ExecutionEnded); the local runner calls it here.
+ */
+export function closeEndedExecution(input: WorkflowInput, status: 'TIMED_OUT' | 'ABORTED', deps: Parameters<typeof markFailed>[1]) {
+  const error =
+    status === 'TIMED_OUT' ? { Error: 'States.Timeout', Cause: 'The execution was timed out.' } : { Error: 'States.Aborted', Cause: 'The execution was stopped.' };
+  return markFailed({ ...input, error }, deps);
 }
 
 export async function markFailed(

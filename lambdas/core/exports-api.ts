@@ -8,13 +8,13 @@ import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aw
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './config.ts';
 import { userQuery } from './collect.ts';
-import { loadDataMapFile, type DataMap } from './data-map.ts';
+import { accountSource, loadDataMapFile, type DataMap } from './data-map.ts';
 import { renderReadyEmail, sendEmail } from './email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
 import { deleteStaging } from './export-bucket.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
 import { formatsFromChoice } from './identifiers.ts';
-import { ACTIVE_STATUSES, applyRetention, JobStore, type Actor, type Job } from './jobs.ts';
+import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JobStore, type Actor, type Job } from './jobs.ts';
 import type { LinkSigner } from './link-token.ts';
 import { CATEGORIES } from './privacy-policy.ts';
 import type { Runtime } from './runtime.ts';
@@ -170,8 +170,8 @@ export async function exportsOf(userId: string, deps: Pick<ExportsApiDeps, 'jobs
 
 /** Whether the data map's account source knows this user (support must not export a typo). */
 export async function userExists(userId: string, deps: Pick<ExportsApiDeps, 'dataMap' | 'dynamodb'>): Promise<boolean> {
-  const account = deps.dataMap.sources.find((s) => s.category === 'account' && s.type === 'dynamodb');
-  if (!account || account.type !== 'dynamodb') return true;
+  const account = accountSource(deps.dataMap);
+  if (!account) return true;
   const page = await deps.dynamodb.send(new QueryCommand({ ...userQuery(account, userId), Limit: 1 }));
   return (page.Items?.length ?? 0) > 0;
 }
@@ -188,14 +188,14 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
   if (!job.archiveKey || (job.status !== 'READY' && job.status !== 'FAILED')) {
     throw new ConflictError(`Export ${job.exportId} is ${job.status}; only a finished export (READY) has a link to send again.`);
   }
-  const archiveGoneAt = Date.parse(job.completedAt ?? job.createdAt) + deps.settings.retentionDays * 86_400_000;
-  if (archiveGoneAt <= now.getTime()) {
+  const goneAt = archiveGoneAt(job, deps.settings.retentionDays);
+  if (goneAt <= now.getTime()) {
     throw new ExpiredError(`The archive of export ${job.exportId} has been deleted after ${deps.settings.retentionDays} days; start a new export.`);
   }
   if (!job.notifyEmail) throw new ConflictError(`Export ${job.exportId} has no email address to send to.`);
   const { link, linkId, expiresAt } = await newDownloadLink(job, deps.delivery.signer, deps.delivery.settings, now);
   // The link never outlives the archive it points to.
-  const linkExpiresAt = new Date(Math.min(expiresAt.getTime(), archiveGoneAt));
+  const linkExpiresAt = new Date(Math.min(expiresAt.getTime(), goneAt));
   const records = Object.fromEntries(Object.entries(job.sources).map(([id, p]) => [id, p.records]));
   await sendEmail(
     deps.delivery.ses,
