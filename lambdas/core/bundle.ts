@@ -1,10 +1,11 @@
-// BundleArchive's core: staging parts → ZIP entries → one multipart upload, all streamed. Each entry is
+// BundleArchive's core: staging parts → ZIP entries → multipart uploads, all streamed. Each file is
 // hashed and counted as it flows, so manifest.json (written last) proves what the archive holds. A
 // record count that disagrees with what the collector reported fails the export instead of shipping it.
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ZipArchive } from 'archiver';
+// With maxArchiveBytes, the archive is split into numbered parts, each a complete ZIP under the limit:
+// a file that does not fit goes on in the next part as a new piece (records files stay valid JSON/CSV).
+import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PathAllocator, safeRelativePath } from './archive-paths.ts';
 import { csvHeader, csvRow, itemToJson, orderColumns, valueToCsvCell, type WireItem } from './attribute-values.ts';
@@ -15,6 +16,7 @@ import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
 import { archiveFileName, archiveKey, partKey, stagedObjectKey } from './staging.ts';
 import { deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { ZipWriter } from './zip-writer.ts';
 
 export interface CollectedSource {
   sourceId: string;
@@ -33,8 +35,12 @@ export interface BundleRequest {
 export interface BundleResult {
   exportId: string;
   userId: string;
+  /** Key of the archive, or of its first part. */
   archiveKey: string;
+  /** Bytes of the archive, all parts together. */
   archiveBytes: number;
+  /** Parts the archive was split into (1 when it was not). */
+  archiveParts: number;
   /** Uncompressed bytes of all entries: what was zipped. */
   entryBytes: number;
   fileCount: number;
@@ -48,27 +54,18 @@ export interface BundleDeps {
   now?: () => Date;
   /** zlib level; 6 balances size and speed for JSON/CSV text. */
   compressionLevel?: number;
+  /** Largest size of one archive part; unset, the archive is one ZIP of any size. */
+  maxArchiveBytes?: number;
+  /** Uncompressed bytes deflated as one block (default 1 MiB); blocks are compressed in parallel. */
+  blockBytes?: number;
 }
 
-/** Text is batched into chunks of about this size before it enters the ZIP stream. */
-const CHUNK_CHARS = 256 * 1024;
+export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
 
 export async function bundleArchive(request: BundleRequest, deps: BundleDeps): Promise<BundleResult> {
   const generatedAt = (deps.now ?? (() => new Date()))();
-  const key = archiveKey(request.exportId);
-  const archive = new ZipArchive({ zlib: { level: deps.compressionLevel ?? 6, chunkSize: 256 * 1024 } });
-  // archiver's stream comes from the readable-stream package; the SDK accepts only Node's own streams.
-  const output = new PassThrough({ highWaterMark: 1024 * 1024 });
-  archive.pipe(output);
-  const uploaded = uploadStream(deps.exportBucket, key, output, {
-    contentType: 'application/zip',
-    contentDisposition: `attachment; filename="${archiveFileName(request.exportId)}"`,
-  });
-  // If the upload dies, stop feeding entries at once rather than waiting on a stream nobody reads.
-  const uploadFailed = uploaded.then(() => new Promise<never>(() => undefined));
-  uploadFailed.catch(() => undefined);
-  const writer = new EntryWriter(archive, generatedAt, uploadFailed);
-
+  const blockBytes = deps.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  const archive = new SplitArchive(request.exportId, deps, generatedAt);
   try {
     const files: ManifestFile[] = [];
     const sources: ManifestSource[] = [];
@@ -78,8 +75,8 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       const parts = Array.from({ length: collected.nextPart }, (_, i) => partKey(request.exportId, source.id, i));
       const written =
         source.type === 'dynamodb'
-          ? await writeRecordEntries(source, parts, request.formats, deps, writer, paths)
-          : await writeObjectEntries(source, parts, request.exportId, deps, writer, paths);
+          ? await writeRecordFiles(source, parts, request.formats, deps, archive, paths, blockBytes)
+          : await writeObjectFiles(source, parts, request.exportId, deps, archive, paths, blockBytes);
       if (written.records !== collected.records) {
         throw new ArchiveWriteError(
           `Source "${source.id}" staged ${written.records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,
@@ -89,89 +86,217 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records: written.records });
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
-    await writer.add('index.html', Readable.from([Buffer.from(renderIndexPage(manifest, deps.dataMap))]));
-    await writer.add('manifest.json', Readable.from([Buffer.from(JSON.stringify(manifest, null, 2) + '\n')]));
-    await Promise.race([archive.finalize(), uploadFailed]);
-    await uploaded;
+    await archive.addFile(textFile('index.html', renderIndexPage(manifest, deps.dataMap), blockBytes));
+    await archive.addFile(textFile('manifest.json', JSON.stringify(manifest, null, 2) + '\n', blockBytes));
+    const parts = await archive.finish();
     await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
     return {
       exportId: request.exportId,
       userId: request.userId,
-      archiveKey: key,
-      archiveBytes: archive.pointer(),
+      archiveKey: archiveKey(request.exportId),
+      archiveBytes: parts.reduce((sum, part) => sum + part.bytes, 0),
+      archiveParts: parts.length,
       entryBytes: manifest.totals.bytes,
       fileCount: files.length + 2,
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {
-    // Destroying (not ending) the stream makes the upload fail and abort its multipart upload, so a
-    // truncated ZIP can never be completed under the archive's key.
-    archive.abort();
-    output.destroy(error instanceof Error ? error : new Error(String(error)));
-    await uploaded.catch(() => undefined);
+    await archive.abort(error instanceof Error ? error : new Error(String(error)));
     throw error instanceof ArchiveWriteError ? error : new ArchiveWriteError(`Building the archive failed: ${(error as Error).message}`, { cause: error });
   }
 }
 
-/** Adds entries one at a time, hashing and counting each as archiver consumes it. */
-class EntryWriter {
-  private pending: { name: string; resolve: () => void; reject: (error: unknown) => void } | undefined;
+/** A run of whole records (or bytes of a file): the unit that is deflated, and where a file may be cut. */
+interface Block {
+  data: Buffer;
+  records: number;
+}
+
+/** A file to archive, as blocks, with what makes each piece of it complete on its own. */
+interface FileContent {
+  path: string;
+  manifest: Pick<ManifestFile, 'sourceId' | 'category' | 'format' | 'originalKey'>;
+  blocks: AsyncIterable<Block> | Iterable<Block>;
+  /** Written at the start and end of every piece (a JSON array's brackets, a CSV header). */
+  head?: string;
+  tail?: string;
+  /** Bytes at the start of a block that the first block of a piece leaves out (JSON's separating comma). */
+  separatorBytes?: number;
+  /** The path of piece n ≥ 2. */
+  piecePath: (piece: number) => string;
+}
+
+interface OpenPiece {
+  path: string;
+  part: number;
+  hash: ReturnType<typeof createHash>;
+  bytes: number;
+  records: number;
+}
+
+/**
+ * The archive as one or more ZIPs, each uploaded as it is written. Parts are finished when the next
+ * block would take one over maxArchiveBytes; files are cut only between blocks.
+ */
+class SplitArchive {
+  private readonly finished: { key: string; bytes: number }[] = [];
+  private zip!: ZipWriter;
+  private uploaded!: Promise<void>;
+  private key!: string;
 
   constructor(
-    private readonly archive: ZipArchive,
+    private readonly exportId: string,
+    private readonly deps: BundleDeps,
     private readonly date: Date,
-    private readonly uploadFailed: Promise<never>,
   ) {
-    // One listener each for the whole archive: entries can number in the tens of thousands.
-    archive.on('entry', (data) => {
-      if (this.pending?.name === data.name) this.pending.resolve();
-    });
-    archive.on('error', (error) => this.pending?.reject(error));
+    this.openPart();
   }
 
-  async add(name: string, content: Readable): Promise<{ bytes: number; sha256: string }> {
-    const measured = new MeasuringStream();
-    const entered = new Promise<void>((resolve, reject) => {
-      this.pending = { name, resolve, reject };
-      content.once('error', reject);
+  private get partNumber(): number {
+    return this.finished.length + 1;
+  }
+
+  private openPart(): void {
+    this.key = archiveKey(this.exportId, this.partNumber);
+    this.zip = new ZipWriter({ level: this.deps.compressionLevel ?? 6 });
+    this.uploaded = uploadStream(this.deps.exportBucket, this.key, this.zip.output, {
+      contentType: 'application/zip',
+      contentDisposition: `attachment; filename="${archiveFileName(this.exportId, this.partNumber)}"`,
     });
-    content.pipe(measured);
-    this.archive.append(measured, { name, date: this.date });
-    try {
-      await Promise.race([entered, this.uploadFailed]);
-    } finally {
-      this.pending = undefined;
+    // If the upload dies, stop producing at once rather than waiting on a stream nobody reads.
+    const failed = this.uploaded.then(() => new Promise<never>(() => undefined));
+    failed.catch(() => undefined);
+    this.zip.abortOn(failed);
+  }
+
+  private async finishPart(): Promise<void> {
+    const bytes = await this.zip.finish();
+    await this.uploaded;
+    this.finished.push({ key: this.key, bytes });
+  }
+
+  /** Whether `bytes` more uncompressed bytes (and, when given, a new entry) surely fit in this part. */
+  private fits(bytes: number, opening?: string): boolean {
+    const limit = this.deps.maxArchiveBytes;
+    return limit === undefined || this.zip.sizeIfFinished(bytes, opening) <= limit;
+  }
+
+  /** Makes room for `bytes` (opening `opening`): waits for blocks in flight, then starts a new part if needed. */
+  private async ensureRoom(bytes: number, opening: string | undefined, piece: OpenPiece | undefined, file: FileContent): Promise<OpenPiece[]> {
+    if (this.fits(bytes, opening)) return [];
+    await this.zip.drain();
+    if (this.fits(bytes, opening)) return [];
+    if (this.zip.entryCount === 0 && !piece) {
+      throw new ArchiveWriteError(`maxArchiveBytes (${this.deps.maxArchiveBytes}) is too small to hold even one block of "${file.path}"; raise it.`);
     }
-    return { bytes: measured.bytes, sha256: measured.hash.digest('hex') };
+    const closed = piece ? [await this.closePiece(piece, file)] : [];
+    await this.finishPart();
+    this.openPart();
+    return closed;
+  }
+
+  async addFile(file: FileContent): Promise<ManifestFile[]> {
+    const head = Buffer.from(file.head ?? '', 'utf8');
+    const tail = Buffer.from(file.tail ?? '', 'utf8');
+    const written: OpenPiece[] = [];
+    let piece: OpenPiece | undefined;
+    const open = async (block: Buffer) => {
+      const path = written.length === 0 ? file.path : file.piecePath(written.length + 1);
+      written.push(...(await this.ensureRoom(head.length + block.length + tail.length, path, undefined, file)));
+      await this.zip.openEntry(path, this.date);
+      const opened: OpenPiece = { path, part: this.partNumber, hash: createHash('sha256'), bytes: 0, records: 0 };
+      await this.write(opened, head);
+      return opened;
+    };
+    for await (const block of file.blocks) {
+      if (piece) {
+        const closed = await this.ensureRoom(block.data.length + tail.length, undefined, piece, file);
+        if (closed.length > 0) {
+          written.push(...closed);
+          piece = undefined;
+        }
+      }
+      const data = piece ? block.data : block.data.subarray(file.separatorBytes ?? 0);
+      piece ??= await open(data);
+      await this.write(piece, data);
+      piece.records += block.records;
+    }
+    piece ??= await open(Buffer.alloc(0));
+    written.push(await this.closePiece(piece, file));
+    return written.map((done, index) => ({
+      path: done.path,
+      ...file.manifest,
+      ...(file.manifest.format === 'file' ? {} : { records: done.records }),
+      bytes: done.bytes,
+      sha256: done.hash.digest('hex'),
+      archivePart: done.part,
+      ...(index > 0 ? { continues: file.path } : {}),
+    }));
+  }
+
+  private async write(piece: OpenPiece, data: Buffer): Promise<void> {
+    if (data.length === 0) return;
+    piece.hash.update(data);
+    piece.bytes += data.length;
+    await this.zip.write(data);
+  }
+
+  private async closePiece(piece: OpenPiece, file: FileContent): Promise<OpenPiece> {
+    await this.write(piece, Buffer.from(file.tail ?? '', 'utf8'));
+    await this.zip.closeEntry();
+    return piece;
+  }
+
+  /** Finishes the last part; returns every part's key and size. */
+  async finish(): Promise<{ key: string; bytes: number }[]> {
+    await this.finishPart();
+    return this.finished;
+  }
+
+  /** Abandons the archive: the part being written is never completed, finished parts are deleted. */
+  async abort(error: Error): Promise<void> {
+    this.zip.destroy(error);
+    await this.uploaded.catch(() => undefined);
+    if (this.finished.length > 0) {
+      await this.deps.s3
+        .send(new DeleteObjectsCommand({ Bucket: this.deps.exportBucket.bucket, Delete: { Objects: this.finished.map((p) => ({ Key: p.key })), Quiet: true } }))
+        .catch(() => undefined);
+    }
   }
 }
 
-/** Passes bytes through unchanged while counting them and computing their sha256. */
-class MeasuringStream extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
+/** Text as blocks of at most `blockBytes` (split on character boundaries). */
+function textFile(path: string, text: string, blockBytes: number): FileContent {
+  const blocks = function* () {
+    for (let start = 0; start < text.length; start += blockBytes) yield { data: Buffer.from(text.slice(start, start + blockBytes), 'utf8'), records: 0 };
+  };
+  return { path, manifest: { sourceId: '', category: 'account', format: 'file' }, blocks: blocks(), piecePath: (n) => `${path}.part-${n}` };
 }
 
-async function writeRecordEntries(source: Source, parts: string[], formats: Format[], deps: BundleDeps, writer: EntryWriter, paths: PathAllocator) {
+async function writeRecordFiles(source: Source, parts: string[], formats: Format[], deps: BundleDeps, archive: SplitArchive, paths: PathAllocator, blockBytes: number) {
   const files: ManifestFile[] = [];
   const columns = new Set<string>();
   let records: number | undefined;
   const base = `${source.category}/${source.id}`;
   const keyAttributes = source.type === 'dynamodb' ? [source.partitionKey, ...(source.sortKey ? [source.sortKey] : [])] : [];
+  const manifest = (format: Format) => ({ sourceId: source.id, category: source.category, format });
+  const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
+  const count = (written: ManifestFile[]) => written.reduce((sum, file) => sum + (file.records ?? 0), 0);
 
   // Pass 1: the JSON file, learning the CSV's columns on the way. Without JSON, only the columns.
   if (formats.includes('json')) {
-    const counter = { records: 0 };
     const path = paths.allocate(`${base}.json`);
-    const { bytes, sha256 } = await writer.add(path, Readable.from(jsonChunks(deps, parts, columns, counter)));
-    records = counter.records;
-    files.push({ path, sourceId: source.id, category: source.category, format: 'json', records, bytes, sha256 });
+    const written = await archive.addFile({
+      path,
+      manifest: manifest('json'),
+      blocks: jsonBlocks(deps, parts, columns, blockBytes),
+      head: '[',
+      tail: '\n]\n',
+      separatorBytes: 1,
+      piecePath: piecePath(path, '.json'),
+    });
+    records = count(written);
+    files.push(...written);
   } else {
     records = 0;
     for await (const batch of readItems(deps, parts)) {
@@ -180,43 +305,53 @@ async function writeRecordEntries(source: Source, parts: string[], formats: Form
     }
   }
   if (formats.includes('csv')) {
-    const counter = { records: 0 };
     const path = paths.allocate(`${base}.csv`);
     const ordered = orderColumns(columns, keyAttributes.filter((k) => columns.has(k)));
-    const { bytes, sha256 } = await writer.add(path, Readable.from(csvChunks(deps, parts, ordered, counter)));
-    if (counter.records !== records) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
-    files.push({ path, sourceId: source.id, category: source.category, format: 'csv', records: counter.records, bytes, sha256 });
+    const written = await archive.addFile({
+      path,
+      manifest: manifest('csv'),
+      blocks: csvBlocks(deps, parts, ordered, blockBytes),
+      head: csvHeader(ordered),
+      piecePath: piecePath(path, '.csv'),
+    });
+    if (count(written) !== records) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
+    files.push(...written);
   }
   return { files, records };
 }
 
-async function* jsonChunks(deps: BundleDeps, parts: string[], columns: Set<string>, counter: { records: number }) {
-  let text = '[';
+/** The JSON array's records, each as ",\n  {…}" (a piece's first block drops the comma), in blocks. */
+async function* jsonBlocks(deps: BundleDeps, parts: string[], columns: Set<string>, blockBytes: number): AsyncGenerator<Block> {
+  let text = '';
+  let records = 0;
   for await (const batch of readItems(deps, parts)) {
     for (const item of batch) {
       for (const name in item) columns.add(name);
-      text += `${counter.records === 0 ? '\n  ' : ',\n  '}${itemToJson(item)}`;
-      counter.records += 1;
+      text += `,\n  ${itemToJson(item)}`;
+      records += 1;
     }
-    if (text.length >= CHUNK_CHARS) {
-      yield Buffer.from(text, 'utf8');
+    if (text.length >= blockBytes) {
+      yield { data: Buffer.from(text, 'utf8'), records };
       text = '';
+      records = 0;
     }
   }
-  yield Buffer.from(`${text}\n]\n`, 'utf8');
+  if (records > 0) yield { data: Buffer.from(text, 'utf8'), records };
 }
 
-async function* csvChunks(deps: BundleDeps, parts: string[], columns: string[], counter: { records: number }) {
-  let text = csvHeader(columns);
+async function* csvBlocks(deps: BundleDeps, parts: string[], columns: string[], blockBytes: number): AsyncGenerator<Block> {
+  let text = '';
+  let records = 0;
   for await (const batch of readItems(deps, parts)) {
     for (const item of batch) text += csvRow(columns.map((c) => valueToCsvCell(item[c])));
-    counter.records += batch.length;
-    if (text.length >= CHUNK_CHARS) {
-      yield Buffer.from(text, 'utf8');
+    records += batch.length;
+    if (text.length >= blockBytes) {
+      yield { data: Buffer.from(text, 'utf8'), records };
       text = '';
+      records = 0;
     }
   }
-  if (text) yield Buffer.from(text, 'utf8');
+  if (records > 0) yield { data: Buffer.from(text, 'utf8'), records };
 }
 
 interface StagedObject {
@@ -225,7 +360,7 @@ interface StagedObject {
   size: number;
 }
 
-async function writeObjectEntries(source: Source, parts: string[], exportId: string, deps: BundleDeps, writer: EntryWriter, paths: PathAllocator) {
+async function writeObjectFiles(source: Source, parts: string[], exportId: string, deps: BundleDeps, archive: SplitArchive, paths: PathAllocator, blockBytes: number) {
   const files: ManifestFile[] = [];
   let records = 0;
   for (const part of parts) {
@@ -235,16 +370,39 @@ async function writeObjectEntries(source: Source, parts: string[], exportId: str
         const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
         const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
         const body = await getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
-        const { bytes, sha256 } = await writer.add(path, body);
+        const written = await archive.addFile({
+          path,
+          manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
+          blocks: byteBlocks(body, blockBytes),
+          piecePath: (n) => `${path}.part-${n}`,
+        });
+        const bytes = written.reduce((sum, file) => sum + file.bytes, 0);
         if (bytes !== object.size) {
           throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
         }
-        files.push({ path, sourceId: source.id, category: source.category, format: 'file', bytes, sha256, originalKey: object.key });
+        files.push(...written);
         records += 1;
       }
     }
   }
   return { files, records };
+}
+
+/** A stream's bytes in blocks of exactly `blockBytes` (the last one shorter). */
+async function* byteBlocks(body: Readable, blockBytes: number): AsyncGenerator<Block> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    pending.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    while (length >= blockBytes) {
+      const joined = Buffer.concat(pending, length);
+      yield { data: joined.subarray(0, blockBytes), records: 0 };
+      pending = [joined.subarray(blockBytes)];
+      length -= blockBytes;
+    }
+  }
+  if (length > 0) yield { data: Buffer.concat(pending, length), records: 0 };
 }
 
 /** The items of the parts, a chunk's worth at a time: one await per chunk, not per item. */

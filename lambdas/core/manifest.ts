@@ -16,6 +16,14 @@ export interface ManifestFile {
   sha256: string;
   /** For files of an S3 source: the object's key relative to the source's prefix. */
   originalKey?: string;
+  /** Which part of a split archive holds the file (1 when the archive is not split). */
+  archivePart: number;
+  /**
+   * Set on the second and later pieces of a file that did not fit in one archive part: the path of its
+   * first piece. A records file's pieces are each complete JSON or CSV; a file's pieces are its bytes
+   * in order, to be joined again (cat a a.part-2 > whole).
+   */
+  continues?: string;
 }
 
 export interface ManifestSource {

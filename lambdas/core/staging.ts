@@ -17,5 +17,10 @@ export const partKey = (exportId: string, sourceId: string, part: number) =>
 export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
   `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
 
-export const archiveFileName = (exportId: string) => `user-data-export-${exportId}.zip`;
-export const archiveKey = (exportId: string) => `${ARCHIVE_ROOT}${exportId}/${archiveFileName(exportId)}`;
+/**
+ * The archive's file name. An archive split at maxArchiveBytes has numbered parts: part 1 keeps the plain
+ * name (most archives are one part, and it is written before anyone knows whether a second follows),
+ * later parts are "-part-N".
+ */
+export const archiveFileName = (exportId: string, part = 1) => `user-data-export-${exportId}${part > 1 ? `-part-${part}` : ''}.zip`;
+export const archiveKey = (exportId: string, part = 1) => `${ARCHIVE_ROOT}${exportId}/${archiveFileName(exportId, part)}`;

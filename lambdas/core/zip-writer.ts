@@ -1,0 +1,297 @@
+// A streaming ZIP writer whose entries are deflated in blocks on all cores. Each block is compressed on
+// libuv's thread pool as its own raw-deflate stream primed with the previous block's last 32 KiB (so
+// compression barely suffers) and ended with a sync flush (byte-aligned, not final); the blocks'
+// outputs, written in order and closed by an empty final block, form one valid deflate stream — the
+// scheme pigz uses. The main thread only hashes (zlib.crc32, native) and writes headers.
+//
+// Why not archiver: it deflates one entry at a time through one zlib stream, so an archive can never
+// use more than one core for compression, and it cannot tell how big the archive will be once the
+// bytes in flight are written — which splitting an archive at a size limit needs. The format written
+// here is the plain one every reader knows: local header with a data descriptor (sizes follow the
+// data), ZIP64 fields exactly when a size, an offset or the entry count passes the classic limits.
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
+import { availableParallelism } from 'node:os';
+
+export interface ZipWriterOptions {
+  /** zlib level (default 6). */
+  level?: number;
+  /** Blocks deflated at once (default: the cores available, at least 2). */
+  concurrency?: number;
+}
+
+export interface WrittenEntry {
+  name: string;
+  /** Uncompressed bytes. */
+  size: number;
+  /** Bytes in the archive (compressed data only). */
+  compressedSize: number;
+  crc32: number;
+}
+
+interface CentralRecord extends WrittenEntry {
+  nameBytes: Buffer;
+  dosTime: number;
+  offset: number;
+}
+
+interface OpenEntry {
+  name: string;
+  nameBytes: Buffer;
+  dosTime: number;
+  offset: number;
+  size: number;
+  compressedSize: number;
+  crc32: number;
+  /** The last 32 KiB written so far: the next block's dictionary. */
+  history: Buffer | undefined;
+  /** Blocks being deflated, in order. */
+  inFlight: Promise<Buffer>[];
+}
+
+const UINT32_LIMIT = 0xffffffff;
+const UINT16_LIMIT = 0xffff;
+const WINDOW = 32 * 1024;
+/** An empty final fixed-Huffman block: ends a deflate stream whose blocks were sync-flushed. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+const FLAG_DATA_DESCRIPTOR = 1 << 3;
+const FLAG_UTF8 = 1 << 11;
+const VERSION_DEFLATE = 20;
+const VERSION_ZIP64 = 45;
+/** Made by Unix (3), so readers apply the file mode in the external attributes. */
+const VERSION_MADE_BY = (3 << 8) | VERSION_ZIP64;
+const FILE_MODE = (0o100644 << 16) >>> 0;
+
+/** Largest size a deflate of `length` bytes can have, one sync flush included (zlib's deflateBound plus 5). */
+export const deflateBound = (length: number) => length + (length >>> 12) + (length >>> 14) + (length >>> 25) + 18;
+
+/** Worst-case bytes that closing an entry adds after its data: the final block and a ZIP64 data descriptor. */
+const ENTRY_CLOSE_BYTES = FINAL_BLOCK.length + 24;
+
+export class ZipWriter {
+  /** The archive's bytes, for the upload to read. */
+  readonly output = new PassThrough({ highWaterMark: 1024 * 1024 });
+  private offset = 0;
+  private readonly central: CentralRecord[] = [];
+  private entry: OpenEntry | undefined;
+  private readonly zlib: ZlibOptions;
+  private readonly concurrency: number;
+  private failure: Promise<never> | undefined;
+
+  constructor(options: ZipWriterOptions = {}) {
+    this.zlib = { level: options.level ?? 6, finishFlush: constants.Z_SYNC_FLUSH };
+    this.concurrency = Math.max(1, options.concurrency ?? Math.max(2, availableParallelism()));
+  }
+
+  /** Makes every pending write reject once `failed` does (the upload died): nobody would read the bytes. */
+  abortOn(failed: Promise<never>): void {
+    this.failure = failed;
+  }
+
+  /** Bytes of the archive written so far. */
+  get bytes(): number {
+    return this.offset;
+  }
+
+  get entryCount(): number {
+    return this.central.length;
+  }
+
+  /**
+   * An upper bound of the archive's size if it were finished after `pending` more uncompressed bytes:
+   * written bytes, the bound of blocks in flight and of `pending`, closing the open entry (or opening
+   * and closing the entry `opening`), and the central directory. A split archive keeps each part under
+   * its limit with it.
+   */
+  sizeIfFinished(pending = 0, opening?: string): number {
+    let entry = 0;
+    if (this.entry) entry = ENTRY_CLOSE_BYTES + centralRecordBytes(this.entry.nameBytes.length);
+    else if (opening !== undefined) {
+      const nameLength = Buffer.byteLength(opening, 'utf8');
+      entry = LOCAL_HEADER_BYTES + nameLength + ENTRY_CLOSE_BYTES + centralRecordBytes(nameLength);
+    }
+    return this.offset + this.pendingBound + deflateBound(pending) + entry + this.centralBytes + END_RECORDS_BYTES;
+  }
+
+  /** Upper bound of the compressed bytes of blocks still being deflated. */
+  private pendingBound = 0;
+  /** Bytes the central directory will take (at most), for the entries closed so far. */
+  private centralBytes = 0;
+
+  /** Starts an entry; its data follows through write() and ends with closeEntry(). */
+  async openEntry(name: string, date: Date): Promise<void> {
+    if (this.entry) throw new Error(`ZIP entry "${this.entry.name}" is still open`);
+    const nameBytes = Buffer.from(name, 'utf8');
+    if (nameBytes.length > UINT16_LIMIT) throw new Error(`ZIP entry name is too long (${nameBytes.length} bytes)`);
+    const dosTime = toDosTime(date);
+    this.entry = { name, nameBytes, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, history: undefined, inFlight: [] };
+    const header = Buffer.alloc(LOCAL_HEADER_BYTES);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(VERSION_ZIP64, 4);
+    header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 6);
+    header.writeUInt16LE(8, 8);
+    header.writeUInt32LE(dosTime, 10);
+    // crc-32 and sizes (14..25) stay zero: the data descriptor after the data carries them.
+    header.writeUInt16LE(nameBytes.length, 26);
+    header.writeUInt16LE(0, 28);
+    await this.emit(header);
+    await this.emit(nameBytes);
+  }
+
+  /**
+   * Adds bytes to the open entry as one block, deflated on the thread pool while the caller prepares
+   * the next. Returns once the block is queued; waits only when `concurrency` blocks are in flight.
+   */
+  async write(data: Buffer): Promise<void> {
+    const entry = this.openOrThrow();
+    if (data.length === 0) return;
+    entry.crc32 = crc32(data, entry.crc32);
+    entry.size += data.length;
+    const options = entry.history ? { ...this.zlib, dictionary: entry.history } : this.zlib;
+    entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
+    const bound = deflateBound(data.length);
+    this.pendingBound += bound;
+    entry.inFlight.push(
+      new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result)))).finally(
+        () => (this.pendingBound -= bound),
+      ),
+    );
+    if (entry.inFlight.length >= this.concurrency) await this.writeOldestBlock(entry);
+  }
+
+  /** Waits for every block in flight and writes it. */
+  async drain(): Promise<void> {
+    const entry = this.entry;
+    while (entry && entry.inFlight.length > 0) await this.writeOldestBlock(entry);
+  }
+
+  /** Ends the open entry: the rest of its blocks, the final block, the data descriptor. */
+  async closeEntry(): Promise<WrittenEntry> {
+    const entry = this.openOrThrow();
+    await this.drain();
+    await this.emit(FINAL_BLOCK);
+    entry.compressedSize += FINAL_BLOCK.length;
+    const zip64 = entry.size >= UINT32_LIMIT || entry.compressedSize >= UINT32_LIMIT;
+    const descriptor = Buffer.alloc(zip64 ? 24 : 16);
+    descriptor.writeUInt32LE(0x08074b50, 0);
+    descriptor.writeUInt32LE(entry.crc32, 4);
+    if (zip64) {
+      descriptor.writeBigUInt64LE(BigInt(entry.compressedSize), 8);
+      descriptor.writeBigUInt64LE(BigInt(entry.size), 16);
+    } else {
+      descriptor.writeUInt32LE(entry.compressedSize, 8);
+      descriptor.writeUInt32LE(entry.size, 12);
+    }
+    await this.emit(descriptor);
+    this.entry = undefined;
+    this.central.push(entry);
+    this.centralBytes += centralRecordBytes(entry.nameBytes.length);
+    return { name: entry.name, size: entry.size, compressedSize: entry.compressedSize, crc32: entry.crc32 };
+  }
+
+  /** Writes the central directory and ends the output. */
+  async finish(): Promise<number> {
+    if (this.entry) throw new Error(`ZIP entry "${this.entry.name}" is still open`);
+    const start = this.offset;
+    for (const record of this.central) await this.emit(centralRecord(record));
+    const length = this.offset - start;
+    const count = this.central.length;
+    if (count >= UINT16_LIMIT || start >= UINT32_LIMIT || length >= UINT32_LIMIT) {
+      const zip64End = Buffer.alloc(56);
+      zip64End.writeUInt32LE(0x06064b50, 0);
+      zip64End.writeBigUInt64LE(44n, 4);
+      zip64End.writeUInt16LE(VERSION_MADE_BY, 12);
+      zip64End.writeUInt16LE(VERSION_ZIP64, 14);
+      zip64End.writeBigUInt64LE(BigInt(count), 24);
+      zip64End.writeBigUInt64LE(BigInt(count), 32);
+      zip64End.writeBigUInt64LE(BigInt(length), 40);
+      zip64End.writeBigUInt64LE(BigInt(start), 48);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(0x07064b50, 0);
+      locator.writeBigUInt64LE(BigInt(this.offset), 8);
+      locator.writeUInt32LE(1, 16);
+      await this.emit(zip64End);
+      await this.emit(locator);
+    }
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(Math.min(count, UINT16_LIMIT), 8);
+    end.writeUInt16LE(Math.min(count, UINT16_LIMIT), 10);
+    end.writeUInt32LE(Math.min(length, UINT32_LIMIT), 12);
+    end.writeUInt32LE(Math.min(start, UINT32_LIMIT), 16);
+    await this.emit(end);
+    this.output.end();
+    return this.offset;
+  }
+
+  /** Stops: the output fails with `error`, so an upload reading it aborts instead of completing. */
+  destroy(error: Error): void {
+    this.output.destroy(error);
+  }
+
+  private openOrThrow(): OpenEntry {
+    if (!this.entry) throw new Error('No ZIP entry is open');
+    return this.entry;
+  }
+
+  private async writeOldestBlock(entry: OpenEntry): Promise<void> {
+    const next = entry.inFlight.shift();
+    if (!next) return;
+    const block = await (this.failure ? Promise.race([next, this.failure]) : next);
+    entry.compressedSize += block.length;
+    await this.emit(block);
+  }
+
+  private async emit(chunk: Buffer): Promise<void> {
+    this.offset += chunk.length;
+    if (this.output.write(chunk)) return;
+    const drained = once(this.output, 'drain');
+    await (this.failure ? Promise.race([drained, this.failure]) : drained);
+  }
+}
+
+const LOCAL_HEADER_BYTES = 30;
+const CENTRAL_FIXED_BYTES = 46;
+const ZIP64_EXTRA_BYTES = 28;
+/** ZIP64 end record, its locator and the classic end record. */
+const END_RECORDS_BYTES = 56 + 20 + 22;
+const centralRecordBytes = (nameLength: number) => CENTRAL_FIXED_BYTES + ZIP64_EXTRA_BYTES + nameLength;
+
+function centralRecord(record: CentralRecord): Buffer {
+  const zip64 = record.size >= UINT32_LIMIT || record.compressedSize >= UINT32_LIMIT || record.offset >= UINT32_LIMIT;
+  const extraLength = zip64 ? ZIP64_EXTRA_BYTES : 0;
+  const header = Buffer.alloc(CENTRAL_FIXED_BYTES + record.nameBytes.length + extraLength);
+  header.writeUInt32LE(0x02014b50, 0);
+  header.writeUInt16LE(VERSION_MADE_BY, 4);
+  header.writeUInt16LE(zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 6);
+  header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 8);
+  header.writeUInt16LE(8, 10);
+  header.writeUInt32LE(record.dosTime, 12);
+  header.writeUInt32LE(record.crc32, 16);
+  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.compressedSize, 20);
+  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.size, 24);
+  header.writeUInt16LE(record.nameBytes.length, 28);
+  header.writeUInt16LE(extraLength, 30);
+  // comment length, disk number, internal attributes: zero
+  header.writeUInt32LE(FILE_MODE, 38);
+  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.offset, 42);
+  record.nameBytes.copy(header, CENTRAL_FIXED_BYTES);
+  if (zip64) {
+    const extra = CENTRAL_FIXED_BYTES + record.nameBytes.length;
+    header.writeUInt16LE(0x0001, extra);
+    header.writeUInt16LE(24, extra + 2);
+    header.writeBigUInt64LE(BigInt(record.size), extra + 4);
+    header.writeBigUInt64LE(BigInt(record.compressedSize), extra + 12);
+    header.writeBigUInt64LE(BigInt(record.offset), extra + 20);
+  }
+  return header;
+}
+
+/** MS-DOS date and time (2-second resolution), from the UTC fields so an archive is the same anywhere. */
+function toDosTime(date: Date): number {
+  const year = Math.min(Math.max(date.getUTCFullYear(), 1980), 2107);
+  const day = ((year - 1980) << 9) | ((date.getUTCMonth() + 1) << 5) | date.getUTCDate();
+  const time = (date.getUTCHours() << 11) | (date.getUTCMinutes() << 5) | Math.floor(date.getUTCSeconds() / 2);
+  return ((day << 16) | time) >>> 0;
+}
