@@ -19,29 +19,6 @@ export type WireItem = Record<string, WireValue>;
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-/** One line of a staging part: the SDK's item with binary turned into base64. */
-export function wireItemToLine(item: Record<string, AttributeValue>): string {
-  // Most items hold no binary: then the native stringify, with no JavaScript called per value.
-  if (!hasBinary(item)) return JSON.stringify(item);
-  // The replacer looks at the holder's raw value: a Buffer's toJSON would otherwise have turned it into
-  // {"type":"Buffer","data":[…]} before the replacer saw it.
-  return JSON.stringify(item, function (this: Record<string, unknown>, key: string, value: unknown) {
-    const raw = this[key];
-    return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
-  });
-}
-
-function hasBinary(item: Record<string, AttributeValue>): boolean {
-  for (const key in item) {
-    const value = item[key];
-    if (value === undefined || value.S !== undefined || value.N !== undefined) continue;
-    if (value.B !== undefined || value.BS !== undefined) return true;
-    if (value.M !== undefined && hasBinary(value.M)) return true;
-    if (value.L !== undefined && value.L.some((v) => hasBinary({ v }))) return true;
-  }
-  return false;
-}
-
 /**
  * A DynamoDB number's digits as a JSON number literal, without ever becoming a double.
  * DynamoDB already returns canonical text; this only repairs forms JSON does not allow (+1, 007, .5, 5.).
@@ -60,24 +37,52 @@ export function toJsonNumber(text: string): string {
   return `${sign}${integer}${fraction ? `.${fraction}` : ''}${exponent}`;
 }
 
-/** Export JSON text of one value: maps and lists nested, sets as arrays, numbers exact. */
-export function valueToJson(value: WireValue): string {
-  if ('S' in value) return JSON.stringify(value.S);
-  if ('N' in value) return toJsonNumber(value.N);
-  if ('B' in value) return JSON.stringify(value.B);
-  if ('BOOL' in value) return value.BOOL ? 'true' : 'false';
-  if ('NULL' in value) return 'null';
-  if ('SS' in value) return `[${value.SS.map((s) => JSON.stringify(s)).join(',')}]`;
-  if ('NS' in value) return `[${value.NS.map(toJsonNumber).join(',')}]`;
-  if ('BS' in value) return `[${value.BS.map((b) => JSON.stringify(b)).join(',')}]`;
-  if ('L' in value) return `[${value.L.map(valueToJson).join(',')}]`;
-  if ('M' in value) return itemToJson(value.M);
+/** A value as the SDK returns it (binary as bytes) or as a seed file holds it (binary as base64). */
+type AnyValue = AttributeValue | WireValue;
+
+const base64 = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
+
+/** Export JSON text of one value: maps and lists nested, sets as arrays, numbers exact, binary as base64. */
+export function valueToJson(value: AnyValue): string {
+  const v = value as Partial<Record<'S' | 'N' | 'B' | 'BOOL' | 'NULL' | 'SS' | 'NS' | 'BS' | 'L' | 'M', unknown>>;
+  if (v.S !== undefined) return JSON.stringify(v.S);
+  if (v.N !== undefined) return toJsonNumber(v.N as string);
+  if (v.B !== undefined) return JSON.stringify(base64(v.B as Uint8Array | string));
+  if (v.BOOL !== undefined) return v.BOOL ? 'true' : 'false';
+  if (v.NULL !== undefined) return 'null';
+  if (v.SS !== undefined) return `[${(v.SS as string[]).map((s) => JSON.stringify(s)).join(',')}]`;
+  if (v.NS !== undefined) return `[${(v.NS as string[]).map(toJsonNumber).join(',')}]`;
+  if (v.BS !== undefined) return `[${(v.BS as (Uint8Array | string)[]).map((b) => JSON.stringify(base64(b))).join(',')}]`;
+  if (v.L !== undefined) return `[${(v.L as AnyValue[]).map(valueToJson).join(',')}]`;
+  if (v.M !== undefined) return itemToJson(v.M as Record<string, AnyValue>);
   throw new TypeError(`Unsupported DynamoDB value with type ${Object.keys(value).join(',')}`);
 }
 
-export function itemToJson(item: WireItem): string {
-  const fields = Object.entries(item).map(([name, value]) => `${JSON.stringify(name)}:${valueToJson(value)}`);
-  return `{${fields.join(',')}}`;
+/** The `"name":` of a member, cached: the same few attribute names repeat on every item. */
+const memberPrefixes = new Map<string, string>();
+const memberPrefix = (name: string) => {
+  let prefix = memberPrefixes.get(name);
+  if (prefix === undefined) {
+    prefix = `${JSON.stringify(name)}:`;
+    if (memberPrefixes.size < 10_000) memberPrefixes.set(name, prefix);
+  }
+  return prefix;
+};
+
+/**
+ * An item as one compact JSON object: the form staging parts hold (one per line) and the export's JSON
+ * files show. `columns`, when given, learns the item's top-level attribute names (the CSV's columns).
+ */
+export function itemToJson(item: Record<string, AnyValue>, columns?: Set<string>): string {
+  let text = '{';
+  for (const name in item) {
+    const value = item[name];
+    if (value === undefined) continue;
+    columns?.add(name);
+    const s = (value as { S?: string }).S;
+    text += `${text.length > 1 ? ',' : ''}${memberPrefix(name)}${s !== undefined ? JSON.stringify(s) : valueToJson(value)}`;
+  }
+  return `${text}}`;
 }
 
 /** Cells a spreadsheet would run as a formula start with one of these; we defuse them with a quote. */
@@ -93,17 +98,82 @@ export function quoteCsvField(text: string): string {
 }
 
 /**
- * A CSV cell. Strings (and base64 binary, which is text too) get the formula guard; numbers keep their
- * sign; nested values are their JSON text. A missing attribute or NULL is an empty cell, while an empty
- * string is written as "" so the two stay distinguishable.
+ * The CSV cell of one value, from its export JSON text. Strings (and base64 binary, which is text too)
+ * get the formula guard; numbers keep their exact digits and sign; nested values are their JSON text. A
+ * missing attribute or null is an empty cell, while an empty string is written as "" so the two stay
+ * distinguishable.
  */
-export function valueToCsvCell(value: WireValue | undefined): string {
-  if (value === undefined || 'NULL' in value) return '';
-  if ('S' in value) return value.S === '' ? '""' : quoteCsvField(guardFormula(value.S));
-  if ('B' in value) return value.B === '' ? '""' : quoteCsvField(guardFormula(value.B));
-  if ('N' in value) return toJsonNumber(value.N);
-  if ('BOOL' in value) return value.BOOL ? 'true' : 'false';
-  return quoteCsvField(valueToJson(value));
+export function csvCellFromJson(raw: string | undefined): string {
+  if (raw === undefined || raw === 'null') return '';
+  const first = raw.charCodeAt(0);
+  if (first === QUOTE) {
+    if (raw.length === 2) return '""';
+    const text = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+    return quoteCsvField(guardFormula(text));
+  }
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) return quoteCsvField(raw);
+  return raw;
+}
+
+/**
+ * One CSV row from one item's compact JSON (as itemToJson writes it), in the order of `columns`. It reads
+ * the top-level members' raw text without parsing the values, so numbers keep every digit and nested
+ * values their exact JSON.
+ */
+export function csvRowFromJson(json: string, columns: readonly string[], columnIndex: ReadonlyMap<string, number>): string {
+  const cells = new Array<string>(columns.length).fill('');
+  const end = json.length - 1;
+  let i = 1;
+  while (i < end) {
+    const nameEnd = stringEnd(json, i);
+    const nameText = json.slice(i + 1, nameEnd);
+    const name = nameText.includes('\\') ? (JSON.parse(json.slice(i, nameEnd + 1)) as string) : nameText;
+    i = nameEnd + 2;
+    const first = json.charCodeAt(i);
+    let valueEnd: number;
+    if (first === QUOTE) valueEnd = stringEnd(json, i) + 1;
+    else if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
+    else {
+      valueEnd = json.indexOf(',', i);
+      if (valueEnd === -1 || valueEnd > end) valueEnd = end;
+    }
+    const index = columnIndex.get(name);
+    if (index === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
+    cells[index] = csvCellFromJson(json.slice(i, valueEnd));
+    i = valueEnd + 1;
+  }
+  return csvRow(cells);
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACE = 125;
+const CLOSE_BRACKET = 93;
+
+/** Index of the quote that closes the JSON string opening at `start`. */
+function stringEnd(json: string, start: number): number {
+  let at = start;
+  for (;;) {
+    at = json.indexOf('"', at + 1);
+    if (at === -1) throw new TypeError('Unterminated string in staged JSON');
+    let backslashes = 0;
+    while (json.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes += 1;
+    if (backslashes % 2 === 0) return at;
+  }
+}
+
+/** Index just past the object or array opening at `start`. */
+function nestedEnd(json: string, start: number): number {
+  let depth = 0;
+  for (let at = start; at < json.length; at += 1) {
+    const c = json.charCodeAt(at);
+    if (c === QUOTE) at = stringEnd(json, at);
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth += 1;
+    else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return at + 1;
+  }
+  throw new TypeError('Unterminated value in staged JSON');
 }
 
 export function csvRow(cells: readonly string[]): string {

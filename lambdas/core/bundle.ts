@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PathAllocator, safeRelativePath } from './archive-paths.ts';
-import { csvHeader, csvRow, itemToJson, orderColumns, valueToCsvCell, type WireItem } from './attribute-values.ts';
+import { csvHeader, csvRowFromJson, orderColumns } from './attribute-values.ts';
 import { findSource, type DataMap, type Source } from './data-map.ts';
 import { ArchiveWriteError } from './errors.ts';
 import type { Format } from './identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
-import { archiveFileName, archiveKey, partKey, stagedObjectKey } from './staging.ts';
+import { archiveFileName, archiveKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
 import { deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
 import { ZipWriter } from './zip-writer.ts';
 
@@ -75,7 +75,7 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       const parts = Array.from({ length: collected.nextPart }, (_, i) => partKey(request.exportId, source.id, i));
       const written =
         source.type === 'dynamodb'
-          ? await writeRecordFiles(source, parts, request.formats, deps, archive, paths, blockBytes)
+          ? await writeRecordFiles(source, request.exportId, parts, request.formats, deps, archive, paths, blockBytes)
           : await writeObjectFiles(source, parts, request.exportId, deps, archive, paths, blockBytes);
       if (written.records !== collected.records) {
         throw new ArchiveWriteError(
@@ -273,23 +273,22 @@ function textFile(path: string, text: string, blockBytes: number): FileContent {
   return { path, manifest: { sourceId: '', category: 'account', format: 'file' }, blocks: blocks(), piecePath: (n) => `${path}.part-${n}` };
 }
 
-async function writeRecordFiles(source: Source, parts: string[], formats: Format[], deps: BundleDeps, archive: SplitArchive, paths: PathAllocator, blockBytes: number) {
+async function writeRecordFiles(source: Source, exportId: string, parts: string[], formats: Format[], deps: BundleDeps, archive: SplitArchive, paths: PathAllocator, blockBytes: number) {
   const files: ManifestFile[] = [];
-  const columns = new Set<string>();
-  let records: number | undefined;
+  let records = 0;
   const base = `${source.category}/${source.id}`;
   const keyAttributes = source.type === 'dynamodb' ? [source.partitionKey, ...(source.sortKey ? [source.sortKey] : [])] : [];
   const manifest = (format: Format) => ({ sourceId: source.id, category: source.category, format });
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
   const count = (written: ManifestFile[]) => written.reduce((sum, file) => sum + (file.records ?? 0), 0);
 
-  // Pass 1: the JSON file, learning the CSV's columns on the way. Without JSON, only the columns.
+  // Staged lines are already the records' export JSON: the JSON file is those lines in an array.
   if (formats.includes('json')) {
     const path = paths.allocate(`${base}.json`);
     const written = await archive.addFile({
       path,
       manifest: manifest('json'),
-      blocks: jsonBlocks(deps, parts, columns, blockBytes),
+      blocks: recordBlocks(deps, parts, blockBytes, (lines) => `,\n  ${lines.join(',\n  ')}`),
       head: '[',
       tail: '\n]\n',
       separatorBytes: 1,
@@ -297,61 +296,51 @@ async function writeRecordFiles(source: Source, parts: string[], formats: Format
     });
     records = count(written);
     files.push(...written);
-  } else {
-    records = 0;
-    for await (const batch of readItems(deps, parts)) {
-      for (const item of batch) for (const name of Object.keys(item)) columns.add(name);
-      records += batch.length;
-    }
   }
   if (formats.includes('csv')) {
     const path = paths.allocate(`${base}.csv`);
-    const ordered = orderColumns(columns, keyAttributes.filter((k) => columns.has(k)));
+    const seen = new Set<string>();
+    for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
+    const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
+    const index = new Map(columns.map((name, i) => [name, i]));
     const written = await archive.addFile({
       path,
       manifest: manifest('csv'),
-      blocks: csvBlocks(deps, parts, ordered, blockBytes),
-      head: csvHeader(ordered),
+      blocks: recordBlocks(deps, parts, blockBytes, (lines) => lines.map((line) => csvRowFromJson(line, columns, index)).join('')),
+      head: csvHeader(columns),
       piecePath: piecePath(path, '.csv'),
     });
-    if (count(written) !== records) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
+    if (formats.includes('json') && count(written) !== records) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
+    records = count(written);
     files.push(...written);
   }
   return { files, records };
 }
 
-/** The JSON array's records, each as ",\n  {…}" (a piece's first block drops the comma), in blocks. */
-async function* jsonBlocks(deps: BundleDeps, parts: string[], columns: Set<string>, blockBytes: number): AsyncGenerator<Block> {
+/** The staged records of the parts rendered by `render`, in blocks of about `blockBytes` characters. */
+async function* recordBlocks(deps: BundleDeps, parts: string[], blockBytes: number, render: (lines: string[]) => string): AsyncGenerator<Block> {
   let text = '';
   let records = 0;
-  for await (const batch of readItems(deps, parts)) {
-    for (const item of batch) {
-      for (const name in item) columns.add(name);
-      text += `,\n  ${itemToJson(item)}`;
-      records += 1;
-    }
-    if (text.length >= blockBytes) {
-      yield { data: Buffer.from(text, 'utf8'), records };
-      text = '';
-      records = 0;
+  for (const part of parts) {
+    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
+      text += render(lines);
+      records += lines.length;
+      if (text.length >= blockBytes) {
+        yield { data: Buffer.from(text, 'utf8'), records };
+        text = '';
+        records = 0;
+      }
     }
   }
   if (records > 0) yield { data: Buffer.from(text, 'utf8'), records };
 }
 
-async function* csvBlocks(deps: BundleDeps, parts: string[], columns: string[], blockBytes: number): AsyncGenerator<Block> {
-  let text = '';
-  let records = 0;
-  for await (const batch of readItems(deps, parts)) {
-    for (const item of batch) text += csvRow(columns.map((c) => valueToCsvCell(item[c])));
-    records += batch.length;
-    if (text.length >= blockBytes) {
-      yield { data: Buffer.from(text, 'utf8'), records };
-      text = '';
-      records = 0;
-    }
-  }
-  if (records > 0) yield { data: Buffer.from(text, 'utf8'), records };
+/** The attribute names the collector saw in one part. */
+async function readColumns(deps: BundleDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
+  const key = columnsKey(exportId, sourceId, part);
+  const chunks: Buffer[] = [];
+  for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, key)) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as string[];
 }
 
 interface StagedObject {
@@ -403,13 +392,6 @@ async function* byteBlocks(body: Readable, blockBytes: number): AsyncGenerator<B
     }
   }
   if (length > 0) yield { data: Buffer.concat(pending, length), records: 0 };
-}
-
-/** The items of the parts, a chunk's worth at a time: one await per chunk, not per item. */
-async function* readItems(deps: BundleDeps, parts: string[]): AsyncGenerator<WireItem[]> {
-  for (const part of parts) {
-    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) yield lines.map((line) => JSON.parse(line) as WireItem);
-  }
 }
 
 async function getObject(s3: S3Client, bucket: string, key: string): Promise<Readable> {

@@ -4,12 +4,12 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { projectItem, wireItemToLine } from './attribute-values.ts';
+import { itemToJson, projectItem } from './attribute-values.ts';
 import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from './data-map.ts';
 import { ExportEndedError, SourceReadError, SourceUnavailableError } from './errors.ts';
 import { ACTIVE_STATUSES, type JobStore } from './jobs.ts';
-import { partKey, stagedObjectKey } from './staging.ts';
-import { deleteStaging, StagingWriter, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { columnsKey, partKey, stagedObjectKey } from './staging.ts';
+import { deleteStaging, putObject, StagingWriter, uploadStream, type ExportBucket } from './export-bucket.ts';
 
 export interface CollectRequest {
   exportId: string;
@@ -73,6 +73,7 @@ async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, 
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
   let writer: StagingWriter | undefined;
   let records = request.records;
+  const columns = new Set<string>();
   do {
     const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
     const items = page.Items ?? [];
@@ -83,7 +84,7 @@ async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, 
         if (item[source.partitionKey]?.S !== keyValue) {
           throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
         }
-        lines += wireItemToLine(projectItem(item, source)) + '\n';
+        lines += itemToJson(projectItem(item, source), columns) + '\n';
       }
       writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
       await writer.write(lines);
@@ -91,7 +92,10 @@ async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, 
     }
     cursor = page.LastEvaluatedKey;
   } while (cursor && now() < deadline);
-  if (writer) await writer.close();
+  if (writer) {
+    await writer.close();
+    await putObject(deps.exportBucket, columnsKey(request.exportId, source.id, request.nextPart), JSON.stringify([...columns]), 'application/json');
+  }
   return {
     ...request,
     cursor: cursor ? JSON.stringify(cursor) : null,

@@ -1,7 +1,7 @@
 // Writing to the export bucket: streamed multipart uploads with SSE-KMS and backpressure (a slow upload
 // pauses the producer instead of letting buffers grow; memory is bounded by partSize × queueSize), and
 // removal of an export's staging objects.
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
@@ -43,6 +43,17 @@ export async function uploadStream(target: ExportBucket, key: string, body: Read
     await upload.done();
   } catch (error) {
     body.destroy();
+    throw new ArchiveWriteError(`Could not write ${key} to the export bucket: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Writes a small object to the export bucket in one request, with SSE-KMS. */
+export async function putObject(target: ExportBucket, key: string, body: string, contentType: string): Promise<void> {
+  try {
+    await target.s3.send(
+      new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: contentType, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: target.kmsKeyId }),
+    );
+  } catch (error) {
     throw new ArchiveWriteError(`Could not write ${key} to the export bucket: ${(error as Error).message}`, { cause: error });
   }
 }

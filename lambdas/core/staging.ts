@@ -9,9 +9,16 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 export const stagingPrefix = (exportId: string) => `${STAGING_ROOT}${exportId}/`;
 
-/** NDJSON part n of a source: DynamoDB items, or for an S3 source the list of objects copied. */
+/**
+ * NDJSON part n of a source: DynamoDB items already in their export JSON form (one compact object per
+ * line), or for an S3 source the list of objects copied.
+ */
 export const partKey = (exportId: string, sourceId: string, part: number) =>
   `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.ndjson`;
+
+/** The top-level attribute names seen in part n of a DynamoDB source (a JSON array): the CSV's columns. */
+export const columnsKey = (exportId: string, sourceId: string, part: number) =>
+  `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.columns.json`;
 
 /** The staged copy of the n-th object of an S3 source (its original key is in the part listing). */
 export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
