@@ -116,7 +116,7 @@ export function decodeFloorStage(records: number): StageResult {
 export async function bundleStage(records: number, workDir: string, keepArchive: boolean): Promise<StageResult & { archiveBytes: number }> {
   const store = new FileBackedS3(workDir, keepArchive ? undefined : 'archives/');
   const s3 = store.asClient();
-  const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-')).length;
+  const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-') && name.endsWith('.ndjson')).length;
   const started = performance.now();
   const result = await bundleArchive(
     { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },

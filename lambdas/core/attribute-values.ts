@@ -106,14 +106,27 @@ export function quoteCsvField(text: string): string {
 export function csvCellFromJson(raw: string | undefined): string {
   if (raw === undefined || raw === 'null') return '';
   const first = raw.charCodeAt(0);
-  if (first === QUOTE) {
-    if (raw.length === 2) return '""';
-    const text = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-    return quoteCsvField(guardFormula(text));
-  }
+  if (first === QUOTE) return stringCell(raw, 0, raw.length - 1);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) return quoteCsvField(raw);
   return raw;
 }
+
+/** The cell of the JSON string between the quotes at `open` and `close` of `json`. */
+function stringCell(json: string, open: number, close: number): string {
+  if (close === open + 1) return '""';
+  const body = json.slice(open + 1, close);
+  // Without a backslash the JSON text is the string itself, and it holds no quote, CR or LF (JSON
+  // escapes those): only a comma needs quoting, and only =, +, - and @ can start a formula.
+  if (!body.includes('\\')) {
+    const start = body.charCodeAt(0);
+    const guarded = start === 61 || start === 43 || start === 45 || start === 64 ? `'${body}` : body;
+    return guarded.includes(',') ? `"${guarded}"` : guarded;
+  }
+  return quoteCsvField(guardFormula(JSON.parse(json.slice(open, close + 1)) as string));
+}
+
+/** Reused by csvRowFromJson: one row's cells (the function is synchronous, so one array serves all). */
+let rowCells: string[] = [];
 
 /**
  * One CSV row from one item's compact JSON (as itemToJson writes it), in the order of `columns`. It reads
@@ -121,28 +134,33 @@ export function csvCellFromJson(raw: string | undefined): string {
  * values their exact JSON.
  */
 export function csvRowFromJson(json: string, columns: readonly string[], columnIndex: ReadonlyMap<string, number>): string {
-  const cells = new Array<string>(columns.length).fill('');
+  if (rowCells.length !== columns.length) rowCells = new Array<string>(columns.length);
+  const cells = rowCells.fill('');
   const end = json.length - 1;
   let i = 1;
   while (i < end) {
     const nameEnd = stringEnd(json, i);
     const nameText = json.slice(i + 1, nameEnd);
     const name = nameText.includes('\\') ? (JSON.parse(json.slice(i, nameEnd + 1)) as string) : nameText;
+    const index = columnIndex.get(name);
+    if (index === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
     i = nameEnd + 2;
     const first = json.charCodeAt(i);
     let valueEnd: number;
-    if (first === QUOTE) valueEnd = stringEnd(json, i) + 1;
-    else if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
-    else {
-      valueEnd = json.indexOf(',', i);
-      if (valueEnd === -1 || valueEnd > end) valueEnd = end;
+    if (first === QUOTE) {
+      valueEnd = stringEnd(json, i) + 1;
+      cells[index] = stringCell(json, i, valueEnd - 1);
+    } else {
+      if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
+      else {
+        valueEnd = json.indexOf(',', i);
+        if (valueEnd === -1 || valueEnd > end) valueEnd = end;
+      }
+      cells[index] = csvCellFromJson(json.slice(i, valueEnd));
     }
-    const index = columnIndex.get(name);
-    if (index === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
-    cells[index] = csvCellFromJson(json.slice(i, valueEnd));
     i = valueEnd + 1;
   }
-  return csvRow(cells);
+  return `${cells.join(',')}\r\n`;
 }
 
 const QUOTE = 34;

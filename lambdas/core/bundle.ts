@@ -288,7 +288,7 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
     const written = await archive.addFile({
       path,
       manifest: manifest('json'),
-      blocks: recordBlocks(deps, parts, blockBytes, (lines) => `,\n  ${lines.join(',\n  ')}`),
+      blocks: jsonArrayBlocks(deps, parts, blockBytes),
       head: '[',
       tail: '\n]\n',
       separatorBytes: 1,
@@ -315,6 +315,51 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
     files.push(...written);
   }
   return { files, records };
+}
+
+/**
+ * The JSON file's records from the staged lines, without decoding them: each line's bytes preceded by
+ * ",\n  " (a piece's first block drops the comma), in blocks of about `blockBytes`.
+ */
+async function* jsonArrayBlocks(deps: BundleDeps, parts: string[], blockBytes: number): AsyncGenerator<Block> {
+  const separator = Buffer.from(',\n  ');
+  for (const part of parts) {
+    let chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, part)) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length < blockBytes) continue;
+      const joined = Buffer.concat(chunks, length);
+      const cut = joined.lastIndexOf(NEWLINE) + 1;
+      yield withSeparators(joined.subarray(0, cut), separator);
+      chunks = [joined.subarray(cut)];
+      length -= cut;
+    }
+    if (length > 0) {
+      const rest = Buffer.concat(chunks, length);
+      // A part always ends with a newline; a missing one would mean a truncated part.
+      if (rest[rest.length - 1] !== NEWLINE) throw new ArchiveWriteError(`Staging part ${part} ends in the middle of a record.`);
+      yield withSeparators(rest, separator);
+    }
+  }
+}
+
+const NEWLINE = 0x0a;
+
+/** Newline-terminated lines → the same lines each preceded by `separator`, and how many there were. */
+function withSeparators(lines: Buffer, separator: Buffer): Block {
+  let records = 0;
+  for (let at = lines.indexOf(NEWLINE); at !== -1; at = lines.indexOf(NEWLINE, at + 1)) records += 1;
+  const out = Buffer.allocUnsafe(lines.length - records + records * separator.length);
+  let from = 0;
+  let to = 0;
+  for (let at = lines.indexOf(NEWLINE); at !== -1; at = lines.indexOf(NEWLINE, from)) {
+    to += separator.copy(out, to);
+    to += lines.copy(out, to, from, at);
+    from = at + 1;
+  }
+  return { data: out, records };
 }
 
 /** The staged records of the parts rendered by `render`, in blocks of about `blockBytes` characters. */

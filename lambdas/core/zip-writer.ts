@@ -148,7 +148,9 @@ export class ZipWriter {
     if (data.length === 0) return;
     entry.crc32 = crc32(data, entry.crc32);
     entry.size += data.length;
-    const options = entry.history ? { ...this.zlib, dictionary: entry.history } : this.zlib;
+    // One output chunk for the whole block: zlib's default 16 KiB would call back into JavaScript many
+    // times per block, on the main thread.
+    const options = { ...this.zlib, chunkSize: Math.max(64 * 1024, deflateBound(data.length)), ...(entry.history ? { dictionary: entry.history } : {}) };
     entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
     const bound = deflateBound(data.length);
     this.pendingBound += bound;
