@@ -125,42 +125,60 @@ function stringCell(json: string, open: number, close: number): string {
   return quoteCsvField(guardFormula(JSON.parse(json.slice(open, close + 1)) as string));
 }
 
-/** Reused by csvRowFromJson: one row's cells (the function is synchronous, so one array serves all). */
-let rowCells: string[] = [];
-
 /**
- * One CSV row from one item's compact JSON (as itemToJson writes it), in the order of `columns`. It reads
+ * Reads CSV rows off items' compact JSON (as itemToJson writes it), in the order of `columns`. It takes
  * the top-level members' raw text without parsing the values, so numbers keep every digit and nested
- * values their exact JSON.
+ * values their exact JSON. Items of one source mostly have the same attributes in the same order, so it
+ * remembers the last row's members and checks them in place before looking a name up.
  */
-export function csvRowFromJson(json: string, columns: readonly string[], columnIndex: ReadonlyMap<string, number>): string {
-  if (rowCells.length !== columns.length) rowCells = new Array<string>(columns.length);
-  const cells = rowCells.fill('');
-  const end = json.length - 1;
-  let i = 1;
-  while (i < end) {
-    const nameEnd = stringEnd(json, i);
-    const nameText = json.slice(i + 1, nameEnd);
-    const name = nameText.includes('\\') ? (JSON.parse(json.slice(i, nameEnd + 1)) as string) : nameText;
-    const index = columnIndex.get(name);
-    if (index === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
-    i = nameEnd + 2;
-    const first = json.charCodeAt(i);
-    let valueEnd: number;
-    if (first === QUOTE) {
-      valueEnd = stringEnd(json, i) + 1;
-      cells[index] = stringCell(json, i, valueEnd - 1);
-    } else {
-      if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
-      else {
-        valueEnd = json.indexOf(',', i);
-        if (valueEnd === -1 || valueEnd > end) valueEnd = end;
-      }
-      cells[index] = csvCellFromJson(json.slice(i, valueEnd));
-    }
-    i = valueEnd + 1;
+export class CsvRowReader {
+  private readonly index: Map<string, number>;
+  private readonly cells: string[];
+  /** Per member position of the last row: its `"name":` text and column. */
+  private members: { prefix: string; column: number }[] = [];
+
+  constructor(private readonly columns: readonly string[]) {
+    this.index = new Map(columns.map((name, i) => [name, i]));
+    this.cells = new Array<string>(columns.length);
   }
-  return `${cells.join(',')}\r\n`;
+
+  row(json: string): string {
+    const cells = this.cells.fill('');
+    const end = json.length - 1;
+    let i = 1;
+    for (let position = 0; i < end; position += 1) {
+      const known = this.members[position];
+      let column: number;
+      if (known !== undefined && json.startsWith(known.prefix, i)) {
+        column = known.column;
+        i += known.prefix.length;
+      } else {
+        const nameEnd = stringEnd(json, i);
+        const nameText = json.slice(i + 1, nameEnd);
+        const name = nameText.includes('\\') ? (JSON.parse(json.slice(i, nameEnd + 1)) as string) : nameText;
+        const found = this.index.get(name);
+        if (found === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
+        column = found;
+        this.members[position] = { prefix: json.slice(i, nameEnd + 2), column };
+        i = nameEnd + 2;
+      }
+      const first = json.charCodeAt(i);
+      let valueEnd: number;
+      if (first === QUOTE) {
+        valueEnd = stringEnd(json, i) + 1;
+        cells[column] = stringCell(json, i, valueEnd - 1);
+      } else {
+        if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
+        else {
+          valueEnd = json.indexOf(',', i);
+          if (valueEnd === -1 || valueEnd > end) valueEnd = end;
+        }
+        cells[column] = csvCellFromJson(json.slice(i, valueEnd));
+      }
+      i = valueEnd + 1;
+    }
+    return `${cells.join(',')}\r\n`;
+  }
 }
 
 const QUOTE = 34;

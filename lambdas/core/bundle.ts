@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PathAllocator, safeRelativePath } from './archive-paths.ts';
-import { csvHeader, csvRowFromJson, orderColumns } from './attribute-values.ts';
+import { csvHeader, CsvRowReader, orderColumns } from './attribute-values.ts';
 import { findSource, type DataMap, type Source } from './data-map.ts';
 import { ArchiveWriteError } from './errors.ts';
 import type { Format } from './identifiers.ts';
@@ -302,11 +302,11 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
     const seen = new Set<string>();
     for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
     const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
-    const index = new Map(columns.map((name, i) => [name, i]));
+    const reader = new CsvRowReader(columns);
     const written = await archive.addFile({
       path,
       manifest: manifest('csv'),
-      blocks: recordBlocks(deps, parts, blockBytes, (lines) => lines.map((line) => csvRowFromJson(line, columns, index)).join('')),
+      blocks: recordBlocks(deps, parts, blockBytes, (lines) => lines.map((line) => reader.row(line)).join('')),
       head: csvHeader(columns),
       piecePath: piecePath(path, '.csv'),
     });

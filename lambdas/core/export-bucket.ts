@@ -59,7 +59,9 @@ export async function putObject(target: ExportBucket, key: string, body: string,
 }
 
 export class StagingWriter {
-  private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // Object mode hands each written buffer to the upload as it is; a byte stream would first copy queued
+  // buffers into one. Four chunks of about a Query page each are buffered at most.
+  private readonly body = new PassThrough({ objectMode: true, highWaterMark: 4 });
   private readonly done: Promise<void>;
   private failure: Error | undefined;
   bytes = 0;

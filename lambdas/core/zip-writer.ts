@@ -70,8 +70,8 @@ export const deflateBound = (length: number) => length + (length >>> 12) + (leng
 const ENTRY_CLOSE_BYTES = FINAL_BLOCK.length + 24;
 
 export class ZipWriter {
-  /** The archive's bytes, for the upload to read. */
-  readonly output = new PassThrough({ highWaterMark: 1024 * 1024 });
+  /** The archive's bytes, for the upload to read: buffers passed on as they are (object mode, no copy), at most 16 queued. */
+  readonly output = new PassThrough({ objectMode: true, highWaterMark: 16 });
   private offset = 0;
   private readonly central: CentralRecord[] = [];
   private entry: OpenEntry | undefined;
