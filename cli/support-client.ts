@@ -15,6 +15,7 @@ export interface ExportView {
   sources: Record<string, { records: number; parts: number; done: boolean }>;
   progress: { sourcesTotal: number | null; sourcesDone: number; records: number };
   archiveBytes: number | null;
+  archiveParts: number | null;
   linkExpiresAt: string | null;
   failureMessage: string | null;
   downloadCount: number;

@@ -1,4 +1,5 @@
-// BundleArchive: the staged parts of every source into one ZIP in the export bucket (SSE-KMS).
+// BundleArchive: the staged parts of every source into one ZIP in the export bucket (SSE-KMS), or into
+// numbered parts of at most MAX_ARCHIVE_BYTES when that is set.
 import middy from '@middy/core';
 import * as z from 'zod';
 import { bundleArchive, type BundleRequest, type BundleResult } from './core/bundle.ts';
@@ -16,12 +17,13 @@ const event = z.object({
 });
 
 export function createBundleArchiveHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE'), runtime.env);
+  const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'MAX_ARCHIVE_BYTES'), runtime.env);
   const { s3 } = runtime.clients;
   const deps = {
     s3,
     exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+    maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
   };
   return middy<BundleRequest, BundleResult>()
     .use(logFailures(runtime.log, 'BundleArchive'))

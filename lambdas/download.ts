@@ -44,6 +44,7 @@ export function createDownloadHandler(runtime: Runtime) {
         {
           exportId: event.pathParameters?.id ?? '',
           token: event.queryStringParameters?.token,
+          part: event.queryStringParameters?.part,
           ip: event.requestContext?.http?.sourceIp,
           userAgent: event.requestContext?.http?.userAgent,
         },

@@ -14,6 +14,7 @@ const event = z.object({
   userId: userIdSchema,
   archiveKey: z.string().min(1),
   archiveBytes: z.number().int().min(0),
+  archiveParts: z.number().int().min(1).default(1),
   entryBytes: z.number().int().min(0).default(0),
   fileCount: z.number().int().min(0),
   records: z.record(z.string(), z.number().int().min(0)),

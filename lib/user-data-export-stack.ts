@@ -42,6 +42,7 @@ export class UserDataExportStack extends Stack {
       publicBaseUrl: this.api.url,
       linkLifetimeHours: config.linkLifetimeHours,
       retentionDays: config.retentionDays,
+      maxArchiveBytes: config.maxArchiveBytes,
     });
     this.workflow.grantStartAndStop(this.api.userApi);
     this.workflow.grantStartAndStop(this.api.supportApi);

@@ -45,6 +45,8 @@ export interface EmbeddedStackOptions {
   timeoutSeconds?: number;
   /** Hours between self-service exports (default 24, as deployed). */
   cooldownHours?: number;
+  /** Split archives into parts of at most this many bytes (MAX_ARCHIVE_BYTES); unset, one ZIP. */
+  maxArchiveBytes?: number;
   /** Port of the HTTP gateway (default: a free one). */
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
@@ -126,6 +128,8 @@ export class EmbeddedStack {
         COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
       });
+      if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
+      else process.env.MAX_ARCHIVE_BYTES = String(options.maxArchiveBytes);
       delete process.env.AWS_PROFILE;
       const clients = createClients(process.env);
       const handlerClients = options.wrapClients ? options.wrapClients(clients) : clients;

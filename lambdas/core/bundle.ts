@@ -64,7 +64,8 @@ export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
 
 export async function bundleArchive(request: BundleRequest, deps: BundleDeps): Promise<BundleResult> {
   const generatedAt = (deps.now ?? (() => new Date()))();
-  const blockBytes = deps.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  // Small part limits get small blocks, so that parts fill up well before the next block must move on.
+  const blockBytes = deps.blockBytes ?? (deps.maxArchiveBytes ? Math.min(DEFAULT_BLOCK_BYTES, Math.max(16 * 1024, Math.floor(deps.maxArchiveBytes / 16))) : DEFAULT_BLOCK_BYTES);
   const archive = new SplitArchive(request.exportId, deps, generatedAt);
   try {
     const files: ManifestFile[] = [];
@@ -306,7 +307,7 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
     const written = await archive.addFile({
       path,
       manifest: manifest('csv'),
-      blocks: recordBlocks(deps, parts, blockBytes, (lines) => lines.map((line) => reader.row(line)).join('')),
+      blocks: recordBlocks(deps, parts, blockBytes, (line) => reader.row(line)),
       head: csvHeader(columns),
       piecePath: piecePath(path, '.csv'),
     });
@@ -331,10 +332,17 @@ async function* jsonArrayBlocks(deps: BundleDeps, parts: string[], blockBytes: n
       length += (chunk as Buffer).length;
       if (length < blockBytes) continue;
       const joined = Buffer.concat(chunks, length);
-      const cut = joined.lastIndexOf(NEWLINE) + 1;
-      yield withSeparators(joined.subarray(0, cut), separator);
-      chunks = [joined.subarray(cut)];
-      length -= cut;
+      // Blocks of about blockBytes, cut after a newline (a record longer than that is a block alone).
+      let start = 0;
+      while (joined.length - start >= blockBytes) {
+        let cut = joined.lastIndexOf(NEWLINE, start + blockBytes - 1) + 1;
+        if (cut <= start) cut = joined.indexOf(NEWLINE, start + blockBytes) + 1;
+        if (cut <= start) break;
+        yield withSeparators(joined.subarray(start, cut), separator);
+        start = cut;
+      }
+      chunks = [joined.subarray(start)];
+      length = joined.length - start;
     }
     if (length > 0) {
       const rest = Buffer.concat(chunks, length);
@@ -362,18 +370,20 @@ function withSeparators(lines: Buffer, separator: Buffer): Block {
   return { data: out, records };
 }
 
-/** The staged records of the parts rendered by `render`, in blocks of about `blockBytes` characters. */
-async function* recordBlocks(deps: BundleDeps, parts: string[], blockBytes: number, render: (lines: string[]) => string): AsyncGenerator<Block> {
+/** The staged records of the parts, each rendered by `render`, in blocks of about `blockBytes` characters. */
+async function* recordBlocks(deps: BundleDeps, parts: string[], blockBytes: number, render: (line: string) => string): AsyncGenerator<Block> {
   let text = '';
   let records = 0;
   for (const part of parts) {
     for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
-      text += render(lines);
-      records += lines.length;
-      if (text.length >= blockBytes) {
-        yield { data: Buffer.from(text, 'utf8'), records };
-        text = '';
-        records = 0;
+      for (const line of lines) {
+        text += render(line);
+        records += 1;
+        if (text.length >= blockBytes) {
+          yield { data: Buffer.from(text, 'utf8'), records };
+          text = '';
+          records = 0;
+        }
       }
     }
   }

@@ -4,11 +4,13 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { applyRetention, type JobStore } from './jobs.ts';
 import { verifyToken, type LinkSigner } from './link-token.ts';
-import { archiveFileName } from './staging.ts';
+import { archiveFileName, archiveKey } from './staging.ts';
 
 export interface DownloadRequest {
   exportId: string;
   token: string | undefined;
+  /** Which part of a split archive (the link's part=N); absent: part 1. */
+  part?: string;
   ip?: string;
   userAgent?: string;
 }
@@ -58,6 +60,12 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
     return refuse(410, 'Link replaced', 'A newer download link was sent for this export, so this one no longer works. Use the link in the most recent email.');
   }
 
+  const parts = job.archiveParts ?? 1;
+  const part = request.part === undefined ? 1 : /^[1-9]\d{0,5}$/.test(request.part) ? Number(request.part) : Number.NaN;
+  if (!(part >= 1 && part <= parts)) {
+    return refuse(404, 'Part not found', `This export's archive has ${parts === 1 ? 'one part' : `${parts} parts`}; there is no part "${request.part ?? ''}". Use the links exactly as they appear in the email.`);
+  }
+
   await deps.jobs.recordDownload(job.exportId, now.toISOString());
   await deps.jobs.audit({
     userId: job.userId,
@@ -65,6 +73,7 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
     action: 'download',
     actor: { id: job.userId, role: 'user' },
     at: now.toISOString(),
+    ...(parts > 1 ? { detail: `part ${part} of ${parts}` } : {}),
     ip: request.ip,
     userAgent: request.userAgent?.slice(0, 512),
   });
@@ -72,8 +81,8 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
     deps.s3,
     new GetObjectCommand({
       Bucket: deps.bucket,
-      Key: job.archiveKey,
-      ResponseContentDisposition: `attachment; filename="${archiveFileName(job.exportId)}"`,
+      Key: part === 1 ? job.archiveKey : archiveKey(job.exportId, part),
+      ResponseContentDisposition: `attachment; filename="${archiveFileName(job.exportId, part)}"`,
       ResponseContentType: 'application/zip',
     }),
     { expiresIn: Math.min(deps.presignSeconds ?? 60, 60) },

@@ -18,9 +18,16 @@ export interface ReadyEmailFacts {
   link: string;
   linkExpiresAt: Date;
   archiveBytes: number;
+  /** Parts of a split archive; each gets its own link (the same link with ?part=N). */
+  archiveParts?: number;
   /** Records per source id. */
   records: Record<string, number>;
   dataMap: DataMap;
+}
+
+/** The link of each part of the archive: part 1 is the plain link, part N adds part=N. */
+export function partLinks(link: string, parts: number): string[] {
+  return Array.from({ length: parts }, (_, i) => (i === 0 ? link : `${link}${link.includes('?') ? '&' : '?'}part=${i + 1}`));
 }
 
 const formatDate = (date: Date) =>
@@ -42,17 +49,19 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
   const lines = CATEGORIES.filter((c) => perCategory.has(c)).map((c) => ({ title: categoryPolicy(facts.dataMap, c).title, count: perCategory.get(c) ?? 0 }));
   const size = formatBytes(facts.archiveBytes);
   const expires = formatDate(facts.linkExpiresAt);
+  const parts = partLinks(facts.link, facts.archiveParts ?? 1);
+  const split = parts.length > 1;
+  const what = split ? `a ZIP archive of ${size} in ${parts.length} parts, each a ZIP file of its own` : `one ZIP file of ${size}`;
   const subject = 'Your data export is ready to download';
   const text = [
     'Hello,',
     '',
-    `The copy of your data you asked for is ready: one ZIP file of ${size}.`,
+    `The copy of your data you asked for is ready: ${what}.`,
     '',
     'It contains:',
     ...lines.map((l) => `  - ${l.title}: ${l.count} ${l.count === 1 ? 'item' : 'items'}`),
     '',
-    'Download it here:',
-    facts.link,
+    ...(split ? ['Download every part (index.html and manifest.json are in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)] : ['Download it here:', facts.link]),
     '',
     `The link works until ${expires}. After that, request a new export from your account page.`,
     'Open index.html inside the ZIP for an overview; every source is there as JSON and/or CSV.',
@@ -64,9 +73,13 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
   const html = layout(
     subject,
     `<h1 style="font-size:1.4rem">Your data export is ready</h1>
-<p>The copy of your data you asked for is ready: one ZIP file of <strong>${escapeHtml(size)}</strong>.</p>
+<p>The copy of your data you asked for is ready: ${split ? `a ZIP archive of <strong>${escapeHtml(size)}</strong> in ${parts.length} parts, each a ZIP file of its own` : `one ZIP file of <strong>${escapeHtml(size)}</strong>`}.</p>
 <ul>${lines.map((l) => `<li>${escapeHtml(l.title)}: ${l.count} ${l.count === 1 ? 'item' : 'items'}</li>`).join('')}</ul>
-<p><a href="${escapeHtml(facts.link)}" style="display:inline-block;background:#0b5fff;color:#fff;padding:.6rem 1.2rem;border-radius:6px;text-decoration:none">Download my data</a></p>
+${
+  split
+    ? `<p>Download every part; <code>index.html</code> and <code>manifest.json</code> are in the last one.</p>\n<ul>${parts.map((l, i) => `<li><a href="${escapeHtml(l)}">Part ${i + 1} of ${parts.length}</a></li>`).join('')}</ul>`
+    : `<p><a href="${escapeHtml(facts.link)}" style="display:inline-block;background:#0b5fff;color:#fff;padding:.6rem 1.2rem;border-radius:6px;text-decoration:none">Download my data</a></p>`
+}
 <p>The link works until <strong>${escapeHtml(expires)}</strong>. After that, request a new export from your account page.
 Open <code>index.html</code> inside the ZIP for an overview.</p>
 <p>If you did not ask for this export, don't open the link; contact <a href="mailto:${SUPPORT_CONTACT}">${SUPPORT_CONTACT}</a> right away.</p>

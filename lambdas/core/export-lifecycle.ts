@@ -139,6 +139,7 @@ export async function deliverLink(
       status: 'READY',
       archiveKey: request.archiveKey,
       archiveBytes: request.archiveBytes,
+      archiveParts: request.archiveParts,
       fileCount: request.fileCount,
       linkId,
       linkExpiresAt: expiresAt.toISOString(),
@@ -151,7 +152,7 @@ export async function deliverLink(
       deps.ses,
       deps.settings.sender,
       job.notifyEmail,
-      renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, records: request.records, dataMap: deps.dataMap }),
+      renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, archiveParts: request.archiveParts, records: request.records, dataMap: deps.dataMap }),
     );
   } catch (error) {
     deps.metric?.('DeliveryFailures', 1, 'Count');

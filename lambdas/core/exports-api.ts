@@ -104,6 +104,7 @@ export function publicView(job: Job) {
       records: Object.values(job.sources).reduce((sum, s) => sum + s.records, 0),
     },
     archiveBytes: job.archiveBytes ?? null,
+    archiveParts: job.archiveParts ?? (job.archiveKey ? 1 : null),
     linkExpiresAt: job.linkExpiresAt ?? null,
     failureMessage: job.failureMessage ?? null,
     downloadCount: job.downloadCount ?? 0,
@@ -201,7 +202,7 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
     deps.delivery.ses,
     deps.delivery.settings.sender,
     job.notifyEmail,
-    renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt, archiveBytes: job.archiveBytes ?? 0, records, dataMap: deps.dataMap }),
+    renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt, archiveBytes: job.archiveBytes ?? 0, archiveParts: job.archiveParts ?? 1, records, dataMap: deps.dataMap }),
   );
   // Only a delivered link replaces the old one (and makes a delivery-failed export READY).
   await deps.jobs.update(job.exportId, { status: 'READY', linkId, linkExpiresAt: linkExpiresAt.toISOString() }, { statusIn: ['READY', 'FAILED'] });

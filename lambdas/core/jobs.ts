@@ -54,6 +54,8 @@ export interface Job {
   sourceIds?: string[];
   archiveKey?: string;
   archiveBytes?: number;
+  /** Parts of a split archive (absent or 1: one ZIP). */
+  archiveParts?: number;
   fileCount?: number;
   linkId?: string;
   linkExpiresAt?: string;

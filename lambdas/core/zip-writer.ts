@@ -46,8 +46,8 @@ interface OpenEntry {
   crc32: number;
   /** The last 32 KiB written so far: the next block's dictionary. */
   history: Buffer | undefined;
-  /** Blocks being deflated, in order. */
-  inFlight: Promise<Buffer>[];
+  /** Blocks being deflated (or deflated but not yet written), in order, with their size bound. */
+  inFlight: { deflated: Promise<Buffer>; bound: number }[];
 }
 
 const UINT32_LIMIT = 0xffffffff;
@@ -154,11 +154,9 @@ export class ZipWriter {
     entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
     const bound = deflateBound(data.length);
     this.pendingBound += bound;
-    entry.inFlight.push(
-      new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result)))).finally(
-        () => (this.pendingBound -= bound),
-      ),
-    );
+    const deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result))));
+    deflated.catch(() => undefined);
+    entry.inFlight.push({ deflated, bound });
     if (entry.inFlight.length >= this.concurrency) await this.writeOldestBlock(entry);
   }
 
@@ -240,7 +238,9 @@ export class ZipWriter {
   private async writeOldestBlock(entry: OpenEntry): Promise<void> {
     const next = entry.inFlight.shift();
     if (!next) return;
-    const block = await (this.failure ? Promise.race([next, this.failure]) : next);
+    const block = await (this.failure ? Promise.race([next.deflated, this.failure]) : next.deflated);
+    // The block's bound stops counting only as its bytes start counting, so sizeIfFinished never dips.
+    this.pendingBound -= next.bound;
     entry.compressedSize += block.length;
     await this.emit(block);
   }
