@@ -1,5 +1,6 @@
 // Writing to the export bucket: streamed multipart uploads with SSE-KMS and backpressure (a slow upload
-// pauses the producer instead of letting buffers grow; memory is bounded by partSize × queueSize), and
+// pauses the producer instead of letting buffers grow; memory is bounded by partSize × queueSize, 8 MiB ×
+// 2, which keeps up with what any stage produces), and
 // removal of an export's staging objects.
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -36,7 +37,7 @@ export async function uploadStream(target: ExportBucket, key: string, body: Read
       SSEKMSKeyId: target.kmsKeyId,
     },
     partSize: options.partSize ?? 8 * 1024 * 1024,
-    queueSize: options.queueSize ?? 4,
+    queueSize: options.queueSize ?? 2,
     leavePartsOnError: false,
   });
   try {

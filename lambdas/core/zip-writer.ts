@@ -53,6 +53,7 @@ interface OpenEntry {
 const UINT32_LIMIT = 0xffffffff;
 const UINT16_LIMIT = 0xffff;
 const WINDOW = 32 * 1024;
+const OUTPUT_CHUNK_BYTES = 128 * 1024;
 /** An empty final fixed-Huffman block: ends a deflate stream whose blocks were sync-flushed. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 const FLAG_DATA_DESCRIPTOR = 1 << 3;
@@ -148,9 +149,9 @@ export class ZipWriter {
     if (data.length === 0) return;
     entry.crc32 = crc32(data, entry.crc32);
     entry.size += data.length;
-    // One output chunk for the whole block: zlib's default 16 KiB would call back into JavaScript many
-    // times per block, on the main thread.
-    const options = { ...this.zlib, chunkSize: Math.max(64 * 1024, deflateBound(data.length)), ...(entry.history ? { dictionary: entry.history } : {}) };
+    // 128 KiB output chunks: a block of text deflates into one or two (zlib's default 16 KiB would call
+    // back into JavaScript many times per block), without a block-sized output buffer per block.
+    const options = { ...this.zlib, chunkSize: OUTPUT_CHUNK_BYTES, ...(entry.history ? { dictionary: entry.history } : {}) };
     entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
     const bound = deflateBound(data.length);
     this.pendingBound += bound;
@@ -238,7 +239,10 @@ export class ZipWriter {
   private async writeOldestBlock(entry: OpenEntry): Promise<void> {
     const next = entry.inFlight.shift();
     if (!next) return;
-    const block = await (this.failure ? Promise.race([next.deflated, this.failure]) : next.deflated);
+    const deflated = await (this.failure ? Promise.race([next.deflated, this.failure]) : next.deflated);
+    // zlib returns a view of its chunk-sized output buffer; a copy of the right size lets that go at once
+    // instead of for as long as the upload holds the block.
+    const block = deflated.buffer.byteLength > 2 * deflated.length ? Buffer.from(deflated) : deflated;
     // The block's bound stops counting only as its bytes start counting, so sizeIfFinished never dips.
     this.pendingBound -= next.bound;
     entry.compressedSize += block.length;
