@@ -409,29 +409,49 @@ interface StagedObject {
 async function writeObjectFiles(source: Source, parts: string[], exportId: string, deps: BundleDeps, archive: SplitArchive, paths: PathAllocator, blockBytes: number) {
   const files: ManifestFile[] = [];
   let records = 0;
-  for (const part of parts) {
-    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
-      for (const line of lines) {
-        const object = JSON.parse(line) as StagedObject;
-        const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
-        const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
-        const body = await getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
-        const written = await archive.addFile({
-          path,
-          manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
-          blocks: byteBlocks(body, blockBytes),
-          piecePath: (n) => `${path}.part-${n}`,
-        });
-        const bytes = written.reduce((sum, file) => sum + file.bytes, 0);
-        if (bytes !== object.size) {
-          throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
-        }
-        files.push(...written);
-        records += 1;
-      }
+  const fetch = (object: StagedObject) => getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
+  for await (const { object, body } of prefetched(stagedObjects(deps, parts), fetch, PREFETCH_OBJECTS)) {
+    const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
+    const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
+    const written = await archive.addFile({
+      path,
+      manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
+      blocks: byteBlocks(await body, blockBytes),
+      piecePath: (n) => `${path}.part-${n}`,
+    });
+    const bytes = written.reduce((sum, file) => sum + file.bytes, 0);
+    if (bytes !== object.size) {
+      throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
     }
+    files.push(...written);
+    records += 1;
   }
   return { files, records };
+}
+
+/** Staged objects whose GET is already under way while the ones before them are archived: a source of tens of thousands of small files waits on one round trip at a time otherwise. */
+const PREFETCH_OBJECTS = 8;
+
+async function* stagedObjects(deps: BundleDeps, parts: string[]): AsyncGenerator<StagedObject> {
+  for (const part of parts) {
+    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) for (const line of lines) yield JSON.parse(line) as StagedObject;
+  }
+}
+
+/** Each item with its fetch started up to `depth` items ahead. Bodies fetched but never used are released. */
+async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch: (item: T) => Promise<R>, depth: number): AsyncGenerator<{ object: T; body: Promise<R> }> {
+  const queue: { object: T; body: Promise<R> }[] = [];
+  try {
+    for await (const object of items) {
+      const body = fetch(object);
+      body.catch(() => undefined);
+      queue.push({ object, body });
+      if (queue.length >= depth) yield queue.shift() as { object: T; body: Promise<R> };
+    }
+    while (queue.length > 0) yield queue.shift() as { object: T; body: Promise<R> };
+  } finally {
+    for (const left of queue) void left.body.then((body) => body.destroy(), () => undefined);
+  }
 }
 
 /** A stream's bytes in blocks of exactly `blockBytes` (the last one shorter). */

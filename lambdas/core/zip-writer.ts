@@ -11,7 +11,7 @@
 // data), ZIP64 fields exactly when a size, an offset or the entry count passes the classic limits.
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
+import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 
 export interface ZipWriterOptions {
@@ -54,6 +54,8 @@ const UINT32_LIMIT = 0xffffffff;
 const UINT16_LIMIT = 0xffff;
 const WINDOW = 32 * 1024;
 const OUTPUT_CHUNK_BYTES = 128 * 1024;
+const COALESCE_BYTES = 64 * 1024;
+const SYNC_DEFLATE_BYTES = 16 * 1024;
 /** An empty final fixed-Huffman block: ends a deflate stream whose blocks were sync-flushed. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 const FLAG_DATA_DESCRIPTOR = 1 << 3;
@@ -66,6 +68,16 @@ const FILE_MODE = (0o100644 << 16) >>> 0;
 
 /** Largest size a deflate of `length` bytes can have, one sync flush included (zlib's deflateBound plus 5). */
 export const deflateBound = (length: number) => length + (length >>> 12) + (length >>> 14) + (length >>> 25) + 18;
+
+/**
+ * A deflate engine sized to its input: a small file gets a small window and hash table (a full-size
+ * engine is ~300 KB of native memory, and tens of thousands of them would keep the GC busy); its
+ * output fits one chunk. Any window size decodes with the standard 32 KiB window.
+ */
+function engineSize(inputBytes: number): Pick<ZlibOptions, 'windowBits' | 'memLevel' | 'chunkSize'> {
+  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(inputBytes + 1))));
+  return { windowBits, memLevel: Math.max(1, Math.min(8, windowBits - 7)), chunkSize: Math.min(OUTPUT_CHUNK_BYTES, Math.max(1024, deflateBound(inputBytes))) };
+}
 
 /** Worst-case bytes that closing an entry adds after its data: the final block and a ZIP64 data descriptor. */
 const ENTRY_CLOSE_BYTES = FINAL_BLOCK.length + 24;
@@ -151,11 +163,15 @@ export class ZipWriter {
     entry.size += data.length;
     // 128 KiB output chunks: a block of text deflates into one or two (zlib's default 16 KiB would call
     // back into JavaScript many times per block), without a block-sized output buffer per block.
-    const options = { ...this.zlib, chunkSize: OUTPUT_CHUNK_BYTES, ...(entry.history ? { dictionary: entry.history } : {}) };
+    const options = { ...this.zlib, ...engineSize(data.length + (entry.history?.length ?? 0)), ...(entry.history ? { dictionary: entry.history } : {}) };
     entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
     const bound = deflateBound(data.length);
     this.pendingBound += bound;
-    const deflated = new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result))));
+    // A small block is deflated here and now: a trip through the thread pool would cost more than the work.
+    const deflated =
+      data.length < SYNC_DEFLATE_BYTES
+        ? Promise.resolve(deflateRawSync(data, options))
+        : new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result))));
     deflated.catch(() => undefined);
     entry.inFlight.push({ deflated, bound });
     if (entry.inFlight.length >= this.concurrency) await this.writeOldestBlock(entry);
@@ -222,6 +238,7 @@ export class ZipWriter {
     end.writeUInt32LE(Math.min(length, UINT32_LIMIT), 12);
     end.writeUInt32LE(Math.min(start, UINT32_LIMIT), 16);
     await this.emit(end);
+    await this.flush();
     this.output.end();
     return this.offset;
   }
@@ -249,8 +266,32 @@ export class ZipWriter {
     await this.emit(block);
   }
 
+  /** Headers and small blocks wait here and leave together: tens of thousands of small files stay cheap. */
+  private small: Buffer[] = [];
+  private smallBytes = 0;
+
   private async emit(chunk: Buffer): Promise<void> {
     this.offset += chunk.length;
+    if (chunk.length < COALESCE_BYTES) {
+      this.small.push(chunk);
+      this.smallBytes += chunk.length;
+      if (this.smallBytes < COALESCE_BYTES) return;
+      await this.flush();
+      return;
+    }
+    await this.flush();
+    await this.push(chunk);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.small.length === 0) return;
+    const joined = Buffer.concat(this.small, this.smallBytes);
+    this.small = [];
+    this.smallBytes = 0;
+    await this.push(joined);
+  }
+
+  private async push(chunk: Buffer): Promise<void> {
     if (this.output.write(chunk)) return;
     const drained = once(this.output, 'drain');
     await (this.failure ? Promise.race([drained, this.failure]) : drained);
