@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deflateBound, ZipWriter } from '../../lambdas/core/zip-writer.ts';
-import { forEachEntry } from '../../local/archive-reader.ts';
+import { readArchive } from '../../local/archive-reader.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'zip-writer-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -26,16 +26,6 @@ async function write(name: string, entries: { name: string; blocks: Buffer[] }[]
   return { path, size, writer };
 }
 
-async function readAll(path: string) {
-  const files = new Map<string, Buffer>();
-  await forEachEntry(path, async (entry, read) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await read()) chunks.push(chunk as Buffer);
-    files.set(entry.fileName, Buffer.concat(chunks));
-  });
-  return files;
-}
-
 describe('ZipWriter', () => {
   it('writes entries of text, random bytes and nothing that read back byte for byte', async () => {
     const text = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `{"n":${i},"word":"row ${i % 97}"}\n`).join(''));
@@ -48,7 +38,7 @@ describe('ZipWriter', () => {
       { name: 'empty.txt', blocks: [] },
       { name: 'nested/ünïcode name.csv', blocks: [Buffer.from('a,b\r\n1,2\r\n')] },
     ]);
-    const files = await readAll(path);
+    const files = await readArchive(path);
     expect([...files.keys()]).toEqual(['text.json', 'small-blocks.json', 'noise.bin', 'empty.txt', 'nested/ünïcode name.csv']);
     expect(files.get('text.json')?.equals(text)).toBe(true);
     expect(files.get('small-blocks.json')?.equals(text)).toBe(true);
