@@ -268,7 +268,7 @@ class SplitArchive {
   }
 }
 
-/** Text as blocks of at most `blockBytes` (split on character boundaries). */
+/** index.html or manifest.json: text as blocks of at most `blockBytes` characters (these two are not listed in the manifest). */
 function textFile(path: string, text: string, blockBytes: number): FileContent {
   const blocks = function* () {
     for (let start = 0; start < text.length; start += blockBytes) yield { data: Buffer.from(text.slice(start, start + blockBytes), 'utf8'), records: 0 };

@@ -102,11 +102,6 @@ export class ZipWriter {
     this.failure = failed;
   }
 
-  /** Bytes of the archive written so far. */
-  get bytes(): number {
-    return this.offset;
-  }
-
   get entryCount(): number {
     return this.central.length;
   }
