@@ -284,6 +284,10 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
   const manifest = (format: Format) => ({ sourceId: source.id, category: source.category, format });
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
   const count = (written: ManifestFile[]) => written.reduce((sum, file) => sum + (file.records ?? 0), 0);
+  // The CSV's columns; every part's list is read even without CSV, as the proof that the part holds
+  // export JSON lines (the staging format of this version) and not something else.
+  const seen = new Set<string>();
+  for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
 
   // Staged lines are already the records' export JSON: the JSON file is those lines in an array.
   if (formats.includes('json')) {
@@ -302,8 +306,6 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
   }
   if (formats.includes('csv')) {
     const path = paths.allocate(`${base}.csv`);
-    const seen = new Set<string>();
-    for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
     const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
     const reader = new CsvRowReader(columns);
     const written = await archive.addFile({
@@ -395,8 +397,15 @@ async function* recordBlocks(deps: BundleDeps, parts: string[], blockBytes: numb
 /** The attribute names the collector saw in one part. */
 async function readColumns(deps: BundleDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
   const key = columnsKey(exportId, sourceId, part);
+  let body: Readable;
+  try {
+    body = await getObject(deps.s3, deps.exportBucket.bucket, key);
+  } catch (error) {
+    if ((error as Error).name !== 'NoSuchKey') throw error;
+    throw new ArchiveWriteError(`Part ${part} of source "${sourceId}" has no column list; it was staged by another version of the collector. Start the export again.`, { cause: error });
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, key)) chunks.push(chunk as Buffer);
+  for await (const chunk of body) chunks.push(chunk as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as string[];
 }
 

@@ -3,7 +3,7 @@
 // (each piece valid JSON or CSV on its own), a large file's pieces join back to its exact bytes, and the
 // manifest in the last part says which part holds what.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -55,17 +55,18 @@ function stage(store: FileBackedS3, exportId: string, records: number, files: { 
   );
 }
 
-async function bundle(exportId: string, records: number, files: { key: string; bytes: Buffer }[], maxArchiveBytes?: number) {
+async function bundle(exportId: string, records: number, files: { key: string; bytes: Buffer }[], maxArchiveBytes?: number, prepare?: (store: FileBackedS3) => void, formats: ('json' | 'csv')[] = ['json', 'csv']) {
   const folder = mkdtempSync(join(tmpdir(), 'split-'));
   folders.push(folder);
   const store = new FileBackedS3(folder);
   stage(store, exportId, records, files);
+  prepare?.(store);
   const s3 = store.asClient();
   const result = await bundleArchive(
     {
       exportId,
       userId: 'u-1',
-      formats: ['json', 'csv'],
+      formats,
       sources: [
         { sourceId: 'usage-events', nextPart: 2, records },
         { sourceId: 'attachments', nextPart: 1, records: files.length },
@@ -147,6 +148,13 @@ describe('split archives', () => {
     expect(parts).toEqual([expect.stringMatching(/user-data-export-split-0000-0002\.zip$/)]);
     const manifest = JSON.parse((await readArchive(parts[0] ?? '')).get('manifest.json')?.toString() ?? '{}') as Manifest;
     expect(manifest.files.every((f) => f.archivePart === 1 && f.continues === undefined)).toBe(true);
+  });
+
+  it('refuses parts staged in another format (no column list), even when only JSON is asked for', { timeout: 60_000 }, async () => {
+    const olderStaging = (store: FileBackedS3) => unlinkSync(store.path(BUCKET, columnsKey('split-0000-0004', 'usage-events', 1)));
+    await expect(bundle('split-0000-0004', 100, files, undefined, olderStaging, ['json'])).rejects.toThrow(
+      'Part 1 of source "usage-events" has no column list; it was staged by another version of the collector. Start the export again.',
+    );
   });
 
   it('refuses a limit too small to hold anything, saying which setting to raise', { timeout: 60_000 }, async () => {
