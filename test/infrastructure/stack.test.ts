@@ -289,6 +289,16 @@ describe('the app configuration', () => {
     expect(message).toContain('jwtIssuer: must be the OIDC issuer URL');
   });
 
+  it('gives BundleArchive two vCPUs, and MAX_ARCHIVE_BYTES only when maxArchiveBytes is set', () => {
+    const bundleFunction = (t: Template) =>
+      (Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('BundleArchive'))?.[1] as { Properties: { MemorySize: number; Environment: { Variables: Record<string, string> } } }).Properties;
+    expect(bundleFunction(template).MemorySize).toBe(3538);
+    expect(bundleFunction(template).Environment.Variables.MAX_ARCHIVE_BYTES).toBeUndefined();
+    const split = synth({ maxArchiveBytes: '1073741824' }).template;
+    expect(bundleFunction(split).Environment.Variables.MAX_ARCHIVE_BYTES).toBe('1073741824');
+    expect(() => parseAppConfig({ ...baseContext, maxArchiveBytes: 1000 })).toThrow(/maxArchiveBytes: must be at least 65536/);
+  });
+
   it('fills defaults and reads -c strings', () => {
     expect(parseAppConfig({ ...baseContext, retentionDays: '14', jwtIssuer: 'https://i.example/', jwtAudience: 'a, b' })).toMatchObject({
       retentionDays: 14,
