@@ -21,16 +21,13 @@ export interface ZipWriterOptions {
   concurrency?: number;
 }
 
-export interface WrittenEntry {
+interface CentralRecord {
   name: string;
   /** Uncompressed bytes. */
   size: number;
   /** Bytes in the archive (compressed data only). */
   compressedSize: number;
   crc32: number;
-}
-
-interface CentralRecord extends WrittenEntry {
   nameBytes: Buffer;
   dosTime: number;
   offset: number;
@@ -179,7 +176,7 @@ export class ZipWriter {
   }
 
   /** Ends the open entry: the rest of its blocks, the final block, the data descriptor. */
-  async closeEntry(): Promise<WrittenEntry> {
+  async closeEntry(): Promise<void> {
     const entry = this.openOrThrow();
     await this.drain();
     await this.emit(FINAL_BLOCK);
@@ -199,7 +196,6 @@ export class ZipWriter {
     this.entry = undefined;
     this.central.push(entry);
     this.centralBytes += centralRecordBytes(entry.nameBytes.length);
-    return { name: entry.name, size: entry.size, compressedSize: entry.compressedSize, crc32: entry.crc32 };
   }
 
   /** Writes the central directory and ends the output. */
