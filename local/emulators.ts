@@ -1,13 +1,17 @@
 // The embedded emulators, each in this process on a free loopback port: dynalite (DynamoDB), s3rver
 // (S3) and aws-ses-v2-local (SES). Nothing is downloaded and no Docker is needed.
 import dynalite from 'dynalite';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import S3rver from 's3rver';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import S3rver, { type S3rverFilesystemStore } from 's3rver';
 import type * as SesLocal from 'aws-ses-v2-local';
 
 // aws-ses-v2-local is CommonJS with an `exports.default`; require() reaches the function without guessing
@@ -33,11 +37,53 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * s3rver keeps each key's folders as directories and removes a directory when a delete leaves it
+ * empty. A put into the same folder at that moment creates the directory, then opens its file after
+ * the delete removed it again, and the open fails on a stream nobody listens to: an uncaught
+ * exception that takes the whole process down. Real S3 has no folders, and the workflow does meet
+ * this: when one source fails, the failure cleanup deletes staging while another source's collector
+ * may still be writing its last part. So folder removal and "create the folder and open the file"
+ * take turns here; once a file is open in it, the folder is not empty and stays.
+ */
+function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = turn.then(step);
+    turn = result.catch(() => undefined);
+    return result;
+  };
+  const deleteObject = store.deleteObject.bind(store);
+  store.deleteObject = (bucket, key) => inTurn(() => deleteObject(bucket, key));
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    const file = await inTurn(async () => {
+      await mkdir(dirname(objectPath), { recursive: true });
+      return open(objectPath, 'w');
+    });
+    const md5 = createHash('md5');
+    let size = 0;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    await pipeline(content, measure, file.createWriteStream());
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
+
 export async function startEmulators(): Promise<Emulators> {
   const s3Directory = mkdtempSync(join(tmpdir(), 'user-data-export-s3-'));
   const dynamodb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(dynamodb);
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Directory, resetOnClose: true });
+  letPutsAndDeletesTakeTurns(s3.store);
   const s3Address = await s3.run();
   const ses = await sesLocal({ host: '127.0.0.1', port: 0 });
   if (!ses.listening) await new Promise((resolve) => ses.once('listening', resolve));

@@ -22,8 +22,22 @@ declare module 's3rver' {
     vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
   }
+  /** The filesystem store behind the server; local/emulators.ts replaces two of its methods. */
+  export interface S3rverObject {
+    bucket: string;
+    key: string;
+    content: Buffer | NodeJS.ReadableStream;
+    metadata: Record<string, string>;
+  }
+  export interface S3rverFilesystemStore {
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    deleteObject(bucket: string, key: string): Promise<void>;
+  }
   export default class S3rver {
     constructor(options?: S3rverOptions);
+    store: S3rverFilesystemStore;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }
