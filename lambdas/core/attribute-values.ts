@@ -1,9 +1,10 @@
-// DynamoDB values from wire to archive without loss. Staging parts hold items as DynamoDB JSON
-// ("wire items": numbers stay strings, binary is base64), so JSON.parse can never round a number.
-// From there we write export JSON by hand (numbers as their exact digits) and CSV cells.
+// DynamoDB values from wire to archive without loss. The collector writes each item as compact export
+// JSON by hand (numbers as their exact digits, binary as base64, sets as arrays): the form staging
+// parts hold, one item per line, and the JSON files show. CSV rows are read off that text by csv-rows.ts;
+// the CSV rules they share (formula guard, RFC 4180 quoting, column order) live here.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
-/** DynamoDB JSON as stored in staging parts: AttributeValue with binary as base64 text. */
+/** DynamoDB JSON as a seed file holds it: AttributeValue with binary as base64 text. */
 export type WireValue =
   | { S: string }
   | { N: string }
@@ -95,121 +96,6 @@ export function guardFormula(text: string): string {
 /** RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside. */
 export function quoteCsvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/**
- * The CSV cell of one value, from its export JSON text. Strings (and base64 binary, which is text too)
- * get the formula guard; numbers keep their exact digits and sign; nested values are their JSON text. A
- * missing attribute or null is an empty cell, while an empty string is written as "" so the two stay
- * distinguishable.
- */
-export function csvCellFromJson(raw: string | undefined): string {
-  if (raw === undefined || raw === 'null') return '';
-  const first = raw.charCodeAt(0);
-  if (first === QUOTE) return stringCell(raw, 0, raw.length - 1);
-  if (first === OPEN_BRACE || first === OPEN_BRACKET) return quoteCsvField(raw);
-  return raw;
-}
-
-/** The cell of the JSON string between the quotes at `open` and `close` of `json`. */
-function stringCell(json: string, open: number, close: number): string {
-  if (close === open + 1) return '""';
-  const body = json.slice(open + 1, close);
-  // Without a backslash the JSON text is the string itself, and it holds no quote, CR or LF (JSON
-  // escapes those): only a comma needs quoting, and only =, +, - and @ can start a formula.
-  if (!body.includes('\\')) {
-    const start = body.charCodeAt(0);
-    const guarded = start === 61 || start === 43 || start === 45 || start === 64 ? `'${body}` : body;
-    return guarded.includes(',') ? `"${guarded}"` : guarded;
-  }
-  return quoteCsvField(guardFormula(JSON.parse(json.slice(open, close + 1)) as string));
-}
-
-/**
- * Reads CSV rows off items' compact JSON (as itemToJson writes it), in the order of `columns`. It takes
- * the top-level members' raw text without parsing the values, so numbers keep every digit and nested
- * values their exact JSON. Items of one source mostly have the same attributes in the same order, so it
- * remembers the last row's members and checks them in place before looking a name up.
- */
-export class CsvRowReader {
-  private readonly index: Map<string, number>;
-  private readonly cells: string[];
-  /** Per member position of the last row: its `"name":` text and column. */
-  private members: { prefix: string; column: number }[] = [];
-
-  constructor(private readonly columns: readonly string[]) {
-    this.index = new Map(columns.map((name, i) => [name, i]));
-    this.cells = new Array<string>(columns.length);
-  }
-
-  row(json: string): string {
-    const cells = this.cells.fill('');
-    const end = json.length - 1;
-    let i = 1;
-    for (let position = 0; i < end; position += 1) {
-      const known = this.members[position];
-      let column: number;
-      if (known !== undefined && json.startsWith(known.prefix, i)) {
-        column = known.column;
-        i += known.prefix.length;
-      } else {
-        const nameEnd = stringEnd(json, i);
-        const nameText = json.slice(i + 1, nameEnd);
-        const name = nameText.includes('\\') ? (JSON.parse(json.slice(i, nameEnd + 1)) as string) : nameText;
-        const found = this.index.get(name);
-        if (found === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
-        column = found;
-        this.members[position] = { prefix: json.slice(i, nameEnd + 2), column };
-        i = nameEnd + 2;
-      }
-      const first = json.charCodeAt(i);
-      let valueEnd: number;
-      if (first === QUOTE) {
-        valueEnd = stringEnd(json, i) + 1;
-        cells[column] = stringCell(json, i, valueEnd - 1);
-      } else {
-        if (first === OPEN_BRACE || first === OPEN_BRACKET) valueEnd = nestedEnd(json, i);
-        else {
-          valueEnd = json.indexOf(',', i);
-          if (valueEnd === -1 || valueEnd > end) valueEnd = end;
-        }
-        cells[column] = csvCellFromJson(json.slice(i, valueEnd));
-      }
-      i = valueEnd + 1;
-    }
-    return `${cells.join(',')}\r\n`;
-  }
-}
-
-const QUOTE = 34;
-const BACKSLASH = 92;
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACE = 125;
-const CLOSE_BRACKET = 93;
-
-/** Index of the quote that closes the JSON string opening at `start`. */
-function stringEnd(json: string, start: number): number {
-  let at = start;
-  for (;;) {
-    at = json.indexOf('"', at + 1);
-    if (at === -1) throw new TypeError('Unterminated string in staged JSON');
-    let backslashes = 0;
-    while (json.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes += 1;
-    if (backslashes % 2 === 0) return at;
-  }
-}
-
-/** Index just past the object or array opening at `start`. */
-function nestedEnd(json: string, start: number): number {
-  let depth = 0;
-  for (let at = start; at < json.length; at += 1) {
-    const c = json.charCodeAt(at);
-    if (c === QUOTE) at = stringEnd(json, at);
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth += 1;
-    else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return at + 1;
-  }
-  throw new TypeError('Unterminated value in staged JSON');
 }
 
 export function csvRow(cells: readonly string[]): string {

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PathAllocator, safeRelativePath } from './archive-paths.ts';
-import { csvHeader, CsvRowReader, orderColumns } from './attribute-values.ts';
+import { csvHeader, orderColumns } from './attribute-values.ts';
+import { CsvRows } from './csv-rows.ts';
 import { findSource, type DataMap, type Source } from './data-map.ts';
 import { ArchiveWriteError } from './errors.ts';
 import type { Format } from './identifiers.ts';
@@ -295,7 +296,7 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
     const written = await archive.addFile({
       path,
       manifest: manifest('json'),
-      blocks: jsonArrayBlocks(deps, parts, blockBytes),
+      blocks: jsonArrayBlocks(stagedLineBlocks(deps, parts, blockBytes)),
       head: '[',
       tail: '\n]\n',
       separatorBytes: 1,
@@ -307,11 +308,10 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
   if (formats.includes('csv')) {
     const path = paths.allocate(`${base}.csv`);
     const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
-    const reader = new CsvRowReader(columns);
     const written = await archive.addFile({
       path,
       manifest: manifest('csv'),
-      blocks: recordBlocks(deps, parts, blockBytes, (line) => reader.row(line)),
+      blocks: csvBlocks(stagedLineBlocks(deps, parts, blockBytes), new CsvRows(columns)),
       head: csvHeader(columns),
       piecePath: piecePath(path, '.csv'),
     });
@@ -323,11 +323,10 @@ async function writeRecordFiles(source: Source, exportId: string, parts: string[
 }
 
 /**
- * The JSON file's records from the staged lines, without decoding them: each line's bytes preceded by
- * ",\n  " (a piece's first block drops the comma), in blocks of about `blockBytes`.
+ * The staged lines of the parts as they are stored, in blocks of about `blockBytes` cut after a newline
+ * (a record longer than that is a block alone). Lines are never decoded here.
  */
-async function* jsonArrayBlocks(deps: BundleDeps, parts: string[], blockBytes: number): AsyncGenerator<Block> {
-  const separator = Buffer.from(',\n  ');
+async function* stagedLineBlocks(deps: BundleDeps, parts: string[], blockBytes: number): AsyncGenerator<Buffer> {
   for (const part of parts) {
     let chunks: Buffer[] = [];
     let length = 0;
@@ -336,13 +335,12 @@ async function* jsonArrayBlocks(deps: BundleDeps, parts: string[], blockBytes: n
       length += (chunk as Buffer).length;
       if (length < blockBytes) continue;
       const joined = Buffer.concat(chunks, length);
-      // Blocks of about blockBytes, cut after a newline (a record longer than that is a block alone).
       let start = 0;
       while (joined.length - start >= blockBytes) {
         let cut = joined.lastIndexOf(NEWLINE, start + blockBytes - 1) + 1;
         if (cut <= start) cut = joined.indexOf(NEWLINE, start + blockBytes) + 1;
         if (cut <= start) break;
-        yield withSeparators(joined.subarray(start, cut), separator);
+        yield joined.subarray(start, cut);
         start = cut;
       }
       chunks = [joined.subarray(start)];
@@ -352,9 +350,20 @@ async function* jsonArrayBlocks(deps: BundleDeps, parts: string[], blockBytes: n
       const rest = Buffer.concat(chunks, length);
       // A part always ends with a newline; a missing one would mean a truncated part.
       if (rest[rest.length - 1] !== NEWLINE) throw new ArchiveWriteError(`Staging part ${part} ends in the middle of a record.`);
-      yield withSeparators(rest, separator);
+      yield rest;
     }
   }
+}
+
+/** The JSON file's records: each staged line preceded by ",\n  " (a piece's first block drops the comma). */
+async function* jsonArrayBlocks(lineBlocks: AsyncIterable<Buffer>): AsyncGenerator<Block> {
+  const separator = Buffer.from(',\n  ');
+  for await (const lines of lineBlocks) yield withSeparators(lines, separator);
+}
+
+/** The CSV file's rows, rendered from the staged lines' bytes. */
+async function* csvBlocks(lineBlocks: AsyncIterable<Buffer>, rows: CsvRows): AsyncGenerator<Block> {
+  for await (const lines of lineBlocks) yield rows.render(lines);
 }
 
 const NEWLINE = 0x0a;
@@ -372,26 +381,6 @@ function withSeparators(lines: Buffer, separator: Buffer): Block {
     from = at + 1;
   }
   return { data: out, records };
-}
-
-/** The staged records of the parts, each rendered by `render`, in blocks of about `blockBytes` characters. */
-async function* recordBlocks(deps: BundleDeps, parts: string[], blockBytes: number, render: (line: string) => string): AsyncGenerator<Block> {
-  let text = '';
-  let records = 0;
-  for (const part of parts) {
-    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
-      for (const line of lines) {
-        text += render(line);
-        records += 1;
-        if (text.length >= blockBytes) {
-          yield { data: Buffer.from(text, 'utf8'), records };
-          text = '';
-          records = 0;
-        }
-      }
-    }
-  }
-  if (records > 0) yield { data: Buffer.from(text, 'utf8'), records };
 }
 
 /** The attribute names the collector saw in one part. */

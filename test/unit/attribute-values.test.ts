@@ -4,10 +4,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import {
-  csvCellFromJson,
   csvHeader,
   csvRow,
-  CsvRowReader,
   itemToJson,
   orderColumns,
   projectItem,
@@ -16,9 +14,13 @@ import {
   type WireItem,
   type WireValue,
 } from '../../lambdas/core/attribute-values.ts';
+import { CsvRows } from '../../lambdas/core/csv-rows.ts';
 
-/** A value's CSV cell the way the bundler makes it: from the value's export JSON. */
-const valueToCsvCell = (value: WireValue | undefined) => csvCellFromJson(value === undefined ? undefined : valueToJson(value));
+/** CSV text of staged lines (export JSON objects), rendered as the bundler renders them. */
+const renderCsv = (columns: string[], lines: string[]) => new CsvRows(columns).render(Buffer.from(lines.map((line) => `${line}\n`).join(''))).data.toString('utf8');
+
+/** A value's CSV cell the way the bundler makes it: from the value's export JSON, as a one-column row. */
+const valueToCsvCell = (value: WireValue | undefined) => renderCsv(['v'], [value === undefined ? '{}' : `{"v":${valueToJson(value)}}`]).slice(0, -2);
 
 /** Parses CSV text the way a spreadsheet import would, keeping every cell as text. */
 function parseCsv(text: string): string[][] {
@@ -222,32 +224,62 @@ describe('itemToJson of SDK values (the staged form)', () => {
   });
 });
 
-describe('CsvRowReader', () => {
+describe('CsvRows', () => {
+  const item: WireItem = {
+    'we"ird\\name': { S: 'a,"b"\nc' },
+    n: { N: '-12345678901234567890123456789012345678' },
+    m: { M: { s: { S: 'x,}]"' }, l: { L: [{ N: '1e3' }, { NULL: true }] } } },
+    f: { S: '=cmd' },
+    t: { BOOL: true },
+    z: { NULL: true },
+    e: { S: '' },
+  };
+  const columns = ['n', 'missing', 'we"ird\\name', 'm', 'f', 't', 'z', 'e'];
+  const expected = ['-12345678901234567890123456789012345678', '', 'a,"b"\nc', '{"s":"x,}]\\"","l":[1e3,null]}', "'=cmd", 'true', '', ''];
+
   it('gives each column the cell of its value, exact digits and nested JSON included, blanks for the missing', () => {
-    const item: WireItem = {
-      'we"ird\\name': { S: 'a,"b"\nc' },
-      n: { N: '-12345678901234567890123456789012345678' },
-      m: { M: { s: { S: 'x,}]"' }, l: { L: [{ N: '1e3' }, { NULL: true }] } } },
-      f: { S: '=cmd' },
-      t: { BOOL: true },
-      z: { NULL: true },
-      e: { S: '' },
-    };
-    const columns = ['n', 'missing', 'we"ird\\name', 'm', 'f', 't', 'z', 'e'];
-    const reader = new CsvRowReader(columns);
-    const row = reader.row(itemToJson(item));
+    const row = renderCsv(columns, [itemToJson(item)]);
     expect(row).toBe(csvRow(columns.map((c) => valueToCsvCell(item[c]))));
-    // The next rows reuse what the first taught it, and still notice members that moved or went missing.
+    expect(parseCsv(row)).toEqual([expected]);
+  });
+
+  it('reuses what earlier rows taught it, and still notices members that moved or went missing', () => {
     const { t, ...withoutT } = item;
     const reordered: WireItem = { f: item.f ?? { NULL: true }, ...withoutT, t: t ?? { NULL: true } };
-    expect(reader.row(itemToJson(reordered))).toBe(row);
     const { n: _n, ...fewer } = item;
-    expect(reader.row(itemToJson(fewer))).toBe(csvRow(columns.map((c) => (c === 'n' ? '' : valueToCsvCell(item[c])))));
-    expect(parseCsv(row)[0]).toEqual(['-12345678901234567890123456789012345678', '', 'a,"b"\nc', '{"s":"x,}]\\"","l":[1e3,null]}', "'=cmd", 'true', '', '']);
+    const rows = parseCsv(renderCsv(columns, [itemToJson(item), itemToJson(reordered), itemToJson(fewer), itemToJson(item)]));
+    expect(rows).toEqual([expected, expected, ['', ...expected.slice(1)], expected]);
+  });
+
+  it('renders a block of many rows, growing its buffer when quoting makes rows longer than their JSON', () => {
+    const nested = { l: { L: Array.from({ length: 50 }, () => ({ S: '"' })) } };
+    const lines = Array.from({ length: 300 }, (_, i) => itemToJson({ i: { N: String(i) }, ...nested }));
+    const { data, records } = new CsvRows(['i', 'l']).render(Buffer.from(lines.map((line) => `${line}\n`).join('')));
+    expect(records).toBe(300);
+    const rows = parseCsv(data.toString('utf8'));
+    expect(rows).toHaveLength(300);
+    expect(rows[299]).toEqual(['299', JSON.stringify(Array.from({ length: 50 }, () => '"'))]);
+  });
+
+  it('keeps multi-byte characters and escapes exact', () => {
+    const text = 'Grüße 👋, "quoted" \u0000 \ud800 tab\t';
+    expect(parseCsv(renderCsv(['s', 'u'], [itemToJson({ s: { S: text }, u: { S: 'naïve 🚗' } })]))).toEqual([[text.replace('\ud800', '\ufffd'), 'naïve 🚗']]);
   });
 
   it('refuses an attribute that is not a column (columns come from the collector, so this is a bug, not data)', () => {
-    expect(() => new CsvRowReader(['b']).row('{"a":1}')).toThrow(TypeError);
+    expect(() => renderCsv(['b'], ['{"a":1}'])).toThrow(TypeError);
+  });
+
+  it.each([
+    ['not an object', '[1,2]'],
+    ['a truncated string', '{"a":"abc}'],
+    ['a truncated nested value', '{"a":[1,{"b":2}}'],
+  ])('refuses a staged line that is %s, instead of reading past it', (_, line) => {
+    expect(() => renderCsv(['a', 'b'], [line])).toThrow(TypeError);
+  });
+
+  it('refuses lines that end without a newline', () => {
+    expect(() => new CsvRows(['a']).render(Buffer.from('{"a":1}'))).toThrow(/middle of a record/);
   });
 });
 
