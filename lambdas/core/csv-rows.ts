@@ -38,6 +38,12 @@ const DECODED = 5;
 const TEXT_GUARD = 1;
 const TEXT_QUOTE = 2;
 
+/** A source of output buffers that takes back the ones it gave. */
+export interface OutputBuffers {
+  take(bytes: number): Buffer;
+  give(buffer: Buffer): void;
+}
+
 /**
  * Renders newline-terminated lines of compact export JSON (one object per line, as the collector
  * stages them) as CSV rows in the order of `columns`. Items of one source mostly have the same members
@@ -57,7 +63,11 @@ export class CsvRows {
   private out: Buffer = Buffer.alloc(0);
   private at = 0;
 
-  constructor(private readonly columns: readonly string[]) {
+  /** `buffers`: where output buffers come from and go back to when outgrown (by default, new ones). */
+  constructor(
+    private readonly columns: readonly string[],
+    private readonly buffers: OutputBuffers = { take: (bytes) => Buffer.allocUnsafe(bytes), give: () => undefined },
+  ) {
     this.index = new Map(columns.map((name, i) => [name, i]));
     this.kinds = new Uint8Array(columns.length);
     this.flags = new Uint8Array(columns.length);
@@ -66,10 +76,13 @@ export class CsvRows {
     this.decoded = new Array<Buffer | undefined>(columns.length);
   }
 
-  /** The CSV rows of every line in `lines` (which ends with a newline), and how many there were. */
+  /**
+   * The CSV rows of every line in `lines` (which ends with a newline), and how many there were. `data`
+   * is a view of a buffer taken from `buffers`, for the caller to give back.
+   */
   render(lines: Uint8Array): { data: Buffer; records: number } {
     // Rows are shorter than their JSON but for quoting: start at the input's size and grow if needed.
-    this.out = Buffer.allocUnsafe(lines.length + 1024);
+    this.out = this.buffers.take(lines.length + 1024);
     this.at = 0;
     let records = 0;
     for (let start = 0; start < lines.length; records += 1) {
@@ -206,8 +219,9 @@ export class CsvRows {
 
   private reserve(bytes: number): void {
     if (this.at + bytes <= this.out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.out.length, this.at + bytes));
+    const grown = this.buffers.take(Math.max(2 * this.out.length, this.at + bytes));
     this.out.copy(grown, 0, 0, this.at);
+    this.buffers.give(this.out);
     this.out = grown;
   }
 }

@@ -7,6 +7,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { ArchiveWriteError } from './errors.ts';
+import { FailureLatch } from './failure-latch.ts';
 import { stagingPrefix } from './staging.ts';
 
 export interface ExportBucket {
@@ -64,19 +65,19 @@ export class StagingWriter {
   // buffers into one. Four chunks of about a Query page each are buffered at most.
   private readonly body = new PassThrough({ objectMode: true, highWaterMark: 4 });
   private readonly done: Promise<void>;
-  private failure: Error | undefined;
+  private readonly failure: FailureLatch;
   bytes = 0;
 
   constructor(target: ExportBucket, key: string, contentType = 'application/x-ndjson') {
     this.done = uploadStream(target, key, this.body, { contentType });
-    this.done.catch((error: unknown) => (this.failure = error instanceof Error ? error : new Error(String(error))));
+    this.failure = new FailureLatch(this.done);
   }
 
   async write(text: string): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.failure.error) throw this.failure.error;
     const chunk = Buffer.from(text, 'utf8');
     this.bytes += chunk.length;
-    if (!this.body.write(chunk)) await Promise.race([once(this.body, 'drain'), this.done]);
+    if (!this.body.write(chunk)) await this.failure.guard(once(this.body, 'drain'));
   }
 
   async close(): Promise<number> {

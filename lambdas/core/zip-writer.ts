@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 import { availableParallelism } from 'node:os';
+import { FailureLatch } from './failure-latch.ts';
 
 export interface ZipWriterOptions {
   /** zlib level (default 6). */
@@ -41,8 +42,8 @@ interface OpenEntry {
   size: number;
   compressedSize: number;
   crc32: number;
-  /** The last 32 KiB written so far: the next block's dictionary. */
-  history: Buffer | undefined;
+  /** Bytes at the start of the writer's history buffer: the last (up to) 32 KiB written to this entry. */
+  historyBytes: number;
   /** Blocks being deflated (or deflated but not yet written), in order, with their size bound. */
   inFlight: { deflated: Promise<Buffer>; bound: number }[];
 }
@@ -87,16 +88,17 @@ export class ZipWriter {
   private entry: OpenEntry | undefined;
   private readonly zlib: ZlibOptions;
   private readonly concurrency: number;
-  private failure: Promise<never> | undefined;
+  /** Latches when the upload dies: nobody would read the bytes, so every wait ends with its error. */
+  private readonly failure = new FailureLatch();
 
   constructor(options: ZipWriterOptions = {}) {
     this.zlib = { level: options.level ?? 6, finishFlush: constants.Z_SYNC_FLUSH };
     this.concurrency = Math.max(1, options.concurrency ?? Math.max(2, availableParallelism()));
   }
 
-  /** Makes every pending write reject once `failed` does (the upload died): nobody would read the bytes. */
-  abortOn(failed: Promise<never>): void {
-    this.failure = failed;
+  /** Makes every pending and later write reject once `upload` does: nobody would read the bytes. */
+  abortOn(upload: Promise<unknown>): void {
+    upload.catch((error: unknown) => this.failure.fail(error));
   }
 
   get entryCount(): number {
@@ -130,7 +132,7 @@ export class ZipWriter {
     const nameBytes = Buffer.from(name, 'utf8');
     if (nameBytes.length > UINT16_LIMIT) throw new Error(`ZIP entry name is too long (${nameBytes.length} bytes)`);
     const dosTime = toDosTime(date);
-    this.entry = { name, nameBytes, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, history: undefined, inFlight: [] };
+    this.entry = { name, nameBytes, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, historyBytes: 0, inFlight: [] };
     const header = Buffer.alloc(LOCAL_HEADER_BYTES);
     header.writeUInt32LE(0x04034b50, 0);
     header.writeUInt16LE(VERSION_ZIP64, 4);
@@ -147,16 +149,22 @@ export class ZipWriter {
   /**
    * Adds bytes to the open entry as one block, deflated on the thread pool while the caller prepares
    * the next. Returns once the block is queued; waits only when `concurrency` blocks are in flight.
+   * `release` is called once the writer no longer reads `data` (its deflate is done), so the caller may
+   * reuse the buffer; until then it must not change.
    */
-  async write(data: Buffer): Promise<void> {
+  async write(data: Buffer, release?: () => void): Promise<void> {
     const entry = this.openOrThrow();
-    if (data.length === 0) return;
+    if (data.length === 0) {
+      release?.();
+      return;
+    }
     entry.crc32 = crc32(data, entry.crc32);
     entry.size += data.length;
     // 128 KiB output chunks: a block of text deflates into one or two (zlib's default 16 KiB would call
     // back into JavaScript many times per block), without a block-sized output buffer per block.
-    const options = { ...this.zlib, ...engineSize(data.length + (entry.history?.length ?? 0)), ...(entry.history ? { dictionary: entry.history } : {}) };
-    entry.history = data.length >= WINDOW ? data.subarray(data.length - WINDOW) : Buffer.concat([entry.history ?? Buffer.alloc(0), data]).subarray(-WINDOW);
+    // zlib copies the dictionary when the engine is made, so the history buffer can move on at once.
+    const history = entry.historyBytes > 0 ? { dictionary: this.history.subarray(0, entry.historyBytes) } : {};
+    const options = { ...this.zlib, ...engineSize(data.length + entry.historyBytes), ...history };
     const bound = deflateBound(data.length);
     this.pendingBound += bound;
     // A small block is deflated here and now: a trip through the thread pool would cost more than the work.
@@ -164,9 +172,26 @@ export class ZipWriter {
       data.length < SYNC_DEFLATE_BYTES
         ? Promise.resolve(deflateRawSync(data, options))
         : new Promise<Buffer>((resolve, reject) => deflateRaw(data, options, (error, result) => (error ? reject(error) : resolve(result))));
-    deflated.catch(() => undefined);
+    this.remember(entry, data);
+    if (release) void deflated.then(release, release);
+    else deflated.catch(() => undefined);
     entry.inFlight.push({ deflated, bound });
     if (entry.inFlight.length >= this.concurrency) await this.writeOldestBlock(entry);
+  }
+
+  /** The entry's last 32 KiB (the next block's dictionary), kept in a buffer of the writer's own. */
+  private readonly history = Buffer.allocUnsafe(WINDOW);
+
+  private remember(entry: OpenEntry, data: Buffer): void {
+    if (data.length >= WINDOW) {
+      data.copy(this.history, 0, data.length - WINDOW);
+      entry.historyBytes = WINDOW;
+      return;
+    }
+    const kept = Math.min(entry.historyBytes, WINDOW - data.length);
+    this.history.copy(this.history, 0, entry.historyBytes - kept, entry.historyBytes);
+    data.copy(this.history, kept);
+    entry.historyBytes = kept + data.length;
   }
 
   /** Waits for every block in flight and writes it. */
@@ -247,7 +272,7 @@ export class ZipWriter {
   private async writeOldestBlock(entry: OpenEntry): Promise<void> {
     const next = entry.inFlight.shift();
     if (!next) return;
-    const deflated = await (this.failure ? Promise.race([next.deflated, this.failure]) : next.deflated);
+    const deflated = await this.failure.guard(next.deflated);
     // zlib returns a view of its chunk-sized output buffer; a copy of the right size lets that go at once
     // instead of for as long as the upload holds the block.
     const block = deflated.buffer.byteLength > 2 * deflated.length ? Buffer.from(deflated) : deflated;
@@ -285,7 +310,7 @@ export class ZipWriter {
   private async push(chunk: Buffer): Promise<void> {
     if (this.output.write(chunk)) return;
     const drained = once(this.output, 'drain');
-    await (this.failure ? Promise.race([drained, this.failure]) : drained);
+    await this.failure.guard(drained);
   }
 }
 
