@@ -43,47 +43,57 @@ type AnyValue = AttributeValue | WireValue;
 
 const base64 = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
 
-/** Export JSON text of one value: maps and lists nested, sets as arrays, numbers exact, binary as base64. */
-export function valueToJson(value: AnyValue): string {
+/**
+ * JSON.rawJSON (Node 22): a value that JSON.stringify writes as the given text. It is how a number
+ * keeps every digit while the native serializer does the rest (escaping, nesting) — half again as fast
+ * as building the text by hand, and faster than the SDK's unmarshall + stringify.
+ */
+const rawJson = (JSON as { rawJSON?: (text: string) => unknown }).rawJSON;
+
+const exactNumber = (digits: string): unknown => {
+  if (!rawJson) throw new Error('Writing DynamoDB numbers exactly needs JSON.rawJSON: run on Node.js 22 or later.');
+  return rawJson(toJsonNumber(digits));
+};
+
+/** One value as what JSON.stringify writes as its export JSON: maps and lists nested, sets as arrays, numbers exact, binary as base64. */
+function exportValue(value: AnyValue): unknown {
   const v = value as Partial<Record<'S' | 'N' | 'B' | 'BOOL' | 'NULL' | 'SS' | 'NS' | 'BS' | 'L' | 'M', unknown>>;
-  if (v.S !== undefined) return JSON.stringify(v.S);
-  if (v.N !== undefined) return toJsonNumber(v.N as string);
-  if (v.B !== undefined) return JSON.stringify(base64(v.B as Uint8Array | string));
-  if (v.BOOL !== undefined) return v.BOOL ? 'true' : 'false';
-  if (v.NULL !== undefined) return 'null';
-  if (v.SS !== undefined) return `[${(v.SS as string[]).map((s) => JSON.stringify(s)).join(',')}]`;
-  if (v.NS !== undefined) return `[${(v.NS as string[]).map(toJsonNumber).join(',')}]`;
-  if (v.BS !== undefined) return `[${(v.BS as (Uint8Array | string)[]).map((b) => JSON.stringify(base64(b))).join(',')}]`;
-  if (v.L !== undefined) return `[${(v.L as AnyValue[]).map(valueToJson).join(',')}]`;
-  if (v.M !== undefined) return itemToJson(v.M as Record<string, AnyValue>);
+  if (v.S !== undefined) return v.S;
+  if (v.N !== undefined) return exactNumber(v.N as string);
+  if (v.B !== undefined) return base64(v.B as Uint8Array | string);
+  if (v.BOOL !== undefined) return Boolean(v.BOOL);
+  if (v.NULL !== undefined) return null;
+  if (v.SS !== undefined) return v.SS;
+  if (v.NS !== undefined) return (v.NS as string[]).map(exactNumber);
+  if (v.BS !== undefined) return (v.BS as (Uint8Array | string)[]).map(base64);
+  if (v.L !== undefined) return (v.L as AnyValue[]).map(exportValue);
+  if (v.M !== undefined) return exportObject(v.M as Record<string, AnyValue>);
   throw new TypeError(`Unsupported DynamoDB value with type ${Object.keys(value).join(',')}`);
 }
 
-/** The `"name":` of a member, cached: the same few attribute names repeat on every item. */
-const memberPrefixes = new Map<string, string>();
-const memberPrefix = (name: string) => {
-  let prefix = memberPrefixes.get(name);
-  if (prefix === undefined) {
-    prefix = `${JSON.stringify(name)}:`;
-    if (memberPrefixes.size < 10_000) memberPrefixes.set(name, prefix);
+/** A map's members in their order; without a prototype, so an attribute named "__proto__" is a member like any other. */
+function exportObject(item: Record<string, AnyValue>, columns?: Set<string>): Record<string, unknown> {
+  const object = Object.create(null) as Record<string, unknown>;
+  for (const name in item) {
+    const value = item[name];
+    if (value === undefined) continue;
+    columns?.add(name);
+    object[name] = exportValue(value);
   }
-  return prefix;
-};
+  return object;
+}
+
+/** Export JSON text of one value. */
+export function valueToJson(value: AnyValue): string {
+  return JSON.stringify(exportValue(value));
+}
 
 /**
  * An item as one compact JSON object: the form staging parts hold (one per line) and the export's JSON
  * files show. `columns`, when given, learns the item's top-level attribute names (the CSV's columns).
  */
 export function itemToJson(item: Record<string, AnyValue>, columns?: Set<string>): string {
-  let text = '{';
-  for (const name in item) {
-    const value = item[name];
-    if (value === undefined) continue;
-    columns?.add(name);
-    const s = (value as { S?: string }).S;
-    text += `${text.length > 1 ? ',' : ''}${memberPrefix(name)}${s !== undefined ? JSON.stringify(s) : valueToJson(value)}`;
-  }
-  return `${text}}`;
+  return JSON.stringify(exportObject(item, columns));
 }
 
 /** Cells a spreadsheet would run as a formula start with one of these; we defuse them with a quote. */

@@ -222,6 +222,14 @@ describe('itemToJson of SDK values (the staged form)', () => {
   it('gives the same text for an SDK item and its seed (wire) form', () => {
     expect(itemToJson({ b: { B: Buffer.from([1, 2, 3]) } })).toBe(itemToJson({ b: { B: 'AQID' } }));
   });
+
+  it('keeps attributes named like object internals as ordinary members, nested ones too', () => {
+    // As a DynamoDB response or a seed file is parsed: "__proto__" becomes an own key.
+    const item = JSON.parse('{"__proto__":{"S":"x"},"constructor":{"N":"1"},"m":{"M":{"__proto__":{"NS":["1.50"]}}}}') as Record<string, AttributeValue>;
+    const json = itemToJson(item);
+    expect(json).toBe('{"__proto__":"x","constructor":1,"m":{"__proto__":[1.50]}}');
+    expect(Object.keys(JSON.parse(json) as object)).toEqual(['__proto__', 'constructor', 'm']);
+  });
 });
 
 describe('CsvRows', () => {
