@@ -2,7 +2,7 @@
 // of its own, so its peak RSS is its own; the same run measures the limits we compare against.
 //   --records N     usage events of the big user (default 1,000,000; stages also run at 4N for memory)
 //   --e2e-records N events of the end-to-end big user, loaded into the DynamoDB emulator (default min(N, 50,000))
-//   --repeat N      rounds of the timed stages at N records; each figure is its fastest round (default 3)
+//   --repeat N      rounds of the timed stages at N records; each figure is its fastest round (default 5)
 //   --json FILE     the figures as JSON as well
 // Stages work in /dev/shm when the machine has it: the S3 stand-in is files, and a disk's write-back
 // would otherwise be measured along with our code.
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageResult } from '../bench/stages.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '3' }, 'e2e-records': { type: 'string' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '5' }, 'e2e-records': { type: 'string' }, json: { type: 'string' } } });
 const records = Number(values.records);
 if (!Number.isInteger(records) || records < 1000) {
   console.error('--records must be a whole number of at least 1000.');
