@@ -105,20 +105,8 @@ export class CsvRows {
       i += (this.prefixes[position] as Uint8Array).length;
       const first = b[i];
       if (first === QUOTE) {
-        let j = i + 1;
-        let escaped = false;
-        let comma = false;
-        for (let c = b[j]; c !== QUOTE; c = b[j]) {
-          if (j >= end) throw new TypeError('Unterminated string in a staged line');
-          if (c === BACKSLASH) {
-            escaped = true;
-            j += 2;
-          } else {
-            if (c === COMMA) comma = true;
-            j += 1;
-          }
-        }
-        if (escaped) {
+        const j = this.stringEnd(b, i, end);
+        if (this.escaped) {
           kinds[column] = DECODED;
           const text = JSON.parse(Buffer.from(b.buffer, b.byteOffset + i, j + 1 - i).toString('utf8')) as string;
           this.decoded[column] = Buffer.from(quoteCsvField(guardFormula(text)), 'utf8');
@@ -126,7 +114,7 @@ export class CsvRows {
         else {
           kinds[column] = TEXT;
           const c = b[i + 1];
-          flags[column] = (c === EQUALS || c === PLUS || c === MINUS || c === AT ? TEXT_GUARD : 0) | (comma ? TEXT_QUOTE : 0);
+          flags[column] = (c === EQUALS || c === PLUS || c === MINUS || c === AT ? TEXT_GUARD : 0) | (this.comma ? TEXT_QUOTE : 0);
         }
         starts[column] = i + 1;
         ends[column] = j;
@@ -156,22 +144,38 @@ export class CsvRows {
     const known = this.prefixes[position];
     if (known !== undefined && startsWith(b, i, known)) return this.prefixColumns[position] as number;
     if (b[i] !== QUOTE) throw new TypeError('A staged line is not a JSON object');
-    let j = i + 1;
-    let escaped = false;
-    for (let c = b[j]; c !== QUOTE; c = b[j]) {
-      if (j >= end) throw new TypeError('Unterminated name in a staged line');
-      if (c === BACKSLASH) {
-        escaped = true;
-        j += 2;
-      } else j += 1;
-    }
+    const j = this.stringEnd(b, i, end);
     const text = Buffer.from(b.buffer, b.byteOffset + i, j + 1 - i).toString('utf8');
-    const name = escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
+    const name = this.escaped ? (JSON.parse(text) as string) : text.slice(1, -1);
     const column = this.index.get(name);
     if (column === undefined) throw new TypeError(`Attribute "${name}" is not one of the CSV's columns`);
     this.prefixes[position] = b.slice(i, j + 2);
     this.prefixColumns[position] = column;
     return column;
+  }
+
+  /** What the last stringEnd() saw inside the string: a backslash escape, a comma. */
+  private escaped = false;
+  private comma = false;
+
+  /** Index of the quote that closes the JSON string opening at `i` (before `end`). */
+  private stringEnd(b: Uint8Array, i: number, end: number): number {
+    let j = i + 1;
+    let escaped = false;
+    let comma = false;
+    for (let c = b[j]; c !== QUOTE; c = b[j]) {
+      if (j >= end) throw new TypeError('Unterminated string in a staged line');
+      if (c === BACKSLASH) {
+        escaped = true;
+        j += 2;
+      } else {
+        if (c === COMMA) comma = true;
+        j += 1;
+      }
+    }
+    this.escaped = escaped;
+    this.comma = comma;
+    return j;
   }
 
   /**
