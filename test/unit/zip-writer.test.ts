@@ -63,4 +63,40 @@ describe('ZipWriter', () => {
     expect(Buffer.concat(chunks).length).toBe(size);
     expect(deflateBound(noise.length)).toBeGreaterThan(noise.length);
   });
+
+  it('reads a block only until it calls release: buffers handed back are overwritten at once, and the archive is still exact', async () => {
+    const text = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `{"n":${i},"word":"row ${i % 89}"}\n`).join(''));
+    const writer = new ZipWriter({ concurrency: 3 });
+    const path = join(folder, 'reused.zip');
+    const saved = pipeline(writer.output, createWriteStream(path));
+    // Two buffers go round (large blocks deflate on the thread pool, small ones inline); each is
+    // scribbled over the moment it comes back, so a block read after its release would show.
+    const free: Buffer[] = [Buffer.alloc(100_000), Buffer.alloc(100_000)];
+    const waiting: (() => void)[] = [];
+    let released = 0;
+    const take = async (): Promise<Buffer> => {
+      if (free.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+      const buffer = free.pop();
+      if (!buffer) throw new Error('released without a buffer');
+      return buffer;
+    };
+    await writer.openEntry('reused.json', new Date());
+    for (const size of [100_000, 5_000]) {
+      for (let start = 0; start < text.length; start += size) {
+        const buffer = await take();
+        const length = text.copy(buffer, 0, start, Math.min(start + size, text.length));
+        await writer.write(buffer.subarray(0, length), () => {
+          released += 1;
+          buffer.fill(0x21);
+          free.push(buffer);
+          waiting.shift()?.();
+        });
+      }
+    }
+    await writer.closeEntry();
+    await writer.finish();
+    await saved;
+    expect(released).toBe(Math.ceil(text.length / 100_000) + Math.ceil(text.length / 5_000));
+    expect((await readArchive(path)).get('reused.json')?.equals(Buffer.concat([text, text]))).toBe(true);
+  });
 });
