@@ -75,6 +75,7 @@ try {
     collects.push(await stage('collect', records, dirN));
     floors.push(await stage('floor', records, dirN));
     bundles.push(await stage<StageResult & { archiveBytes: number }>('bundle', records, dirN, true));
+    await stage('entries', records, dirN);
     limits.push(await stage<StageResult & { writers: { archiverSeconds: number; zipWriterSeconds: number } }>('limit', records, dirN));
     rmSync(dirN, { recursive: true, force: true });
   }
