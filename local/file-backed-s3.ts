@@ -3,18 +3,22 @@
 // dropped (an upload sink for the benchmark). Only the commands the collector and bundler send.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFile, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 type Command = { constructor: { name: string }; input: Record<string, unknown> };
 
 export class FileBackedS3 {
   /** Bytes received under the discard prefix. */
   discarded = 0;
-  private readonly uploads = new Map<string, { key: string; bucket: string; parts: Map<number, string> }>();
+  /**
+   * Multipart uploads in progress: parts are written straight into one file at their offsets, which a
+   * completed upload renames into place. (Concatenating part files at completion cost the collect stage
+   * a fifth of its measured time: S3's work, not ours.)
+   */
+  private readonly uploads = new Map<string, { key: string; bucket: string; file: string; firstPartBytes?: number }>();
 
   constructor(
     readonly root: string,
@@ -47,42 +51,48 @@ export class FileBackedS3 {
         return { ETag: '"put"' };
       case 'CreateMultipartUploadCommand': {
         const id = randomUUID();
-        this.uploads.set(id, { key: input.Key, bucket: input.Bucket, parts: new Map() });
+        const file = join(this.root, '.uploads', id);
+        mkdirSync(dirname(file), { recursive: true });
+        await writeFile(file, '');
+        this.uploads.set(id, { key: input.Key, bucket: input.Bucket, file });
         return { UploadId: id, Bucket: input.Bucket, Key: input.Key };
       }
       case 'UploadPartCommand': {
         const upload = this.uploads.get(input.UploadId ?? '');
         if (!upload) throw Object.assign(new Error('No such upload'), { name: 'NoSuchUpload' });
         const body = input.Body as Uint8Array;
+        const number = input.PartNumber ?? 0;
+        // Every part but the last has the same size (lib-storage cuts them so), and part 1 is always sent
+        // first: part n starts at (n - 1) × the size of part 1.
+        if (number === 1) upload.firstPartBytes = body.byteLength;
+        if (upload.firstPartBytes === undefined) throw new Error(`FileBackedS3 got part ${number} before part 1`);
         if (this.discards(upload.key)) {
           this.discarded += body.byteLength;
         } else {
-          const part = join(this.root, '.parts', `${input.UploadId}-${input.PartNumber}`);
-          mkdirSync(dirname(part), { recursive: true });
-          await writeFile(part, body);
-          upload.parts.set(input.PartNumber ?? 0, part);
+          const file = await open(upload.file, 'r+');
+          try {
+            await file.write(body, 0, body.byteLength, (number - 1) * upload.firstPartBytes);
+          } finally {
+            await file.close();
+          }
         }
-        return { ETag: `"${input.PartNumber}"` };
+        return { ETag: `"${number}"` };
       }
       case 'CompleteMultipartUploadCommand': {
         const upload = this.uploads.get(input.UploadId ?? '');
         if (!upload) throw Object.assign(new Error('No such upload'), { name: 'NoSuchUpload' });
         this.uploads.delete(input.UploadId ?? '');
-        if (!this.discards(upload.key)) {
+        if (this.discards(upload.key)) await rm(upload.file, { force: true });
+        else {
           const target = this.path(upload.bucket, upload.key);
           mkdirSync(dirname(target), { recursive: true });
-          await writeFile(target, '');
-          for (const number of [...upload.parts.keys()].sort((a, b) => a - b)) {
-            const part = upload.parts.get(number) ?? '';
-            await pipeline(createReadStream(part), createWriteStream(target, { flags: 'a' }));
-            await rm(part);
-          }
+          await rename(upload.file, target);
         }
         return { Location: upload.key, Key: upload.key, ETag: '"complete"' };
       }
       case 'AbortMultipartUploadCommand': {
         const upload = this.uploads.get(input.UploadId ?? '');
-        for (const part of upload?.parts.values() ?? []) rmSync(part, { force: true });
+        if (upload) rmSync(upload.file, { force: true });
         this.uploads.delete(input.UploadId ?? '');
         return {};
       }
