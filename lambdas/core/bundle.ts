@@ -197,8 +197,6 @@ class SplitArchive {
     this.uploaded = uploadStream(this.deps.exportBucket, this.key, this.zip.output, {
       contentType: 'application/zip',
       contentDisposition: `attachment; filename="${archiveFileName(this.exportId, this.partNumber)}"`,
-      // Compressed output comes at a tenth of the input's pace: S3's smallest parts keep up with it.
-      partSize: 5 * 1024 * 1024,
     });
     // If the upload dies, stop producing at once rather than waiting on a stream nobody reads.
     this.zip.abortOn(this.uploaded);
