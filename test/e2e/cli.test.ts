@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, ExportView } from '../../cli/support-client.ts';
 import { linkInEmail } from '../../local/embedded-stack.ts';
 import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
 const endpointFile = join(dir, 'endpoint.json');
@@ -27,11 +28,7 @@ const local = (...args: string[]) => cli(...args, '--local', '--endpoint-file', 
 const parsed = <T>(output: { stdout: string }) => JSON.parse(output.stdout) as T;
 
 beforeAll(async () => {
-  const dataMapFile = join(dir, 'map.json');
-  writeFileSync(
-    dataMapFile,
-    JSON.stringify({ sources: [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }),
-  );
+  const dataMapFile = writeDataMap(dir, [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }]);
   server = await startLocalServer({
     dataMapFile,
     endpointFile,

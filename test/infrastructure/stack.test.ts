@@ -4,13 +4,14 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppConfigError, parseAppConfig, type AppConfig } from '../../lib/app-config.ts';
 import { addNagChecks } from '../../lib/nag.ts';
 import { UserDataExportStack } from '../../lib/user-data-export-stack.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 // The same context (feature flags included) as `cdk synth` uses, from cdk.json.
 const cdkJsonContext = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
@@ -160,16 +161,10 @@ describe('the functions', () => {
 
   it('derive those grants from whatever data map is configured', () => {
     const dir = mkdtempSync(join(tmpdir(), 'map-'));
-    const file = join(dir, 'map.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        sources: [
-          { id: 'profile', category: 'account', type: 'dynamodb', table: 'Accounts', partitionKey: 'id', keyTemplate: 'U#{userId}', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc-123' },
-          { id: 'files', category: 'communication', type: 's3', bucket: 'chat-files', prefix: 'u/{userId}/' },
-        ],
-      }),
-    );
+    const file = writeDataMap(dir, [
+      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Accounts', partitionKey: 'id', keyTemplate: 'U#{userId}', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc-123' },
+      { id: 'files', category: 'communication', type: 's3', bucket: 'chat-files', prefix: 'u/{userId}/' },
+    ]);
     const statements = policyOf(synth({ dataMapFile: file }).template, 'WorkflowCollectSourceRole');
     const query = statements.filter((s) => actionsOf(s).includes('dynamodb:Query') && !JSON.stringify(s.Resource).includes('JobsTable'));
     expect(query.flatMap(resourcesOf).map((r) => JSON.stringify(r))).toEqual([expect.stringContaining(':table/Accounts"')]);

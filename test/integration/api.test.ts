@@ -1,25 +1,20 @@
 // Every route of the user and support APIs over HTTP, through the local gateway and its authorizers:
 // success paths, bad input, permission checks, the cooldown, resend, cancel and concurrent starts.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, SupportClient, type ExportView } from '../../cli/support-client.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'api-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
+]);
 const USERS = ['ana', 'ben', 'cai', 'dee', 'eli', 'fay', 'gus', 'hal', 'ivy', 'jon', 'kim', 'slow'];
 
 /** Exports of user "slow" hold in CollectSource until released, so a cancel meets them running. */

@@ -1,19 +1,16 @@
 // The emailed link through the local HTTP gateway and the real Download handler: every click is verified,
 // recorded, and answered with a short-lived redirect; every bad link gets a page with a sentence.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../lambdas/core/jobs.ts';
 import { issueToken } from '../../lambdas/core/link-token.ts';
 import { EmbeddedStack, linkInEmail } from '../../local/embedded-stack.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'download-'));
-const dataMapFile = join(dir, 'data-map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({ sources: [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }),
-);
+const dataMapFile = writeDataMap(dir, [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }], 'data-map.json');
 
 let stack: EmbeddedStack;
 let jobA: Job;

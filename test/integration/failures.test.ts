@@ -2,26 +2,21 @@
 // exist, and the lock and staging left behind. Faults the emulators cannot produce (a read that fails
 // every time) are injected by wrapping the CollectSource handler.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SourceReadError } from '../../lambdas/core/errors.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failures-'));
-const dataMapFile = join(dir, 'data-map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'flaky', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'flaky', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+], 'data-map.json');
 
 /** Users whose "flaky" source fails on every read; the count shows how often the workflow retried. */
 const failingUsers = new Set<string>();
@@ -93,16 +88,10 @@ describe('a store the data map names but that does not exist', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'missing-'));
     // Same stack, but the job asks only for the category whose table is missing.
     await stack.stop();
-    const mapFile = join(dir2, 'map.json');
-    writeFileSync(
-      mapFile,
-      JSON.stringify({
-        sources: [
-          { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-          { id: 'ghost', category: 'usage', type: 'dynamodb', table: 'NoSuchTable', partitionKey: 'userId', keyTemplate: '{userId}' },
-        ],
-      }),
-    );
+    const mapFile = writeDataMap(dir2, [
+      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+      { id: 'ghost', category: 'usage', type: 'dynamodb', table: 'NoSuchTable', partitionKey: 'userId', keyTemplate: '{userId}' },
+    ]);
     stack = await EmbeddedStack.start({ dataMapFile: mapFile, retryIntervalMs: 0 });
     await stack.loadSeed({ tables: { Users: [{ userId: { S: 'u-ghost' }, email: { S: 'ghost@example.com' } }] }, schemas: { NoSuchTable: { partitionKey: 'userId' } }, objects: [] });
     const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb');

@@ -10,18 +10,13 @@ import type { Job } from '../../lambdas/core/jobs.ts';
 import type { Manifest } from '../../lambdas/core/manifest.ts';
 import { readArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'split-download-'));
-const dataMapFile = join(dir, 'data-map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', sortKey: 'eventId', keyTemplate: '{userId}' },
-      { id: 'uploads', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', sortKey: 'eventId', keyTemplate: '{userId}' },
+  { id: 'uploads', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+], 'data-map.json');
 const LIMIT = 64 * 1024;
 const scan = randomBytes(150 * 1024);
 

@@ -3,7 +3,7 @@
 // removed, every time.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,18 +11,13 @@ import { SupportClient } from '../../cli/support-client.ts';
 import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 import { report } from '../support/reliability.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'endings-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+]);
 const USERS = ['stuck', 'cancel-me', 'old'];
 /** Retention of about two seconds, so an archive can outlive it within a test. */
 const RETENTION_DAYS = 2 / 86_400;

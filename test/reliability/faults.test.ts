@@ -14,19 +14,14 @@ import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 import { report } from '../support/reliability.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faults-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}', sortKey: 'eventId' },
-      { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}', sortKey: 'eventId' },
+  { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+]);
 const USERS = ['heavy-1', 'heavy-2', 'heavy-3', 'big', 'crash', 'mailfail'];
 const HEAVY_EVENTS = 3000;
 const eventsOf = (userId: string) => (userId.startsWith('heavy') ? HEAVY_EVENTS : 3);

@@ -11,19 +11,14 @@ import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import type { Seed } from '../../local/seed.ts';
 import { canonicalItem, parseCsvText, parseExportJson, type Canonical } from '../support/expectations.ts';
 import { report } from '../support/reliability.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', exclude: ['secret'] },
-      { id: 'notes', category: 'profile', type: 'dynamodb', table: 'Notes', partitionKey: 'userId', keyTemplate: '{userId}', sortKey: 'noteId' },
-      { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', exclude: ['secret'] },
+  { id: 'notes', category: 'profile', type: 'dynamodb', table: 'Notes', partitionKey: 'userId', keyTemplate: '{userId}', sortKey: 'noteId' },
+  { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+]);
 
 /** Text values an exporter must keep exactly (JSON) and defuse (CSV). */
 const HOSTILE_TEXT: Record<string, string> = {

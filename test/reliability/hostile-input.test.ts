@@ -3,7 +3,7 @@
 // token made from another token opens anything. Data-map and seed files wrong in every field are
 // refused before anything runs.
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,14 +12,11 @@ import { issueToken } from '../../lambdas/core/link-token.ts';
 import { EmbeddedStack, linkInEmail } from '../../local/embedded-stack.ts';
 import { parseSeed } from '../../local/seed.ts';
 import { report } from '../support/reliability.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const RUNS = 150;
 const dir = mkdtempSync(join(tmpdir(), 'hostile-input-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({ sources: [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }),
-);
+const dataMapFile = writeDataMap(dir, [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }]);
 
 let stack: EmbeddedStack;
 let token: string;

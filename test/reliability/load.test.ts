@@ -10,21 +10,16 @@ import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import type { Seed } from '../../local/seed.ts';
 import { canonicalItem, expectedItems, parseExportJson, sortRecords, type Canonical } from '../support/expectations.ts';
 import { report } from '../support/reliability.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const EXPORTS = 50;
 const dir = mkdtempSync(join(tmpdir(), 'load-'));
-const dataMapFile = join(dir, 'map.json');
-writeFileSync(
-  dataMapFile,
-  JSON.stringify({
-    sources: [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', exclude: ['secret'] },
-      { id: 'messages', category: 'communication', type: 'dynamodb', table: 'Inbox', partitionKey: 'pk', keyTemplate: 'USER#{userId}', sortKey: 'sk', sortKeyPrefix: 'MSG#' },
-      { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', index: 'byUser', partitionKey: 'userId', keyTemplate: '{userId}' },
-      { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
-);
+const dataMapFile = writeDataMap(dir, [
+  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', exclude: ['secret'] },
+  { id: 'messages', category: 'communication', type: 'dynamodb', table: 'Inbox', partitionKey: 'pk', keyTemplate: 'USER#{userId}', sortKey: 'sk', sortKeyPrefix: 'MSG#' },
+  { id: 'events', category: 'usage', type: 'dynamodb', table: 'Events', index: 'byUser', partitionKey: 'userId', keyTemplate: '{userId}' },
+  { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+]);
 
 // Ids chosen so that prefixes collide: user-1 / user-10 / user-11 …
 const users = Array.from({ length: EXPORTS }, (_, i) => `user-${i + 1}`);
