@@ -1,18 +1,37 @@
-// EventBridge → here when an execution TIMED_OUT or was ABORTED: those endings skip the state machine's
-// Catch, so this closes the job the way MarkFailed would (FAILED, or kept CANCELLED), frees the lock,
-// removes staging and tells the user.
+// EventBridge → here when an export's execution ended FAILED, TIMED_OUT or ABORTED ("Step Functions
+// Execution Status Change"). Those endings can skip the state machine's Catch, so this closes a job that
+// is still QUEUED or RUNNING the way MarkFailed would: FAILED, lock freed, staging removed, user told.
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
-import { closeEndedExecution } from './core/export-lifecycle.ts';
+import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/export-lifecycle.ts';
 import { JobStore } from './core/jobs.ts';
 import { logFailures } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
-type StatusChange = EventBridgeEvent<'Step Functions Execution Status Change', { name: string; status: string; input?: string | null }>;
+/** The detail of the event as Step Functions documents it (only the fields used here). */
+export interface ExecutionStatusChange {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: string;
+  /** The execution's input as JSON text; null when it was too large to include in the event. */
+  input?: string | null;
+}
+
+type StatusChange = EventBridgeEvent<'Step Functions Execution Status Change', ExecutionStatusChange>;
 
 const input = z.object({ exportId: z.string().min(1), userId: z.string().min(1) });
+const ending = z.enum(UNHANDLED_ENDINGS);
+
+function parseInput(text: string | null | undefined) {
+  try {
+    return input.safeParse(JSON.parse(text ?? 'null'));
+  } catch {
+    return input.safeParse(null);
+  }
+}
 
 export function createExecutionEndedHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
@@ -21,7 +40,13 @@ export function createExecutionEndedHandler(runtime: Runtime) {
   return middy<StatusChange, unknown>()
     .use(logFailures(runtime.log, 'ExecutionEnded'))
     .handler(async (event) => {
-      const parsed = input.safeParse(JSON.parse(event.detail.input ?? 'null'));
+      const status = ending.safeParse(event.detail.status);
+      if (!status.success) {
+        // The rule matches only these endings; anything else is not ours to close.
+        runtime.log('Ignored an execution status change', { name: event.detail.name, status: event.detail.status });
+        return { exportId: event.detail.name, status: 'IGNORED' };
+      }
+      const parsed = parseInput(event.detail.input);
       // The execution name is the export id; the job row knows the user when the input was not sent along.
       const exportId = parsed.success ? parsed.data.exportId : event.detail.name;
       const userId = parsed.success ? parsed.data.userId : (await jobs.get(exportId))?.userId;
@@ -29,7 +54,7 @@ export function createExecutionEndedHandler(runtime: Runtime) {
         runtime.log('An execution ended for an unknown export', { exportId, status: event.detail.status });
         return { exportId, status: 'UNKNOWN' };
       }
-      return closeEndedExecution({ exportId, userId }, event.detail.status === 'TIMED_OUT' ? 'TIMED_OUT' : 'ABORTED', deps);
+      return closeEndedExecution({ exportId, userId }, status.data, deps);
     });
 }
 

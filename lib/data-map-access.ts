@@ -5,7 +5,7 @@ import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map.ts';
+import { accountSource, loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 /** A prefix template as an IAM pattern: users/{userId}/attachments/ → users/*\/attachments/ */
@@ -68,6 +68,12 @@ export class DataMapAccess extends Construct {
   /** CollectSource: every source of the map. */
   grantCollect(fn: IFunction): void {
     for (const statement of this.statementsFor(this.dataMap.sources)) fn.addToRolePolicy(statement);
+  }
+
+  /** Support checks that a customer exists before exporting: only the account source. */
+  grantAccountLookup(fn: IFunction): void {
+    const account = accountSource(this.dataMap);
+    if (account) for (const statement of this.statementsFor([account])) fn.addToRolePolicy(statement);
   }
 
   /** Finding a user's email address: only the recipient source (or the first account source). */

@@ -2,7 +2,7 @@
 // external OIDC issuer, or a Cognito user pool created here), support routes behind IAM, and the
 // download route open to the emailed link (the signed token is the credential), all throttled and logged.
 import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { CfnStage} from 'aws-cdk-lib/aws-apigatewayv2';
+import type { CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -59,10 +59,6 @@ export class ExportApi extends Construct {
       throttle: API_THROTTLE,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
-    // The download route takes no credentials but a token; a tighter limit there slows token guessing.
-    const cfnStage = this.stage.node.defaultChild as CfnStage;
-    // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
-    cfnStage.routeSettings = { [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
     this.url = this.api.apiEndpoint;
 
     let userAuthorizer: IHttpRouteAuthorizer;
@@ -102,22 +98,26 @@ export class ExportApi extends Construct {
           PUBLIC_BASE_URL: this.url,
         },
       });
-      jobs.grantReadWrite(fn);
+      // start (job, lock, audit), follow (history by the index), resend and cancel.
+      jobs.grant(fn, { items: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryHistory: true });
       linkSigning.grantSign(fn);
       sender.grantSend(fn);
       storage.grantStagingCleanup(fn);
-      dataMap.grantRecipientLookup(fn);
       return fn;
     };
     this.userApi = apiFunction('UserApi', 'user-api', 'Account page API: a user starts, follows, resends and cancels their own exports');
     this.supportApi = apiFunction('SupportApi', 'support-api', 'Support API: an agent acts on exports for a customer, with a reason');
+    // Support also reads a customer's audit trail, and checks that the customer exists before starting.
+    jobs.grant(this.supportApi, { items: [], queryAudit: true });
+    dataMap.grantAccountLookup(this.supportApi);
 
     this.download = new HouseFunction(this, 'Download', {
       handler: 'download',
       description: 'Verifies an emailed link and redirects to a presigned archive URL valid 60 seconds',
       environment: { RETENTION_DAYS: String(config.retentionDays) },
     });
-    jobs.grantReadWrite(this.download);
+    // the job, EXPIRED when past retention, the download count and its audit event.
+    jobs.grant(this.download, { items: ['GetItem', 'UpdateItem', 'PutItem'] });
     storage.grantArchiveRead(this.download);
     linkSigning.grantVerify(this.download);
 
@@ -132,6 +132,13 @@ export class ExportApi extends Construct {
       integration: new HttpLambdaIntegration('DownloadIntegration', this.download),
     });
     if (downloadRoute) {
+      // The download route takes no credentials but a token; a tighter limit there slows token guessing.
+      const cfnStage = this.stage.node.defaultChild as CfnStage;
+      // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
+      cfnStage.routeSettings = { [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
+      // API Gateway refuses RouteSettings for a route that does not exist yet, and nothing else orders the
+      // stage after the route: without this, CloudFormation may create the stage first and fail the deploy.
+      this.stage.node.addDependency(downloadRoute);
       Validations.of(downloadRoute).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'The emailed link must open in any browser without signing in: its HMAC-signed token is the credential, verified on every request, and the route is throttled.',

@@ -56,29 +56,25 @@ export class ExportStorage extends Construct {
       // It holds users' personal data: never deleted with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Deny puts that ask for any other encryption than our key. "IfExists", because UploadPart requests
-    // carry no encryption header (the multipart upload's own header applies), and the bucket's default
-    // encryption covers a put without one: no object here is ever stored unencrypted or under another key.
-    this.bucket.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'DenyOtherEncryption',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects('*')],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
-      }),
-    );
-    this.bucket.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'DenyOtherKmsKey',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects('*')],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.dataKey.keyArn } },
-      }),
-    );
+    // Deny puts that ask for any other encryption than our key. Only where the request names one: an
+    // UploadPart or CompleteMultipartUpload carries no encryption header (the upload's own applies), and
+    // a put without one gets the bucket's default, our key. "StringNotEqualsIfExists" would not do: IAM
+    // evaluates an IfExists condition as true when the key is absent, so that Deny refused every part of
+    // every multipart upload (the local IAM evaluator found it). No object here is ever stored
+    // unencrypted or under another key either way.
+    const denyPutsThatName = (sid: string, key: string, value: string) =>
+      this.bucket.addToResourcePolicy(
+        new PolicyStatement({
+          sid,
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects('*')],
+          conditions: { StringNotEquals: { [key]: value }, Null: { [key]: 'false' } },
+        }),
+      );
+    denyPutsThatName('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
+    denyPutsThatName('DenyOtherKmsKey', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.dataKey.keyArn);
   }
 
   private configure(fn: EnvFunction): void {
@@ -121,11 +117,14 @@ export class ExportStorage extends Construct {
     }
   }
 
-  /** BundleArchive: reads staging, writes the archive, removes staging. */
+  /**
+   * BundleArchive: reads staging, writes the archive, removes staging. DeleteObject under archives/ is
+   * how a split archive that fails half-way removes the parts it already completed.
+   */
   grantBundle(fn: EnvFunction): void {
     this.configure(fn);
     this.grantPrefix(fn, STAGING_ROOT, ['s3:GetObject', 's3:DeleteObject']);
-    this.grantPrefix(fn, ARCHIVE_ROOT, ['s3:PutObject', 's3:AbortMultipartUpload']);
+    this.grantPrefix(fn, ARCHIVE_ROOT, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
     this.grantKey(fn);
     this.acknowledgePrefixes(fn, [STAGING_ROOT, ARCHIVE_ROOT]);

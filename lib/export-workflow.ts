@@ -16,6 +16,7 @@ import type { JobsTable } from './jobs-table.ts';
 import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
+import { UNHANDLED_ENDINGS } from '../lambdas/core/export-lifecycle.ts';
 
 export const EXPORT_DEFINITION = resolve(import.meta.dirname, '..', 'state-machines', 'export.asl.json');
 
@@ -42,7 +43,7 @@ export class ExportWorkflow extends Construct {
     const dataMapFile = dataMap.dataMapFile;
 
     const prepare = new HouseFunction(this, 'PrepareExport', { handler: 'prepare-export', description: 'Marks an export RUNNING and lists its sources', dataMapFile });
-    jobs.grantReadWrite(prepare);
+    jobs.grant(prepare, { items: ['GetItem', 'UpdateItem'] });
     dataMap.grantRecipientLookup(prepare);
 
     const collect = new HouseFunction(this, 'CollectSource', {
@@ -53,7 +54,7 @@ export class ExportWorkflow extends Construct {
       memorySize: 1024,
       environment: { COLLECT_BUDGET_SECONDS: '600' },
     });
-    jobs.grantReadWrite(collect);
+    jobs.grant(collect, { items: ['GetItem', 'UpdateItem'] });
     storage.grantStagingWrite(collect);
     dataMap.grantCollect(collect);
     dataMap.acknowledgeUserPrefixes(collect);
@@ -75,22 +76,24 @@ export class ExportWorkflow extends Construct {
       dataMapFile,
       environment: { PUBLIC_BASE_URL: props.publicBaseUrl, LINK_TTL_HOURS: String(props.linkLifetimeHours) },
     });
-    jobs.grantReadWrite(sendLink);
+    jobs.grant(sendLink, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
     linkSigning.grantSign(sendLink);
     sender.grantSend(sendLink);
 
     const markFailed = new HouseFunction(this, 'MarkFailed', { handler: 'mark-failed', description: 'Closes a failed export and tells the user' });
-    jobs.grantReadWrite(markFailed);
+    jobs.grant(markFailed, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
     storage.grantStagingCleanup(markFailed);
     sender.grantSend(markFailed);
 
     const ended = new HouseFunction(this, 'ExecutionEnded', { handler: 'execution-ended', description: 'Closes exports whose execution timed out or was stopped' });
-    jobs.grantReadWrite(ended);
+    jobs.grant(ended, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
     storage.grantStagingCleanup(ended);
     sender.grantSend(ended);
 
     const tasks = { PrepareExport: prepare, CollectSource: collect, BundleArchive: bundle, SendLink: sendLink, MarkFailed: markFailed };
-    const logs = new LogGroup(this, 'ExecutionLogs', { logGroupName: `/aws/vendedlogs/states/${id}-${this.node.addr}`, retention: RetentionDays.THREE_MONTHS });
+    // No fixed name: the group is retained (it holds execution data), so a fixed name would collide when
+    // the stack is deployed again after a delete.
+    const logs = new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.THREE_MONTHS });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(EXPORT_DEFINITION),
@@ -106,11 +109,11 @@ export class ExportWorkflow extends Construct {
     });
 
     new Rule(this, 'ExecutionEndedRule', {
-      description: 'Export executions that timed out or were stopped skip the Catch; close their jobs',
+      description: 'Export executions that failed, timed out or were stopped outside the Catch: close their jobs',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['TIMED_OUT', 'ABORTED'] },
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...UNHANDLED_ENDINGS] },
       },
       targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
     });
@@ -134,7 +137,7 @@ export class ExportWorkflow extends Construct {
     this.stateMachine.grantStartExecution(fn);
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['states:StopExecution', 'states:DescribeExecution'],
+        actions: ['states:StopExecution'],
         resources: [this.executionArnPattern()],
       }),
     );

@@ -39,15 +39,30 @@ export class JobsTable extends Construct {
     });
   }
 
-  /** Read and write jobs, locks and audit events (the workflow's steps and the API). */
-  grantReadWrite(fn: EnvFunction): void {
+  /**
+   * Exactly the jobs-table access one function's code uses: item actions on the table, and Query on the
+   * table (a user's audit trail) or on the by-user index (a user's history) only where asked. The table
+   * is encrypted with the data key, and DynamoDB decrypts its table key as the caller: kms:Decrypt.
+   */
+  grant(fn: EnvFunction, access: JobsAccess): void {
     fn.addEnvironment('JOBS_TABLE', this.table.tableName);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`],
-      }),
-    );
-    this.key.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey');
+    if (access.items.length > 0) {
+      fn.addToRolePolicy(new PolicyStatement({ actions: access.items.map((action) => `dynamodb:${action}`), resources: [this.table.tableArn] }));
+    }
+    const queried = [
+      ...(access.queryAudit ? [this.table.tableArn] : []),
+      ...(access.queryHistory ? [`${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`] : []),
+    ];
+    if (queried.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
+    this.key.grant(fn, 'kms:Decrypt');
   }
+}
+
+/** What a function does with the jobs table (see JobStore: each method's DynamoDB calls). */
+export interface JobsAccess {
+  items: ('GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem')[];
+  /** JobStore.auditTrail: Query on the table itself. */
+  queryAudit?: boolean;
+  /** JobStore.listByUser: Query on the by-user index. */
+  queryHistory?: boolean;
 }

@@ -1,10 +1,10 @@
 // What operators see: alarms on failed or timed-out exports, Lambda errors and throttles, and delivery
 // failures, all to one encrypted SNS topic; and a dashboard of exports started, succeeded and failed,
 // their duration and archive sizes.
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -31,6 +31,17 @@ export class Operations extends Construct {
     const topicKey = new Key(this, 'AlarmsKey', { description: 'user-data-export: encrypts the alarms topic', enableKeyRotation: true });
     topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     this.topic = new Topic(this, 'Alarms', { displayName: 'user-data-export alarms', masterKey: topicKey, enforceSSL: true });
+    // enforceSSL writes a topic policy, and a topic policy replaces SNS's default one: without this
+    // statement nothing would let CloudWatch deliver an alarm. Only alarms of this account may publish.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.topic);
     const alarm = (name: string, metric: IMetric, description: string) => {

@@ -22,6 +22,7 @@ export class UserDataExportStack extends Stack {
   readonly api: ExportApi;
   readonly workflow: ExportWorkflow;
   readonly operations: Operations;
+  readonly linkSigning: LinkSigning;
 
   constructor(scope: Construct, id: string, props: UserDataExportStackProps) {
     super(scope, id, { description: 'user-data-export: data-portability exports of one user\'s personal data', ...props });
@@ -30,6 +31,7 @@ export class UserDataExportStack extends Stack {
     this.storage = new ExportStorage(this, 'Storage', { retentionDays: config.retentionDays });
     this.jobs = new JobsTable(this, 'Jobs', { key: this.storage.dataKey });
     const linkSigning = new LinkSigning(this, 'LinkSigning');
+    this.linkSigning = linkSigning;
     const sender = new SenderIdentity(this, 'Sender', config.senderEmail);
 
     this.api = new ExportApi(this, 'Api', { config, storage: this.storage, jobs: this.jobs, linkSigning, dataMap, sender });

@@ -1,15 +1,19 @@
 // The embedded stack: the whole export on one machine with no AWS account. It starts the emulators,
 // points the AWS SDK at them through the standard AWS_ENDPOINT_URL_<SERVICE> variables, creates the jobs
 // table and export bucket, builds every handler from the same factory Lambda uses, and runs the same
-// ASL file. The only local substitution is the link signer: a random HMAC key instead of KMS.
+// ASL file. Each function gets clients of its own that IAM checks against its role in the synthesized
+// template (local/iam), as strictly as AWS. What runs differently, because no emulator exists: the link
+// signer (a random HMAC key instead of KMS), the workflow (the local runner instead of Step Functions),
+// and EventBridge (the runner calls ExecutionEnded itself); each of those is checked against IAM too.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
-import { closeEndedExecution, findRecipient, startExport, type StartRequest } from '../lambdas/core/export-lifecycle.ts';
+import { findRecipient, startExport, type StartRequest, type UnhandledEnding, type WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
+import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
 import { verifySignedRequest } from '../lambdas/core/signed-request.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
@@ -24,14 +28,18 @@ import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
-import { LocalWorkflow, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
+import { enforceClients, enforceSigner, enforceWorkflow } from './iam/enforce.ts';
+import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
+import { PolicyEnforcer } from './iam/policy-enforcer.ts';
+import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
+import { lambdaContext, LocalWorkflow, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
 import { createBucket, createTable, loadSeed } from './seed-loader.ts';
 import type { Seed } from './seed.ts';
 
-export const LOCAL_EXPORT_BUCKET = 'user-data-exports-local';
-export const LOCAL_JOBS_TABLE = 'ExportJobs';
+export const LOCAL_EXPORT_BUCKET = LOCAL_NAMES.exportBucket;
+export const LOCAL_JOBS_TABLE = LOCAL_NAMES.jobsTable;
 export const LOCAL_SENDER = 'privacy@cartropic.com';
-export const LOCAL_REGION = 'us-east-1';
+export { LOCAL_REGION };
 
 export interface EmbeddedStackOptions {
   dataMapFile: string;
@@ -51,8 +59,13 @@ export interface EmbeddedStackOptions {
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
   wrapTask?: (task: TaskName, handler: TaskHandler) => TaskHandler;
-  /** Wraps the AWS clients the handlers use (throttling, a failing upload part: tests). */
-  wrapClients?: (clients: Clients) => Clients;
+  /** Wraps each function's AWS clients (throttling, a failing upload part: tests); IAM is checked inside. */
+  wrapClients?: (clients: Clients, functionName: string) => Clients;
+  /**
+   * The stack whose IAM is enforced, instead of the one synthesized from lib/ for these options: a test
+   * passes a template with a grant taken away to watch the export fail as it would in AWS.
+   */
+  stackTemplate?: SynthesizedStack;
   /** Where handler logs go; silent by default so the demo's own progress stays readable. */
   log?: Runtime['log'];
 }
@@ -84,6 +97,8 @@ export class EmbeddedStack {
     readonly identity: LocalIdentityProvider,
     /** Where local-only routes (sign-in, account page, inbox) are added by the local server. */
     readonly gateway: HttpGateway,
+    /** IAM as enforced on every function: its decisions say what each function did. */
+    readonly permissions: PolicyEnforcer,
     private readonly settings: { retentionDays: number },
     private readonly closeAll: () => Promise<void>,
   ) {}
@@ -104,7 +119,10 @@ export class EmbeddedStack {
       },
     });
     try {
-      emulators = await startEmulators();
+      const settings = { retentionDays: options.retentionDays ?? 7, linkLifetimeHours: options.linkTtlHours ?? 72, cooldownHours: options.cooldownHours ?? 24 };
+      const [synthesized, started] = await Promise.all([options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER }), startEmulators()]);
+      emulators = started;
+      const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
       Object.assign(process.env, {
         AWS_REGION: LOCAL_REGION,
@@ -119,27 +137,34 @@ export class EmbeddedStack {
         AWS_S3_FORCE_PATH_STYLE: 'true',
         JOBS_TABLE: LOCAL_JOBS_TABLE,
         EXPORT_BUCKET: LOCAL_EXPORT_BUCKET,
-        EXPORT_KMS_KEY_ID: 'arn:aws:kms:us-east-1:000000000000:key/local-export-key',
+        EXPORT_KMS_KEY_ID: LOCAL_DATA_KEY_ARN,
+        LINK_SIGNING_KEY_ID: LOCAL_LINK_KEY_ARN,
+        STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
         DATA_MAP_FILE: dataMapFile,
         SENDER_EMAIL: LOCAL_SENDER,
         PUBLIC_BASE_URL: baseUrl,
-        LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
-        RETENTION_DAYS: String(options.retentionDays ?? 7),
-        COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
+        LINK_TTL_HOURS: String(settings.linkLifetimeHours),
+        RETENTION_DAYS: String(settings.retentionDays),
+        COOLDOWN_HOURS: String(settings.cooldownHours),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
       });
       if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
       else process.env.MAX_ARCHIVE_BYTES = String(options.maxArchiveBytes);
       delete process.env.AWS_PROFILE;
+      // The stack's own clients set up tables and seed data, as an operator would; they are not a function's.
       const clients = createClients(process.env);
-      const handlerClients = options.wrapClients ? options.wrapClients(clients) : clients;
       const metrics: { name: string; value: number }[] = [];
-      const runtime: Runtime = {
-        env: process.env,
-        clients: handlerClients,
-        signer: new HmacLinkSigner(randomBytes(32)),
-        log: options.log ?? (() => undefined),
-        metric: (name, value) => metrics.push({ name, value }),
+      const signer = new HmacLinkSigner(randomBytes(32));
+      /** What one function runs with: clients of its own and the signer, all under its role. */
+      const runtimeOf = (functionName: string): Runtime => {
+        const own = enforceClients(createClients(process.env), functionName, permissions);
+        return {
+          env: process.env,
+          clients: options.wrapClients ? options.wrapClients(own, functionName) : own,
+          signer: enforceSigner(signer, functionName, permissions),
+          log: options.log ?? (() => undefined),
+          metric: (name, value) => metrics.push({ name, value }),
+        };
       };
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
         partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
@@ -151,29 +176,30 @@ export class EmbeddedStack {
       const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE);
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
       const task = (name: TaskName, handler: unknown) => wrap(name, handler as TaskHandler);
+      const executionEnded = createExecutionEndedHandler(runtimeOf('ExecutionEnded'));
       const workflow = new LocalWorkflow({
         handlers: {
-          PrepareExport: task('PrepareExport', createPrepareExportHandler(runtime)),
-          CollectSource: task('CollectSource', createCollectSourceHandler(runtime)),
-          BundleArchive: task('BundleArchive', createBundleArchiveHandler(runtime)),
-          SendLink: task('SendLink', createSendLinkHandler(runtime)),
-          MarkFailed: task('MarkFailed', createMarkFailedHandler(runtime)),
+          PrepareExport: task('PrepareExport', createPrepareExportHandler(runtimeOf('PrepareExport'))),
+          CollectSource: task('CollectSource', createCollectSourceHandler(runtimeOf('CollectSource'))),
+          BundleArchive: task('BundleArchive', createBundleArchiveHandler(runtimeOf('BundleArchive'))),
+          SendLink: task('SendLink', createSendLinkHandler(runtimeOf('SendLink'))),
+          MarkFailed: task('MarkFailed', createMarkFailedHandler(runtimeOf('MarkFailed'))),
         },
         retryIntervalMs: options.retryIntervalMs,
         timeoutSeconds: options.timeoutSeconds,
-        // In AWS an EventBridge rule on TIMED_OUT/ABORTED executions does this; here the runner does.
+        // In AWS an EventBridge rule sends these endings to ExecutionEnded; here the runner does.
         onUnhandledEnd: async (input, status) => {
-          await closeEndedExecution(input, status, { jobs, s3: clients.s3, bucket: LOCAL_EXPORT_BUCKET, ses: clients.ses, sender: LOCAL_SENDER });
+          await executionEnded(statusChangeEvent(input, status), lambdaContext('ExecutionEnded', 30));
         },
       });
-      const download = createDownloadHandler(runtime);
-      const userApi = createUserApiHandler(runtime, workflow);
-      const supportApi = createSupportApiHandler(runtime, workflow);
+      const download = createDownloadHandler(runtimeOf('Download'));
+      const userApi = createUserApiHandler(runtimeOf('UserApi'), enforceWorkflow(workflow, 'UserApi', permissions));
+      const supportApi = createSupportApiHandler(runtimeOf('SupportApi'), enforceWorkflow(workflow, 'SupportApi', permissions));
       gateway.add({ ...DOWNLOAD_ROUTE, handler: () => download, auth: 'none' });
       for (const route of USER_ROUTES) gateway.add({ ...route, handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const route of SUPPORT_ROUTES) gateway.add({ ...route, handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
 
-      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, runtime.signer, metrics, identity, gateway, { retentionDays: options.retentionDays ?? 7 }, async () => {
+      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, signer, metrics, identity, gateway, permissions, { retentionDays: settings.retentionDays }, async () => {
         await workflow.drain();
         await gateway.close();
         await emulators?.close();
@@ -255,6 +281,23 @@ export class EmbeddedStack {
       running = false;
     }
   }
+}
+
+/** The event EventBridge delivers for an execution's status change, as Step Functions documents it. */
+function statusChangeEvent(input: WorkflowInput, status: UnhandledEnding) {
+  const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.exportId}`;
+  const now = new Date();
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    account: '000000000000',
+    time: now.toISOString(),
+    region: LOCAL_REGION,
+    resources: [executionArn],
+    detail: { executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name: input.exportId, status, startDate: now.getTime(), stopDate: now.getTime(), input: JSON.stringify(input) },
+  };
 }
 
 /** The download link in an email's text body. */

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Workflow, WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
+import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
 
 export const EXPORT_DEFINITION_FILE = fileURLToPath(new URL('../state-machines/export.asl.json', import.meta.url));
 
@@ -47,7 +47,7 @@ function taskTimeouts(definition: Record<string, unknown>): Map<string, number> 
 }
 
 /** A Lambda context for a local invocation: the remaining time counts down from the Task's timeout. */
-function lambdaContext(functionName: string, timeoutSeconds: number): Context {
+export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     functionName,
@@ -74,8 +74,11 @@ export interface LocalWorkflowOptions {
   handlers: Record<TaskName, TaskHandler>;
   /** Milliseconds between retries instead of the ASL's backoff (tests only: keeps failure paths fast). */
   retryIntervalMs?: number;
-  /** Called when an execution ends without reaching MarkFailed (timeout, stop). */
-  onUnhandledEnd?: (input: WorkflowInput, status: 'TIMED_OUT' | 'ABORTED') => Promise<void>;
+  /**
+   * Called when an execution ends FAILED, TIMED_OUT or ABORTED, as EventBridge's rule calls
+   * ExecutionEnded in AWS (a FAILED ending may or may not have passed through MarkFailed).
+   */
+  onUnhandledEnd?: (input: WorkflowInput, status: UnhandledEnding) => Promise<void>;
   /** Overrides the whole-machine TimeoutSeconds (tests of the timeout path). */
   timeoutSeconds?: number;
 }
@@ -121,6 +124,7 @@ export class LocalWorkflow implements Workflow {
           return { status };
         }
         const failure = error as Error & { cause?: unknown };
+        await this.options.onUnhandledEnd?.(input, 'FAILED');
         return { status: 'FAILED', error: failure.name, cause: failure.message };
       },
     );

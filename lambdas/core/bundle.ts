@@ -3,7 +3,7 @@
 // record count that disagrees with what the collector reported fails the export instead of shipping it.
 // With maxArchiveBytes, the archive is split into numbered parts, each a complete ZIP under the limit:
 // a file that does not fit goes on in the next part as a new piece (records files stay valid JSON/CSV).
-import { DeleteObjectsCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -16,7 +16,7 @@ import type { Format } from './identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
 import { archiveFileName, archiveKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { deleteObjects, deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
 import { ZipWriter } from './zip-writer.ts';
 
 export interface CollectedSource {
@@ -103,8 +103,13 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {
-    await archive.abort(error instanceof Error ? error : new Error(String(error)));
-    throw error instanceof ArchiveWriteError ? error : new ArchiveWriteError(`Building the archive failed: ${(error as Error).message}`, { cause: error });
+    const failure = error instanceof ArchiveWriteError ? error : new ArchiveWriteError(`Building the archive failed: ${(error as Error).message}`, { cause: error });
+    try {
+      await archive.abort(failure);
+    } catch (cleanup) {
+      throw new ArchiveWriteError(`${failure.message} The archive parts already written could not be removed: ${(cleanup as Error).message}`, { cause: failure });
+    }
+    throw failure;
   }
 }
 
@@ -289,11 +294,12 @@ class SplitArchive {
   async abort(error: Error): Promise<void> {
     this.zip.destroy(error);
     await this.uploaded.catch(() => undefined);
-    if (this.finished.length > 0) {
-      await this.deps.s3
-        .send(new DeleteObjectsCommand({ Bucket: this.deps.exportBucket.bucket, Delete: { Objects: this.finished.map((p) => ({ Key: p.key })), Quiet: true } }))
-        .catch(() => undefined);
-    }
+    // A part left behind would be a partial archive under archives/ until lifecycle removes it.
+    await deleteObjects(
+      this.deps.s3,
+      this.deps.exportBucket.bucket,
+      this.finished.map((p) => p.key),
+    );
   }
 }
 

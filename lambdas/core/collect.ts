@@ -207,6 +207,9 @@ async function copyToStaging(source: S3Source, key: string, size: number, staged
           Bucket: exportBucket.bucket,
           Key: stagedKey,
           CopySource: `${source.bucket}/${encodeCopySourceKey(key)}`,
+          // The archive holds an object's bytes, never its S3 tags; copying them (the default) would need
+          // s3:GetObjectTagging on every source and s3:PutObjectTagging on staging for nothing.
+          TaggingDirective: 'REPLACE',
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: exportBucket.kmsKeyId,
         }),

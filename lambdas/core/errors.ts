@@ -50,6 +50,11 @@ export class ArchiveWriteError extends Error {
 }
 
 /** The email could not be sent; retried by the workflow. */
+/** Objects that had to be removed (staging, a failed archive's parts) are still there. */
+export class CleanupError extends Error {
+  override name = 'CleanupError';
+}
+
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
 }

@@ -7,7 +7,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Cl
 import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { ArchiveWriteError } from './errors.ts';
+import { ArchiveWriteError, CleanupError } from './errors.ts';
 import { FailureLatch } from './failure-latch.ts';
 import { stagingPrefix } from './staging.ts';
 
@@ -89,19 +89,37 @@ export class StagingWriter {
   }
 }
 
+/**
+ * Deletes keys of the export bucket and fails unless every one is gone. DeleteObjects answers 200 even
+ * when it refused some keys (each is authorized as s3:DeleteObject on its own), listing them in Errors.
+ */
+export async function deleteObjects(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
+  for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+    const batch = keys.slice(start, start + DELETE_BATCH);
+    const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const refused = result.Errors ?? [];
+    if (refused.length > 0) {
+      const first = refused[0];
+      throw new CleanupError(
+        `${refused.length} of ${batch.length} objects could not be deleted from the export bucket, first ${first?.Key ?? '?'} (${first?.Code ?? 'unknown'}: ${first?.Message ?? ''}).`,
+      );
+    }
+  }
+}
+
+/** DeleteObjects takes at most 1,000 keys. */
+const DELETE_BATCH = 1000;
+
 /** Removes every staging object of an export (parts and copied files). Safe to call twice. */
 export async function deleteStaging(s3: S3Client, bucket: string, exportId: string): Promise<number> {
   let deleted = 0;
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: stagingPrefix(exportId), ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key ?? '' }));
-    if (keys.length > 0) {
-      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-      deleted += keys.length;
-    }
+    const keys = (page.Contents ?? []).map((o) => o.Key ?? '');
+    await deleteObjects(s3, bucket, keys);
+    deleted += keys.length;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return deleted;
 }
-

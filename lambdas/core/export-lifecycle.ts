@@ -204,14 +204,65 @@ export function explainFailure(error: FailureInput['error']): { explanation: str
   return { explanation: `${explanation} Our team has been alerted.`, technical: `${name}: ${detail}`.slice(0, 2000) };
 }
 
+/** Execution endings that EventBridge reports to ExecutionEnded (the ones the Catch may not have seen). */
+export const UNHANDLED_ENDINGS = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export type UnhandledEnding = (typeof UNHANDLED_ENDINGS)[number];
+
+const ENDING_ERRORS: Record<UnhandledEnding, { Error: string; Cause: string }> = {
+  FAILED: { Error: 'States.Failed', Cause: 'The execution failed outside its failure path.' },
+  TIMED_OUT: { Error: 'States.Timeout', Cause: 'The execution was timed out.' },
+  ABORTED: { Error: 'States.Aborted', Cause: 'The execution was stopped.' },
+};
+
 /**
- * An execution that TIMED_OUT or was ABORTED never reaches the state machine's Catch: close its job the
- * way MarkFailed would. EventBridge calls this in AWS (ExecutionEnded); the local runner calls it here.
+ * An execution ended FAILED, TIMED_OUT or ABORTED. Timeouts, stops and failures outside the Catch
+ * (States.Runtime, States.DataLimitExceeded, MarkFailed out of retries) never reach MarkFailed, so this
+ * closes the job as MarkFailed would, but only while it is still QUEUED or RUNNING: an export that
+ * MarkFailed already closed (its execution then ends FAILED too) or that was cancelled is not closed,
+ * mailed or audited twice. Staging and the lock are released either way; both steps are idempotent.
+ * EventBridge calls this in AWS (ExecutionEnded); the local runner calls the same handler.
  */
-export function closeEndedExecution(input: WorkflowInput, status: 'TIMED_OUT' | 'ABORTED', deps: Parameters<typeof markFailed>[1]) {
-  const error =
-    status === 'TIMED_OUT' ? { Error: 'States.Timeout', Cause: 'The execution was timed out.' } : { Error: 'States.Aborted', Cause: 'The execution was stopped.' };
-  return markFailed({ ...input, error }, deps);
+export async function closeEndedExecution(
+  input: WorkflowInput,
+  status: UnhandledEnding,
+  deps: Parameters<typeof markFailed>[1],
+): Promise<{ exportId: string; status: 'FAILED' | 'UNCHANGED'; userNotified: boolean }> {
+  const now = (deps.now ?? (() => new Date()))();
+  const { explanation, technical } = explainFailure(ENDING_ERRORS[status]);
+  const job = await deps.jobs.get(input.exportId);
+  let closed = false;
+  if (job) {
+    try {
+      await deps.jobs.update(
+        job.exportId,
+        { status: 'FAILED', failureReason: technical, failureMessage: explanation, completedAt: now.toISOString() },
+        { statusIn: ['QUEUED', 'RUNNING'] },
+      );
+      closed = true;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+  await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  await deps.jobs.releaseLock(input.userId, input.exportId);
+  if (!job || !closed) return { exportId: input.exportId, status: 'UNCHANGED', userNotified: false };
+  const userNotified = await notifyFailure(job, explanation, deps);
+  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
+  return { exportId: input.exportId, status: 'FAILED', userNotified };
+}
+
+/** Tells the user their export failed; a failed email is logged, never a second error (the job row already says FAILED). */
+async function notifyFailure(job: Job, explanation: string, deps: Parameters<typeof markFailed>[1]): Promise<boolean> {
+  if (!job.notifyEmail) return false;
+  try {
+    await sendEmail(deps.ses, deps.sender, job.notifyEmail, renderFailedEmail(job.exportId, explanation));
+    return true;
+  } catch (error) {
+    // The job row already says FAILED and the user sees it on the account page; the alarm on failed
+    // executions tells operators. Failing here would only hide that state behind a second error.
+    deps.log?.('Could not email the failure notice', error);
+    return false;
+  }
 }
 
 export async function markFailed(
@@ -228,17 +279,7 @@ export async function markFailed(
   }
   await deleteStaging(deps.s3, deps.bucket, input.exportId);
   await deps.jobs.releaseLock(input.userId, input.exportId);
-  let userNotified = false;
-  if (job?.notifyEmail && !cancelled) {
-    try {
-      await sendEmail(deps.ses, deps.sender, job.notifyEmail, renderFailedEmail(job.exportId, explanation));
-      userNotified = true;
-    } catch (error) {
-      // The job row already says FAILED and the user sees it on the account page; the alarm on failed
-      // executions tells operators. Failing here would only hide that state behind a second error.
-      deps.log?.('Could not email the failure notice', error);
-    }
-  }
+  const userNotified = job && !cancelled ? await notifyFailure(job, explanation, deps) : false;
   // A cancel was audited when it was asked for; its execution ending is not a second event.
   if (job && !cancelled) {
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });

@@ -37,7 +37,14 @@ export class StepFunctionsWorkflow implements Workflow {
   ) {}
 
   async start(exportId: string, input: { exportId: string; userId: string }): Promise<void> {
-    await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: exportId, input: JSON.stringify(input) }));
+    try {
+      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: exportId, input: JSON.stringify(input) }));
+    } catch (error) {
+      // Export ids are new for every job, so an execution of this name can only be this export's own,
+      // started by an earlier attempt of this call (Step Functions answers a repeat with the same input
+      // while it runs, and ExecutionAlreadyExists once it has ended): the export is started.
+      if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+    }
   }
 
   async stop(exportId: string): Promise<void> {

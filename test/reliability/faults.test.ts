@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
 import { SourceReadError } from '../../lambdas/core/errors.ts';
-import { createClients, type Clients } from '../../lambdas/core/runtime.ts';
+import type { Clients } from '../../lambdas/core/runtime.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
 import { aroundCollectSource } from '../support/faults.ts';
@@ -48,8 +48,8 @@ let sendAttempts = 0;
 const crashAfterWrite = new Set<string>();
 const collectCalls = new Map<string, number>();
 
-function faultyClients(): Clients {
-  const clients = createClients(process.env);
+/** Faults inside each function's own clients, so IAM is still checked on every call. */
+function faultyClients(clients: Clients): Clients {
   intercept(clients.dynamodb, (command) => {
     if (command.constructor.name !== 'QueryCommand' || command.input.TableName !== 'Events') return;
     const userId = (command.input.ExpressionAttributeValues as Record<string, { S: string }>)[':pk']?.S ?? '';
@@ -163,6 +163,7 @@ describe('faults', () => {
     failUploadPartOnce = true;
     const started = await stack.startExport({ userId: 'big', formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
     const { job } = await stack.waitForExport(started.exportId);
+    expect(job.failureReason).toBeUndefined();
     expect(job.status).toBe('READY');
     expect(failUploadPartOnce).toBe(false);
     expect(abortedUploads).toEqual([job.archiveKey]);

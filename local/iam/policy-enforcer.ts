@@ -1,0 +1,192 @@
+// IAM as AWS evaluates it, for the embedded stack: every request a function makes is checked against
+// that function's role in the synthesized template (its identity policies), plus the resource policy
+// of what it touches (the export bucket's policy, a KMS key's policy), by a real IAM policy evaluator
+// (@cloud-copilot/iam-simulate). The emulators allow everything; this makes the local stack refuse what
+// AWS would refuse, with the same AccessDenied, naming the function, the action and the resource.
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import type { DataMap } from '../../lambdas/core/data-map.ts';
+import { LOCAL_ACCOUNT, LOCAL_NAMES, LocalResources } from './local-resources.ts';
+import type { Authorization, KeyLookup } from './sdk-actions.ts';
+import type { SynthesizedStack } from './stack-template.ts';
+
+interface PolicyDocument {
+  Version?: string;
+  Statement: { Effect: string; Action?: string | string[]; Resource?: string | string[]; [key: string]: unknown }[];
+}
+
+export interface Decision {
+  functionName: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
+}
+
+export interface Denial {
+  functionName: string;
+  action: string;
+  resource: string;
+  message: string;
+}
+
+/** What a KMS key's policy is when the template does not hold the key: the default, which lets IAM decide. */
+const DEFAULT_KEY_POLICY: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+};
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+
+export class PolicyEnforcer {
+  /** Every authorization decided, in order: what each function did and was allowed to do. */
+  readonly decisions: Decision[] = [];
+  readonly keys: KeyLookup;
+  private readonly resources: LocalResources;
+  private readonly roles = new Map<string, { principal: string; policies: PolicyDocument[] }>();
+  private readonly bucketPolicies = new Map<string, PolicyDocument>();
+  private readonly keyPolicies = new Map<string, PolicyDocument>();
+  private readonly memo = new Map<string, Promise<string | undefined>>();
+
+  constructor(stack: SynthesizedStack, dataMap: DataMap) {
+    const resources = new LocalResources(stack.template, stack.ids);
+    this.resources = resources;
+    const all = Object.entries(stack.template.Resources);
+    for (const [, resource] of all) {
+      if (resource.Type === 'AWS::S3::BucketPolicy') {
+        this.bucketPolicies.set(String(resources.resolve(resource.Properties?.Bucket)), resources.resolve(resource.Properties?.PolicyDocument) as PolicyDocument);
+      }
+    }
+    for (const [id, resource] of all) {
+      if (resource.Type === 'AWS::KMS::Key') this.keyPolicies.set(resources.getAtt(id, 'Arn'), resources.resolve(resource.Properties?.KeyPolicy) as PolicyDocument);
+    }
+    const jobsKey = resources.resolve((stack.template.Resources[stack.ids.jobsTable]?.Properties?.SSESpecification as { KMSMasterKeyId?: unknown } | undefined)?.KMSMasterKeyId);
+    const bucketEncryption = resources.resolve(stack.template.Resources[stack.ids.exportBucket]?.Properties?.BucketEncryption) as
+      | { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { KMSMasterKeyID?: string } }[] }
+      | undefined;
+    const exportKey = bucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID;
+    const sourceKey = (match: (s: DataMap['sources'][number]) => boolean) => dataMap.sources.find((s) => match(s) && s.kmsKeyArn)?.kmsKeyArn;
+    this.keys = {
+      tableKey: (table) => (table === LOCAL_NAMES.jobsTable ? (jobsKey as string | undefined) : sourceKey((s) => s.type === 'dynamodb' && s.table === table)),
+      objectKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : sourceKey((s) => s.type === 's3' && s.bucket === bucket)),
+      bucketKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : undefined),
+    };
+    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId));
+  }
+
+  /** The identity policies of a function's role: its attached AWS::IAM::Policy resources and inline policies. */
+  private roleOf(functionName: string, functionId: string): { principal: string; policies: PolicyDocument[] } {
+    const { Resources } = this.resources.template;
+    const role = asList((Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
+    const roleResource = role ? Resources[role] : undefined;
+    if (!role || !roleResource) throw new Error(`Function ${functionName} has no role in the synthesized template.`);
+    if (asList(roleResource.Properties?.ManagedPolicyArns).length > 0) {
+      throw new Error(`The role of ${functionName} has managed policies, which local/iam cannot read from the template; grant with statements instead.`);
+    }
+    const inline = asList(roleResource.Properties?.Policies).map((p) => (p as { PolicyDocument: unknown }).PolicyDocument);
+    const attached = Object.values(Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && asList(r.Properties?.Roles).some((ref) => (ref as { Ref?: string }).Ref === role))
+      .map((r) => r.Properties?.PolicyDocument);
+    return {
+      principal: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${this.resources.nameOf(role)}/${functionName}`,
+      policies: [...inline, ...attached].map((p) => this.resources.resolve(p) as PolicyDocument),
+    };
+  }
+
+  /** The functions the template defines, by construct id. */
+  get functionNames(): string[] {
+    return [...this.roles.keys()];
+  }
+
+  /** Every action a function's role allows, as written in the template (for least-privilege checks). */
+  grantedActions(functionName: string): { action: string; resources: string[] }[] {
+    return this.role(functionName).policies.flatMap((policy) =>
+      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => asList(s.Action).map((action) => ({ action: String(action), resources: asList(s.Resource).map(String) }))),
+    );
+  }
+
+  private role(functionName: string) {
+    const role = this.roles.get(functionName);
+    if (!role) throw new Error(`The synthesized template has no function named ${functionName}.`);
+    return role;
+  }
+
+  private resourcePolicy(resource: string): PolicyDocument | undefined {
+    if (resource.startsWith('arn:aws:kms:')) return this.keyPolicies.get(resource) ?? DEFAULT_KEY_POLICY;
+    const s3 = /^arn:aws:s3:::([^/]+)/.exec(resource);
+    return s3 ? this.bucketPolicies.get(s3[1] ?? '') : undefined;
+  }
+
+  /** Checks authorizations in order; the first one AWS would refuse is returned. */
+  async check(functionName: string, authorizations: Authorization[]): Promise<Denial | undefined> {
+    for (const authorization of authorizations) {
+      const candidates = asList(authorization.resource).map(String);
+      let refusal: string | undefined;
+      let allowedOn: string | undefined;
+      for (const resource of candidates) {
+        refusal = await this.evaluate(functionName, authorization.action, resource, authorization.context ?? {});
+        if (refusal === undefined) {
+          allowedOn = resource;
+          break;
+        }
+      }
+      const resource = allowedOn ?? candidates[0] ?? '';
+      this.decisions.push({ functionName, action: authorization.action, resource, allowed: refusal === undefined });
+      if (refusal !== undefined) {
+        const { principal } = this.role(functionName);
+        return {
+          functionName,
+          action: authorization.action,
+          resource,
+          message: `User: ${principal} is not authorized to perform: ${authorization.action} on resource: ${resource} because ${refusal} (function ${functionName}; its role in the synthesized template, enforced by local/iam).`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  private evaluate(functionName: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<string | undefined> {
+    const key = JSON.stringify([functionName, action, resource, context]);
+    let result = this.memo.get(key);
+    if (!result) {
+      result = this.simulate(functionName, action, resource, context);
+      this.memo.set(key, result);
+    }
+    return result;
+  }
+
+  private async simulate(functionName: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<string | undefined> {
+    const role = this.role(functionName);
+    const resourcePolicy = this.resourcePolicy(resource);
+    const response = await runSimulation(
+      {
+        identityPolicies: role.policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(resourcePolicy ? { resourcePolicy } : {}),
+        request: {
+          principal: role.principal,
+          action,
+          resource: { resource, accountId: LOCAL_ACCOUNT },
+          // The SDK always uses TLS in AWS; locally it speaks HTTP to the emulators.
+          contextVariables: { 'aws:SecureTransport': 'true', 'aws:PrincipalAccount': LOCAL_ACCOUNT, ...context },
+        },
+      },
+      {},
+    );
+    if (response.resultType === 'error') {
+      throw new Error(`The IAM evaluator could not evaluate ${action} on ${resource} for ${functionName}: ${JSON.stringify(response.errors)}`);
+    }
+    switch (response.overallResult) {
+      case 'Allowed':
+        return undefined;
+      case 'ExplicitlyDenied':
+        return `an explicit deny in ${resourcePolicy && this.denies(resourcePolicy) ? 'a resource-based policy' : 'an identity-based policy'}`;
+      default:
+        return `no identity-based policy allows the ${action} action`;
+    }
+  }
+
+  private denies(policy: PolicyDocument): boolean {
+    return policy.Statement.some((s) => s.Effect === 'Deny');
+  }
+}
+
