@@ -17,7 +17,10 @@ interface PolicyDocument {
 export interface Decision {
   functionName: string;
   action: string;
+  /** The resource it was allowed on, or the first one asked for when refused. */
   resource: string;
+  /** Every resource the request could be authorized against (SES: the address or its domain). */
+  candidates: string[];
   allowed: boolean;
 }
 
@@ -129,7 +132,7 @@ export class PolicyEnforcer {
         }
       }
       const resource = allowedOn ?? candidates[0] ?? '';
-      this.decisions.push({ functionName, action: authorization.action, resource, allowed: refusal === undefined });
+      this.decisions.push({ functionName, action: authorization.action, resource, candidates, allowed: refusal === undefined });
       if (refusal !== undefined) {
         const { principal } = this.role(functionName);
         return {

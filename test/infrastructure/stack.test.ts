@@ -8,36 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AppConfigError, parseAppConfig, type AppConfig } from '../../lib/app-config.ts';
+import { AppConfigError, parseAppConfig } from '../../lib/app-config.ts';
 import { addNagChecks } from '../../lib/nag.ts';
 import { UserDataExportStack } from '../../lib/user-data-export-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
-
-// The same context (feature flags included) as `cdk synth` uses, from cdk.json.
-const cdkJsonContext = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
-const baseContext = { senderEmail: 'privacy@cartropic.com', alarmEmail: 'ops@cartropic.com', dataMapFile: 'config/data-map.json' };
-
-/** Synthesizes the stack; bundling is skipped unless asked for (it is exercised once, below). */
-function synth(context: Record<string, unknown> = {}, options: { bundle?: boolean; nag?: boolean } = {}) {
-  const config: AppConfig = parseAppConfig({ ...baseContext, ...context });
-  const app = new App({ context: { ...cdkJsonContext, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
-  const stack = new UserDataExportStack(app, 'UserDataExport', { config });
-  if (options.nag) addNagChecks(app);
-  return { app, stack, template: Template.fromStack(stack) };
-}
-
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
-const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? (s.Resource as unknown[]) : [s.Resource]);
-
-function policyOf(template: Template, roleIdPrefix: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy');
-  const statements: Statement[] = [];
-  for (const policy of Object.values(policies) as { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } }[]) {
-    if (policy.Properties.Roles.some((r) => r.Ref.startsWith(roleIdPrefix))) statements.push(...policy.Properties.PolicyDocument.Statement);
-  }
-  return statements;
-}
+import { actionsOf, baseContext, cdkJsonContext, policyOf, resourcesOf, synth, type Statement } from '../support/stack-synth.ts';
 
 let template: Template;
 let app: App;

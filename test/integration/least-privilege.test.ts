@@ -1,0 +1,199 @@
+// Every function's role holds only what its code calls, and everything its code calls: the embedded
+// stack refuses whatever the synthesized template does not grant, and this test drives each function
+// down every path that needs a grant (start, follow, resend, download, cancel by user and support, an
+// operator's stop, a failed source, a split archive that fails half-way), then compares what each
+// function was allowed to do with what its role grants. A grant no path used is an unused grant.
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SupportClient } from '../../cli/support-client.ts';
+import { SourceUnavailableError } from '../../lambdas/core/errors.ts';
+import type { Clients } from '../../lambdas/core/runtime.ts';
+import { buildDemoSeed } from '../../local/demo-seed.ts';
+import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
+import { aroundCollectSource } from '../support/faults.ts';
+
+/**
+ * Grants that no path of a healthy local run can reach, and where each is shown to be needed instead.
+ * lib-storage aborts a multipart upload whose part failed; the emulator cannot fail a part by itself.
+ */
+const REACHED_ELSEWHERE: Record<string, string> = {
+  'BundleArchive s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/archives/*':
+    'test/reliability/faults.test.ts: "S3 failing in the middle of the multipart upload" asserts the abort',
+  'CollectSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
+    'lambdas/core/export-bucket.ts uploadStream (leavePartsOnError: false): a staging part over 5 MiB whose upload fails',
+};
+/** The Lambda platform's own calls (log delivery, X-Ray), not the code's. */
+const PLATFORM = /^(logs|xray):/;
+
+type Send = (command: { constructor: { name: string }; input: Record<string, unknown> }, ...rest: unknown[]) => Promise<unknown>;
+function beforeSend(client: object, before: (command: { constructor: { name: string }; input: Record<string, unknown> }) => Promise<void> | void): void {
+  const target = client as { send: Send };
+  const send = target.send.bind(target);
+  target.send = async (command, ...rest) => {
+    await before(command);
+    return send(command, ...rest);
+  };
+}
+
+/** Exports whose "account" staging writes wait for a release; `staged` resolves once another source has staged. */
+const held = new Map<string, { release: () => void; released: Promise<void>; staged: Promise<void>; markStaged: () => void }>();
+function hold(exportId: string) {
+  let release = () => undefined as void;
+  let markStaged = () => undefined as void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const staged = new Promise<void>((resolve) => (markStaged = resolve));
+  const gate = { release, released, staged, markStaged };
+  held.set(exportId, gate);
+  return gate;
+}
+/** Split archives of these exports fail at their second part. */
+const failSecondPart = new Set<string>();
+/** Users whose "devices" source fails after staging its part. */
+const failDevicesOf = new Set<string>();
+
+function wrapClients(clients: Clients, functionName: string): Clients {
+  if (functionName === 'CollectSource') {
+    beforeSend(clients.s3, async (command) => {
+      const [, exportId, sourceId] = String(command.input.Key ?? '').split('/');
+      const gate = held.get(exportId ?? '');
+      if (!gate || command.constructor.name !== 'PutObjectCommand') return;
+      if (sourceId === 'account') await gate.released;
+      else gate.markStaged();
+    });
+  }
+  if (functionName === 'BundleArchive') {
+    beforeSend(clients.s3, (command) => {
+      const [, exportId] = String(command.input.Key ?? '').split('/');
+      if (failSecondPart.has(exportId ?? '') && /-part-2\.zip$/.test(String(command.input.Key))) {
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' });
+      }
+    });
+  }
+  return clients;
+}
+
+let stack: EmbeddedStack;
+let support: SupportClient;
+
+beforeAll(async () => {
+  stack = await EmbeddedStack.start({
+    dataMapFile: 'config/data-map.json',
+    retryIntervalMs: 0,
+    cooldownHours: 0,
+    maxArchiveBytes: 64 * 1024,
+    wrapClients,
+    wrapTask: aroundCollectSource(async ({ userId, sourceId }, collect) => {
+      const result = await collect();
+      if (sourceId === 'devices' && failDevicesOf.delete(userId)) throw new SourceUnavailableError(sourceId, 'The device sessions table is gone (injected).');
+      return result;
+    }),
+  });
+  await stack.loadSeed(buildDemoSeed());
+  support = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: stack.identity.supportCredentials });
+}, 120_000);
+
+afterAll(async () => {
+  for (const gate of held.values()) gate.release();
+  await stack?.stop();
+});
+
+async function call(method: string, path: string, token: string, body?: object) {
+  const response = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as { exportId: string; status: string } };
+}
+
+/** Glob (IAM's *) to a regular expression. */
+const matches = (pattern: string, resource: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(resource);
+
+describe('least privilege, proved by use', () => {
+  it('a user starts, follows, resends and downloads; attachments are copied without their tags', async () => {
+    const token = await stack.signIn('u-1001');
+    const started = await call('POST', '/exports', token, { format: 'both' });
+    expect(started.status).toBe(202);
+    const { job } = await stack.waitForExport(started.body.exportId);
+    expect(job.status).toBe('READY');
+    expect((await call('GET', '/exports', token)).status).toBe(200);
+    expect((await call('GET', `/exports/${job.exportId}`, token)).status).toBe(200);
+    expect((await call('POST', `/exports/${job.exportId}/resend`, token)).status).toBe(200);
+    const { zip } = await stack.downloadFromEmail('ana.ruiz@example.com', job.exportId);
+    expect(zip.length).toBeGreaterThan(1000);
+    const copies = stack.permissions.decisions.filter((d) => d.functionName === 'CollectSource' && d.resource.includes(':::marketplace-uploads/'));
+    expect(copies.length).toBeGreaterThan(0);
+    expect(stack.permissions.decisions.filter((d) => /Tagging$/.test(d.action))).toEqual([]);
+  });
+
+  it('a user cancels a running export while a collector is still writing; each side removes what it finds', async () => {
+    const token = await stack.signIn('u-1002');
+    const started = await call('POST', '/exports', token, { format: 'json' });
+    const gate = hold(started.body.exportId);
+    await gate.staged;
+    expect((await call('DELETE', `/exports/${started.body.exportId}`, token)).body.status).toBe('CANCELLED');
+    gate.release();
+    const { job } = await stack.waitForExport(started.body.exportId);
+    expect(job.status).toBe('CANCELLED');
+  });
+
+  it('support starts for a customer, cancels, starts again, resends, lists and reads the audit trail', async () => {
+    const first = await support.start({ userId: 'u-1003', reason: 'TICKET-1', format: 'json' });
+    const gate = hold(first.exportId);
+    await gate.staged;
+    expect((await support.cancel(first.exportId, 'TICKET-1: customer asked')).status).toBe('CANCELLED');
+    gate.release();
+    await stack.waitForExport(first.exportId);
+    const second = await support.start({ userId: 'u-1003', reason: 'TICKET-2', format: 'json' });
+    expect((await stack.waitForExport(second.exportId)).job.status).toBe('READY');
+    expect((await support.resend(second.exportId, 'TICKET-2: lost the email')).status).toBe('READY');
+    expect((await support.list('u-1003')).map((e) => e.exportId)).toEqual(expect.arrayContaining([first.exportId, second.exportId]));
+    expect((await support.audit('u-1003')).length).toBeGreaterThan(3);
+  });
+
+  it('an execution stopped outside the API is closed by ExecutionEnded; a failed source by MarkFailed', async () => {
+    const stopped = await stack.startExport({ userId: 'u-10010', formats: ['json'], actor: { id: 'operator', role: 'operator' } });
+    const gate = hold(stopped.exportId);
+    await gate.staged;
+    await stack.workflow.stop(stopped.exportId);
+    gate.release();
+    const ended = await stack.waitForExport(stopped.exportId);
+    expect(ended.outcome.status).toBe('ABORTED');
+    expect(ended.job).toMatchObject({ status: 'FAILED', failureReason: expect.stringContaining('States.Aborted') });
+
+    failDevicesOf.add('u-10010');
+    const failing = await stack.startExport({ userId: 'u-10010', formats: ['json'], actor: { id: 'operator', role: 'operator' } });
+    const failed = await stack.waitForExport(failing.exportId);
+    expect(failed.job).toMatchObject({ status: 'FAILED', failureReason: expect.stringContaining('SourceUnavailableError') });
+  });
+
+  it('a split archive failing at its second part removes the first', async () => {
+    const started = await stack.startExport({ userId: 'u-heavy', formats: ['json', 'csv'], actor: { id: 'operator', role: 'operator' } });
+    failSecondPart.add(started.exportId);
+    const { job } = await stack.waitForExport(started.exportId);
+    expect(job).toMatchObject({ status: 'FAILED', failureReason: expect.stringContaining('ArchiveWriteError') });
+    const firstPart = `archives/${job.exportId}/user-data-export-${job.exportId}.zip`;
+    expect(stack.permissions.decisions).toContainEqual(expect.objectContaining({ functionName: 'BundleArchive', action: 's3:DeleteObject', allowed: true, resource: expect.stringContaining(firstPart) }));
+    await expect(stack.s3.send(new GetObjectCommand({ Bucket: stack.exportBucket, Key: firstPart }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  it('was refused nothing, and left no grant of any function unused', () => {
+    const { decisions } = stack.permissions;
+    expect(decisions.filter((d) => !d.allowed)).toEqual([]);
+    const unused: string[] = [];
+    for (const functionName of stack.permissions.functionNames) {
+      for (const grant of stack.permissions.grantedActions(functionName)) {
+        if (PLATFORM.test(grant.action)) continue;
+        for (const pattern of grant.resources) {
+          const label = `${functionName} ${grant.action} ${pattern}`;
+          const used = decisions.some((d) => d.allowed && d.functionName === functionName && d.action === grant.action && d.candidates.some((r) => matches(pattern, r)));
+          if (!used && !(label in REACHED_ELSEWHERE)) unused.push(label);
+        }
+      }
+    }
+    expect(unused).toEqual([]);
+    // Each exemption is still a grant the template holds (an exemption for a grant removed is stale).
+    const granted = stack.permissions.functionNames.flatMap((fn) => stack.permissions.grantedActions(fn).flatMap((g) => g.resources.map((r) => `${fn} ${g.action} ${r}`)));
+    for (const label of Object.keys(REACHED_ELSEWHERE)) expect(granted).toContain(label);
+  });
+});
