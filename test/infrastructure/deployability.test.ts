@@ -55,7 +55,7 @@ async function decision(policy: unknown, principal: string, action: string, reso
       resourceControlPolicies: [],
       resourcePolicy: policy,
       request: { principal, action, resource: { resource, accountId: LOCAL_ACCOUNT }, contextVariables: { 'aws:SourceAccount': sourceAccount, 'aws:SecureTransport': 'true' } },
-    } as never,
+    },
     {},
   );
   if (response.resultType === 'error') throw new Error(JSON.stringify(response.errors));

@@ -2,7 +2,8 @@
 // show KMS, lifecycle or bucket policy): encryption, public access, TLS, lifecycle, retention, least
 // privilege derived from the data map, logging, tracing, runtime, and a clean cdk-nag report.
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
