@@ -28,7 +28,7 @@ import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
-import { enforceClients, enforceSigner, enforceWorkflow } from './iam/enforce.ts';
+import { enforceClients, enforceInvoke, enforceSigner, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
@@ -175,7 +175,8 @@ export class EmbeddedStack {
 
       const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE);
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
-      const task = (name: TaskName, handler: unknown) => wrap(name, handler as TaskHandler);
+      // Step Functions invokes each Task's function as the state machine's role.
+      const task = (name: TaskName, handler: unknown) => enforceInvoke(wrap(name, handler as TaskHandler), name, permissions);
       const executionEnded = createExecutionEndedHandler(runtimeOf('ExecutionEnded'));
       const workflow = new LocalWorkflow({
         handlers: {

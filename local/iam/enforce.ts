@@ -11,7 +11,7 @@ import type { Workflow } from '../../lambdas/core/export-lifecycle.ts';
 import type { LinkSigner } from '../../lambdas/core/link-token.ts';
 import type { Clients } from '../../lambdas/core/runtime.ts';
 import { LOCAL_LINK_KEY_ARN, LOCAL_STATE_MACHINE_ARN } from './local-resources.ts';
-import type { Denial, PolicyEnforcer } from './policy-enforcer.ts';
+import { STATE_MACHINE, type Denial, type PolicyEnforcer } from './policy-enforcer.ts';
 import { authorizationsFor, perObject } from './sdk-actions.ts';
 
 /** The error each service answers a refused request with (S3's code differs from the others'). */
@@ -98,6 +98,15 @@ export function enforceSigner(signer: LinkSigner, functionName: string, enforcer
       return signer.verify(message, mac);
     },
   };
+}
+
+/** A Task's function, invoked by the local runner only where the state machine's role allows it. */
+export function enforceInvoke<H extends (event: never, context: never) => Promise<unknown>>(handler: H, functionName: string, enforcer: PolicyEnforcer): H {
+  const invoke = async (event: never, context: never) => {
+    await authorize(enforcer, STATE_MACHINE, 'LambdaClient', 'InvokeCommand', { FunctionName: enforcer.functionArns[functionName] });
+    return handler(event, context);
+  };
+  return invoke as H;
 }
 
 /** The local runner, allowed only where the function's role allows StartExecution / StopExecution. */

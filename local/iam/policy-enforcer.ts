@@ -37,6 +37,9 @@ const DEFAULT_KEY_POLICY: PolicyDocument = {
   Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${LOCAL_ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
 };
 
+/** The principal name of the state machine's role, which invokes the workflow's functions. */
+export const STATE_MACHINE = 'StateMachine';
+
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
 export class PolicyEnforcer {
@@ -72,31 +75,36 @@ export class PolicyEnforcer {
       objectKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : sourceKey((s) => s.type === 's3' && s.bucket === bucket)),
       bucketKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : undefined),
     };
-    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId));
+    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId, 'Role'));
+    this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, 'RoleArn'));
+    this.functionArns = Object.fromEntries(Object.entries(stack.ids.functions).map(([name, logicalId]) => [name, resources.getAtt(logicalId, 'Arn')]));
   }
 
-  /** The identity policies of a function's role: its attached AWS::IAM::Policy resources and inline policies. */
-  private roleOf(functionName: string, functionId: string): { principal: string; policies: PolicyDocument[] } {
+  /** Each function's ARN as the state machine's role names it (local stand-ins for the generated names). */
+  readonly functionArns: Record<string, string>;
+
+  /** The identity policies of a resource's role: its attached AWS::IAM::Policy resources and inline policies. */
+  private roleOf(name: string, logicalId: string, roleProperty: string): { principal: string; policies: PolicyDocument[] } {
     const { Resources } = this.resources.template;
-    const role = asList((Resources[functionId]?.Properties?.Role as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
+    const role = asList((Resources[logicalId]?.Properties?.[roleProperty] as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
     const roleResource = role ? Resources[role] : undefined;
-    if (!role || !roleResource) throw new Error(`Function ${functionName} has no role in the synthesized template.`);
+    if (!role || !roleResource) throw new Error(`${name} has no role in the synthesized template.`);
     if (asList(roleResource.Properties?.ManagedPolicyArns).length > 0) {
-      throw new Error(`The role of ${functionName} has managed policies, which local/iam cannot read from the template; grant with statements instead.`);
+      throw new Error(`The role of ${name} has managed policies, which local/iam cannot read from the template; grant with statements instead.`);
     }
     const inline = asList(roleResource.Properties?.Policies).map((p) => (p as { PolicyDocument: unknown }).PolicyDocument);
     const attached = Object.values(Resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && asList(r.Properties?.Roles).some((ref) => (ref as { Ref?: string }).Ref === role))
       .map((r) => r.Properties?.PolicyDocument);
     return {
-      principal: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${this.resources.nameOf(role)}/${functionName}`,
+      principal: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${this.resources.nameOf(role)}/${name}`,
       policies: [...inline, ...attached].map((p) => this.resources.resolve(p) as PolicyDocument),
     };
   }
 
   /** The functions the template defines, by construct id. */
   get functionNames(): string[] {
-    return [...this.roles.keys()];
+    return [...this.roles.keys()].filter((name) => name !== STATE_MACHINE);
   }
 
   /** Every action a function's role allows, as written in the template (for least-privilege checks). */

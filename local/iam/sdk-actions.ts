@@ -137,6 +137,10 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
     GenerateMacCommand: row<GenerateMacCommandInput>((input) => [{ action: 'kms:GenerateMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } }]),
     VerifyMacCommand: row<VerifyMacCommandInput>((input) => [{ action: 'kms:VerifyMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } }]),
   },
+  // Step Functions invoking a Task's function, as the state machine's role.
+  LambdaClient: {
+    InvokeCommand: row<{ FunctionName?: string }>((input) => [{ action: 'lambda:InvokeFunction', resource: input.FunctionName ?? '' }]),
+  },
   SFNClient: {
     StartExecutionCommand: row<StartExecutionCommandInput>((input) => [{ action: 'states:StartExecution', resource: input.stateMachineArn ?? '' }]),
     StopExecutionCommand: row<StopExecutionCommandInput>((input) => [{ action: 'states:StopExecution', resource: input.executionArn ?? '' }]),

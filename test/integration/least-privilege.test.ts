@@ -10,6 +10,7 @@ import { SourceUnavailableError } from '../../lambdas/core/errors.ts';
 import type { Clients } from '../../lambdas/core/runtime.ts';
 import { buildDemoSeed } from '../../local/demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
+import { STATE_MACHINE } from '../../local/iam/policy-enforcer.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 
 /**
@@ -187,7 +188,8 @@ describe('least privilege, proved by use', () => {
     const { decisions } = stack.permissions;
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);
     const unused: string[] = [];
-    for (const functionName of stack.permissions.functionNames) {
+    // The functions, and the state machine's role that invokes them.
+    for (const functionName of [...stack.permissions.functionNames, STATE_MACHINE]) {
       for (const grant of stack.permissions.grantedActions(functionName)) {
         if (PLATFORM.test(grant.action)) continue;
         for (const pattern of grant.resources) {

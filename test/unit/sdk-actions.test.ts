@@ -89,7 +89,7 @@ describe('S3 commands', () => {
   });
 });
 
-describe('SES, KMS and Step Functions commands', () => {
+describe('SES, KMS, Lambda and Step Functions commands', () => {
   it('SendEmail is ses:SendEmail on the sending identity, the address or its domain, with ses:FromAddress', () => {
     expect(actions('SESv2Client', 'SendEmailCommand', { FromEmailAddress: 'privacy@example.com' })).toEqual([
       {
@@ -105,6 +105,11 @@ describe('SES, KMS and Step Functions commands', () => {
       { action: 'kms:GenerateMac', resource: EXPORT_KEY, context: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
     ]);
     expect(actions('KMSClient', 'VerifyMacCommand', { KeyId: EXPORT_KEY, MacAlgorithm: 'HMAC_SHA_256' }).map((a) => a.action)).toEqual(['kms:VerifyMac']);
+  });
+
+  it('a Task invoking its function is lambda:InvokeFunction on the function', () => {
+    const fn = 'arn:aws:lambda:us-east-1:000000000000:function:CollectSource';
+    expect(actions('LambdaClient', 'InvokeCommand', { FunctionName: fn })).toEqual([{ action: 'lambda:InvokeFunction', resource: fn }]);
   });
 
   it('StartExecution is on the state machine, StopExecution on the execution', () => {
