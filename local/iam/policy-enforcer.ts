@@ -46,6 +46,8 @@ export class PolicyEnforcer {
   /** Every authorization decided, in order: what each function did and was allowed to do. */
   readonly decisions: Decision[] = [];
   readonly keys: KeyLookup;
+  /** Each function's ARN as the state machine's role names it (local stand-ins for the generated names). */
+  readonly functionArns: Record<string, string>;
   private readonly resources: LocalResources;
   private readonly roles = new Map<string, { principal: string; policies: PolicyDocument[] }>();
   private readonly bucketPolicies = new Map<string, PolicyDocument>();
@@ -79,9 +81,6 @@ export class PolicyEnforcer {
     this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, 'RoleArn'));
     this.functionArns = Object.fromEntries(Object.entries(stack.ids.functions).map(([name, logicalId]) => [name, resources.getAtt(logicalId, 'Arn')]));
   }
-
-  /** Each function's ARN as the state machine's role names it (local stand-ins for the generated names). */
-  readonly functionArns: Record<string, string>;
 
   /** The identity policies of a resource's role: its attached AWS::IAM::Policy resources and inline policies. */
   private roleOf(name: string, logicalId: string, roleProperty: string): { principal: string; policies: PolicyDocument[] } {
