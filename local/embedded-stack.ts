@@ -15,7 +15,6 @@ import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map.ts';
 import { findRecipient, startExport, type StartRequest, type UnhandledEnding, type WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
 import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
-import { verifySignedRequest } from '../lambdas/core/signed-request.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
@@ -28,6 +27,7 @@ import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
+import { verifySigV4 } from './sigv4-verifier.ts';
 import { enforceClients, enforceInvoke, enforceSigner, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
@@ -113,9 +113,9 @@ export class EmbeddedStack {
     const identity = new LocalIdentityProvider();
     const gateway = new HttpGateway({
       jwt: (authorization) => identity.verifyToken(authorization),
-      iam: async (request) => {
-        const accessKey = await verifySignedRequest(request, identity.supportCredentials, LOCAL_REGION);
-        return accessKey ? { accessKey, userArn: identity.supportArn } : undefined;
+      iam: (request) => {
+        const verdict = verifySigV4(request, identity.supportCredentials, LOCAL_REGION);
+        return Promise.resolve(verdict.ok ? { accessKey: verdict.accessKeyId, userArn: identity.supportArn } : { refused: verdict.reason });
       },
     });
     try {

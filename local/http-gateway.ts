@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RouteAuth } from '../lambdas/core/routes.ts';
-import type { PlainRequest } from '../lambdas/core/signed-request.ts';
+import type { ReceivedRequest } from './sigv4-verifier.ts';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -20,7 +20,8 @@ export interface Route {
 /** What stands in for API Gateway's authorizers; answers like them (401 / 403) when they refuse. */
 export interface GatewayAuthorizers {
   jwt(authorization: string | undefined): Record<string, unknown> | undefined;
-  iam(request: PlainRequest): Promise<{ accessKey: string; userArn: string } | undefined>;
+  /** The caller, or why API Gateway would refuse the signature (said in the 403, to help whoever signs). */
+  iam(request: ReceivedRequest): Promise<{ accessKey: string; userArn: string } | { refused: string }>;
 }
 
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
@@ -42,10 +43,10 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   return params;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function toEvent(request: IncomingMessage, url: URL, route: Route, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
@@ -116,7 +117,7 @@ export class HttpGateway {
   }
 
   /** Fills requestContext.authorizer as API Gateway does, or says how API Gateway would refuse. */
-  private async authorize(route: Route, event: APIGatewayProxyEventV2, url: URL, body: string): Promise<{ status: number; message: string } | undefined> {
+  private async authorize(route: Route, event: APIGatewayProxyEventV2, request: IncomingMessage, body: Buffer): Promise<{ status: number; message: string } | undefined> {
     const auth = route.auth ?? 'none';
     if (auth === 'none') return undefined;
     if (!this.authorizers) return { status: 500, message: 'The local gateway has no authorizers.' };
@@ -127,8 +128,9 @@ export class HttpGateway {
       context.authorizer = { jwt: { claims, scopes: null } };
       return undefined;
     }
-    const principal = await this.authorizers.iam({ method: event.requestContext.http.method, url, headers: event.headers as Record<string, string>, body: body || undefined });
-    if (!principal) return { status: 403, message: 'Forbidden' };
+    // The request as received: raw target, every header value, the body's bytes (what API Gateway signs over).
+    const principal = await this.authorizers.iam({ method: request.method ?? 'GET', target: request.url ?? '/', rawHeaders: request.rawHeaders, body });
+    if ('refused' in principal) return { status: 403, message: `Forbidden: ${principal.refused}.` };
     context.authorizer = { iam: { accessKey: principal.accessKey, accountId: '000000000000', callerId: principal.accessKey, userArn: principal.userArn, userId: principal.accessKey } };
     return undefined;
   }
@@ -141,8 +143,8 @@ export class HttpGateway {
       const params = matchPath(route.path, url.pathname);
       if (!params) continue;
       const body = await readBody(request);
-      const event = toEvent(request, url, route, params, body);
-      const refusal = await this.authorize(route, event, url, body);
+      const event = toEvent(request, url, route, params, body.toString('utf8'));
+      const refusal = await this.authorize(route, event, request, body);
       if (refusal) {
         response.writeHead(refusal.status, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ message: refusal.message }));

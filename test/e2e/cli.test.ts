@@ -122,6 +122,6 @@ describe('user-data-export CLI', () => {
     writeFileSync(wrong, JSON.stringify({ ...endpoint, secretAccessKey: 'not-the-secret' }));
     const refused = await cli('list', '--user', 'olga', '--local', '--endpoint-file', wrong);
     expect(refused.code).toBe(1);
-    expect(refused.stderr.trim()).toBe('Forbidden');
+    expect(refused.stderr.trim()).toBe('Forbidden: the signature does not match the request.');
   });
 });

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test` drives Debian's Chromium for the browser test (playwright-core, which downloads no browser)
+# and signs requests with Debian's botocore (an independent SigV4 signer) for the API's IAM checks.
+# Install what is missing when we may (root with apt); otherwise say how, and stop.
+set -euo pipefail
+CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
+missing=()
+[ -x "$CHROMIUM" ] || missing+=(chromium)
+/usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || missing+=(python3-botocore)
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian's ${missing[*]} for the tests (once)…"
+  apt-get -o DPkg::Lock::Timeout=120 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "The tests need Debian's ${missing[*]} (sudo apt-get install ${missing[*]})." >&2
+echo "Chromium may also be given as CHROMIUM_PATH; botocore must import in /usr/bin/python3." >&2
+exit 1
