@@ -20,12 +20,16 @@ const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason
 // Resend and cancel record a reason when one is given; starting an export always needs one.
 const reasonBody = z.object({ reason: reasonSchema.optional() }).strict();
 
+const unknownUser = (userId: string) => `There is no account with user id "${userId}"; check the id in the support ticket.`;
+
 export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
 
-  function knownUser(raw: string | undefined): string {
+  /** A user id of the path that names an account; every support route answers an unknown one alike. */
+  async function knownUser(raw: string | undefined): Promise<string> {
     const parsed = userIdSchema.safeParse(raw ?? '');
     if (!parsed.success) throw new HttpError(400, `The user id ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
+    if (!(await userExists(parsed.data, deps))) throw new HttpError(404, unknownUser(parsed.data));
     return parsed.data;
   }
 
@@ -38,9 +42,7 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
     switch (event.routeKey) {
       case 'POST /support/exports': {
         const { userId, reason, ...body } = parseBody(event, supportStartSchema);
-        if (!(await userExists(userId, deps))) {
-          throw new HttpError(404, `There is no account with user id "${userId}"; check the id in the support ticket.`);
-        }
+        if (!(await userExists(userId, deps))) throw new HttpError(404, unknownUser(userId));
         const { created, job } = await startOrReuse({ userId, body, actor: as(reason) }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
       }
@@ -55,9 +57,9 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
         return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps), as(reason), deps)));
       }
       case 'GET /support/users/{userId}/exports':
-        return json(200, { exports: (await exportsOf(knownUser(event.pathParameters?.userId), deps)).map(publicView) });
+        return json(200, { exports: (await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map(publicView) });
       case 'GET /support/users/{userId}/audit':
-        return json(200, { events: await deps.jobs.auditTrail(knownUser(event.pathParameters?.userId)) });
+        return json(200, { events: await deps.jobs.auditTrail(await knownUser(event.pathParameters?.userId)) });
       default:
         throw new HttpError(404, 'No such route.');
     }

@@ -9,6 +9,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Workflow } from './core/export-lifecycle.ts';
 import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
+import { userIdSchema } from './core/identifiers.ts';
 import type { Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -17,7 +18,8 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
 
   async function route(event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<HttpResult> {
     const claims = event.requestContext?.authorizer?.jwt?.claims ?? {};
-    if (typeof claims.sub !== 'string' || claims.sub === '') throw new HttpError(401, 'Sign in to manage your data exports.');
+    // The subject becomes the user id of every key and prefix: one this service cannot hold is no sign-in.
+    if (typeof claims.sub !== 'string' || !userIdSchema.safeParse(claims.sub).success) throw new HttpError(401, 'Sign in to manage your data exports.');
     const me: Actor = { id: claims.sub, role: 'user' };
     const id = event.pathParameters?.id ?? '';
     switch (event.routeKey) {

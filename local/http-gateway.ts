@@ -43,10 +43,18 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
   return params;
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
+/** API Gateway's HTTP API refuses a payload over 10 MB with 413 before any integration runs. */
+export const GATEWAY_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/** The body, or undefined when it exceeds the gateway's limit (the rest is read and dropped, so the client hears the 413). */
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size <= GATEWAY_MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
+  }
+  return size > GATEWAY_MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 }
 
 function toEvent(request: IncomingMessage, url: URL, route: Route, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
@@ -143,6 +151,11 @@ export class HttpGateway {
       const params = matchPath(route.path, url.pathname);
       if (!params) continue;
       const body = await readBody(request);
+      if (!body) {
+        response.writeHead(413, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        return;
+      }
       const event = toEvent(request, url, route, params, body.toString('utf8'));
       const refusal = await this.authorize(route, event, request, body);
       if (refusal) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `npm test` drives Debian's Chromium for the browser test (playwright-core, which downloads no browser)
-# and signs requests with Debian's botocore (an independent SigV4 signer) for the API's IAM checks.
+# and signs requests with Debian's botocore and curl --aws-sigv4 (independent SigV4 signers) for the
+# API's IAM checks.
 # Install what is missing when we may (root with apt); otherwise say how, and stop.
 set -euo pipefail
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium}
 missing=()
 [ -x "$CHROMIUM" ] || missing+=(chromium)
 /usr/bin/python3 -c 'import botocore' >/dev/null 2>&1 || missing+=(python3-botocore)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian's ${missing[*]} for the tests (once)…"

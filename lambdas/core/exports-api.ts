@@ -13,7 +13,7 @@ import { renderReadyEmail, sendEmail } from './email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
 import { deleteStaging } from './export-bucket.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
-import { formatsFromChoice } from './identifiers.ts';
+import { exportIdSchema, formatsFromChoice } from './identifiers.ts';
 import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JobStore, type Actor, type Job } from './jobs.ts';
 import type { LinkSigner } from './link-token.ts';
 import { CATEGORIES } from './privacy-policy.ts';
@@ -22,7 +22,13 @@ import type { Runtime } from './runtime.ts';
 export const startBodySchema = z
   .object({
     format: z.enum(['json', 'csv', 'both']).default('both'),
-    categories: z.array(z.enum(CATEGORIES)).min(1).optional(),
+    // At most the eight categories, each once (a repeat is dropped, not stored).
+    categories: z
+      .array(z.enum(CATEGORIES))
+      .min(1)
+      .max(CATEGORIES.length, `must list at most the ${CATEGORIES.length} categories, each once`)
+      .transform((list) => [...new Set(list)])
+      .optional(),
   })
   .strict();
 
@@ -163,6 +169,10 @@ async function activeJob(userId: string, jobs: JobStore): Promise<Job | undefine
 
 /** An export the caller may see: a user only their own (anything else is "not found"), support any. */
 export async function visibleJob(exportId: string, caller: Actor, deps: Pick<ExportsApiDeps, 'jobs' | 'settings' | 'now'>): Promise<Job> {
+  // Anything that is not an export id names no export, and never reaches the table as a key.
+  if (!exportIdSchema.safeParse(exportId).success) {
+    throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export with the id "${exportId.slice(0, 100)}".`);
+  }
   const job = await deps.jobs.get(exportId);
   if (!job || (caller.role === 'user' && job.userId !== caller.id)) {
     throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export ${exportId}.`);

@@ -5,7 +5,8 @@
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigv4-'));
 const dataMapFile = writeDataMap(dir, [{ id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }]);
+const execFileAsync = promisify(execFile);
 const USERS = ['u-boto', 'u-sdk', 'u-cli', 'u-victim', 'u-1002'];
 
 let stack: EmbeddedStack;
@@ -101,6 +103,16 @@ describe('SigV4 as API Gateway verifies it', () => {
     const started = await send(start('u-boto'), botocoreHeaders(start('u-boto')));
     expect(started.status).toBe(202);
     await stack.waitForExport(started.body.exportId ?? '');
+  });
+
+  it('lets in curl --aws-sigv4, the README’s recipe for signing by hand', async () => {
+    const { accessKeyId, secretAccessKey } = stack.identity.supportCredentials;
+    // Asynchronously: the gateway answering curl runs in this process.
+    const curl = async (...args: string[]) =>
+      (await execFileAsync('curl', ['-s', '-w', '\n%{http_code}', '--aws-sigv4', `aws:amz:${LOCAL_REGION}:execute-api`, '--user', `${accessKeyId}:${secretAccessKey}`, ...args])).stdout;
+    expect((await curl(`${stack.baseUrl}/support/users/u-1002/exports`)).split('\n').at(-1)).toBe('200');
+    const started = await curl('-H', 'content-type: application/json', '-d', JSON.stringify({ userId: 'u-1002', reason: 'TICKET-4711', format: 'json' }), `${stack.baseUrl}/support/exports`);
+    expect(started.split('\n').at(-1)).toBe('202');
   });
 
   it('lets in the AWS SDK’s SignatureV4 and the CLI’s signer', async () => {
