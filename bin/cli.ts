@@ -14,7 +14,9 @@ Commands:
   list --user U                      the customer's exports, newest first
   resend ID [--reason R]             email a fresh link (the previous link stops working)
   cancel ID [--reason R]             stop a queued or running export
-  audit --user U                     who started, cancelled, resent, failed and downloaded what
+  audit --user U [--limit N [--cursor C]]
+                                     who started, cancelled, resent, failed and downloaded what
+                                     (every page; with --limit, one page and the cursor of the next)
 
 Where:
   --local                 the embedded stack of \`npm run local\` (endpoint file .local/endpoint.json)
@@ -38,6 +40,8 @@ const { values, positionals } = (() => {
         local: { type: 'boolean', default: false },
         'endpoint-file': { type: 'string' },
         api: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
         stack: { type: 'string', default: 'UserDataExport' },
         region: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -117,8 +121,18 @@ async function main(): Promise<number> {
       return 0;
     }
     case 'audit': {
-      const events = await client.audit(need(values.user, '--user'));
-      print(renderAudit(events), events);
+      const user = need(values.user, '--user');
+      if (values.limit === undefined) {
+        if (values.cursor !== undefined) throw new UsageError('--cursor goes with --limit (one page at a time).');
+        const events = await client.audit(user);
+        print(renderAudit(events), events);
+        return 0;
+      }
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError('--limit must be a whole number from 1 to 100.');
+      const page = await client.auditPage(user, { limit, cursor: values.cursor });
+      const more = page.nextCursor ? `\nMore: user-data-export audit --user ${user} --limit ${limit} --cursor ${page.nextCursor}` : '';
+      print(`${renderAudit(page.events)}${more}`, page);
       return 0;
     }
     default:

@@ -91,7 +91,25 @@ export class SupportClient {
     return this.request('DELETE', `support/exports/${encodeURIComponent(exportId)}`, reason ? { reason } : {});
   }
 
+  /** One page of the customer's audit trail, oldest first; `nextCursor` fetches the next. */
+  auditPage(userId: string, page: { limit?: number; cursor?: string } = {}): Promise<{ events: AuditEntry[]; nextCursor?: string }> {
+    // encodeURIComponent, not URLSearchParams (which sends a space as "+"): what is sent is what is signed.
+    const query = Object.entries({ limit: page.limit === undefined ? undefined : String(page.limit), cursor: page.cursor })
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
+      .join('&');
+    return this.request('GET', `support/users/${encodeURIComponent(userId)}/audit${query ? `?${query}` : ''}`);
+  }
+
+  /** The whole audit trail, page after page. */
   async audit(userId: string): Promise<AuditEntry[]> {
-    return (await this.request<{ events: AuditEntry[] }>('GET', `support/users/${encodeURIComponent(userId)}/audit`)).events;
+    const events: AuditEntry[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.auditPage(userId, { limit: 100, cursor });
+      events.push(...page.events);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return events;
   }
 }

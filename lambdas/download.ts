@@ -25,9 +25,9 @@ function page(status: number, title: string, message: string): APIGatewayProxySt
 }
 
 export function createDownloadHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     signer: runtime.signer,
     s3: runtime.clients.s3,
     bucket: config.EXPORT_BUCKET,

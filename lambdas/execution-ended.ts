@@ -34,8 +34,8 @@ function parseInput(text: string | null | undefined) {
 }
 
 export function createExecutionEndedHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
-  const jobs = new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
+  const jobs = new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS });
   const deps = { jobs, s3: runtime.clients.s3, bucket: config.EXPORT_BUCKET, ses: runtime.clients.ses, sender: config.SENDER_EMAIL, log: runtime.log };
   return middy<StatusChange, unknown>()
     .use(logFailures(runtime.log, 'ExecutionEnded'))

@@ -15,9 +15,9 @@ const event = z.object({
 });
 
 export function createMarkFailedHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     s3: runtime.clients.s3,
     bucket: config.EXPORT_BUCKET,
     ses: runtime.clients.ses,

@@ -12,9 +12,9 @@ import { lambdaEntry, type Runtime } from './core/runtime.ts';
 const event = z.object({ exportId: exportIdSchema, userId: userIdSchema });
 
 export function createPrepareExportHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE'), runtime.env);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb: runtime.clients.dynamodb,
   };

@@ -21,9 +21,9 @@ const event = z.object({
 });
 
 export function createSendLinkHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
+  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     signer: runtime.signer,
     ses: runtime.clients.ses,
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),

@@ -13,12 +13,17 @@ import type { Workflow } from './core/export-lifecycle.ts';
 import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
 import { userIdSchema } from './core/identifiers.ts';
-import type { Actor } from './core/jobs.ts';
+import { MAX_AUDIT_PAGE, type Actor } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason: reasonSchema });
 // Resend and cancel record a reason when one is given; starting an export always needs one.
 const reasonBody = z.object({ reason: reasonSchema.optional() }).strict();
+
+/** The audit route's paging: ?limit=1…100 (default 50) and the previous page's nextCursor. */
+const auditQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE, `must be at most ${MAX_AUDIT_PAGE}`).default(50), cursor: z.string().max(400).optional() })
+  .strict();
 
 const unknownUser = (userId: string) => `There is no account with user id "${userId}"; check the id in the support ticket.`;
 
@@ -58,8 +63,12 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
       }
       case 'GET /support/users/{userId}/exports':
         return json(200, { exports: (await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map(publicView) });
-      case 'GET /support/users/{userId}/audit':
-        return json(200, { events: await deps.jobs.auditTrail(await knownUser(event.pathParameters?.userId)) });
+      case 'GET /support/users/{userId}/audit': {
+        const userId = await knownUser(event.pathParameters?.userId);
+        const query = auditQuery.safeParse(event.queryStringParameters ?? {});
+        if (!query.success) throw new HttpError(400, `The query is not valid: ${query.error.issues.map((i) => `"${i.path.join('.')}" ${i.message}`).join('; ')}.`);
+        return json(200, await deps.jobs.auditPage(userId, query.data));
+      }
       default:
         throw new HttpError(404, 'No such route.');
     }

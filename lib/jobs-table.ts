@@ -15,9 +15,12 @@ export class JobsTable extends Construct {
 
   private readonly key: IKey;
 
-  constructor(scope: Construct, id: string, props: { key: IKey }) {
+  private readonly auditRetentionDays: number;
+
+  constructor(scope: Construct, id: string, props: { key: IKey; auditRetentionDays: number }) {
     super(scope, id);
     this.key = props.key;
+    this.auditRetentionDays = props.auditRetentionDays;
     // Table rather than TableV2: TableV2 cannot render a customer-managed key in a region-agnostic stack,
     // and `npm run synth` must work offline, with no account or region.
     this.table = new Table(this, 'Table', {
@@ -46,6 +49,8 @@ export class JobsTable extends Construct {
    */
   grant(fn: EnvFunction, access: JobsAccess): void {
     fn.addEnvironment('JOBS_TABLE', this.table.tableName);
+    // Audit rows carry their expiry; whoever may write one (PutItem) learns how long they are kept.
+    if (access.items.includes('PutItem')) fn.addEnvironment('AUDIT_RETENTION_DAYS', String(this.auditRetentionDays));
     if (access.items.length > 0) {
       fn.addToRolePolicy(new PolicyStatement({ actions: access.items.map((action) => `dynamodb:${action}`), resources: [this.table.tableArn] }));
     }

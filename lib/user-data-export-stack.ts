@@ -29,7 +29,7 @@ export class UserDataExportStack extends Stack {
     const { config } = props;
     const dataMap = new DataMapAccess(this, 'DataMap', resolve(config.dataMapFile));
     this.storage = new ExportStorage(this, 'Storage', { retentionDays: config.retentionDays });
-    this.jobs = new JobsTable(this, 'Jobs', { key: this.storage.dataKey });
+    this.jobs = new JobsTable(this, 'Jobs', { key: this.storage.dataKey, auditRetentionDays: config.auditRetentionDays });
     const linkSigning = new LinkSigning(this, 'LinkSigning');
     this.linkSigning = linkSigning;
     const sender = new SenderIdentity(this, 'Sender', config.senderEmail);

@@ -18,7 +18,7 @@ import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/rou
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
-import { JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/link-token.ts';
 import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
@@ -53,6 +53,8 @@ export interface EmbeddedStackOptions {
   timeoutSeconds?: number;
   /** Hours between self-service exports (default 24, as deployed). */
   cooldownHours?: number;
+  /** Days audit rows are kept (default 400, as deployed). */
+  auditRetentionDays?: number;
   /** Split archives into parts of at most this many bytes (MAX_ARCHIVE_BYTES); unset, one ZIP. */
   maxArchiveBytes?: number;
   /** Port of the HTTP gateway (default: a free one). */
@@ -146,6 +148,7 @@ export class EmbeddedStack {
         LINK_TTL_HOURS: String(settings.linkLifetimeHours),
         RETENTION_DAYS: String(settings.retentionDays),
         COOLDOWN_HOURS: String(settings.cooldownHours),
+        AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
       });
       if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
@@ -173,7 +176,7 @@ export class EmbeddedStack {
       });
       await createBucket(clients.s3, LOCAL_EXPORT_BUCKET);
 
-      const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE);
+      const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays: options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS });
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
       // Step Functions invokes each Task's function as the state machine's role.
       const task = (name: TaskName, handler: unknown) => enforceInvoke(wrap(name, handler as TaskHandler), name, permissions);

@@ -30,6 +30,8 @@ export const ENV = {
   PUBLIC_BASE_URL: z.string().url('must be a URL'),
   LINK_TTL_HOURS: positiveNumber.default(72),
   RETENTION_DAYS: positiveNumber.default(7),
+  /** Days an audit row (actor, IP, browser) is kept before the table's TTL removes it. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(400),
   /** Hours after a completed self-service export before the user may start another (0: none). */
   COOLDOWN_HOURS: z.coerce.number().min(0, 'must be 0 or more').default(24),
   /** Upper bound on one CollectSource invocation; Lambda's remaining time bounds it too. */

@@ -78,11 +78,11 @@ export interface ExportsApiDeps {
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
 export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
   const config = parseEnv(
-    pickEnv('JOBS_TABLE', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'EXPORT_BUCKET', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
+    pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'EXPORT_BUCKET', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
     runtime.env,
   );
   return {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE),
+    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
     workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb: runtime.clients.dynamodb,

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { ExportInProgressError } from './errors.ts';
+import { ExportInProgressError, InvalidRequestError } from './errors.ts';
 import type { Format } from './identifiers.ts';
 import type { Category } from './privacy-policy.ts';
 
@@ -103,12 +103,29 @@ const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LO
 
 const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
 
+/** How long audit rows (who did what, from which IP and browser) are kept unless configured. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
+/** One page of the audit trail at most (a route answer stays small whatever a user's history). */
+export const MAX_AUDIT_PAGE = 100;
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
 export class JobStore {
+  private readonly now: () => Date;
+  private readonly auditRetentionDays: number;
+
   constructor(
     private readonly dynamodb: DynamoDBClient,
     readonly tableName: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: { now?: () => Date; auditRetentionDays?: number } = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+  }
 
   /**
    * Creates a QUEUED job and takes the user's lock. Two concurrent calls for one user: exactly one wins,
@@ -275,31 +292,60 @@ export class JobStore {
           ...marshall({ ...event, at }, marshallOptions),
           pk: { S: `USER#${event.userId}` },
           sk: { S: `AUDIT#${at}#${randomUUID()}` },
+          // IPs and browsers are not kept forever: the table's TTL removes the row after the retention.
+          [JOBS_TABLE_SCHEMA.ttlAttribute]: { N: String(Math.floor(Date.parse(at) / 1000) + this.auditRetentionDays * 86_400) },
         },
       }),
     );
   }
 
+  /** A user's whole audit trail, oldest first (every page). */
   async auditTrail(userId: string): Promise<AuditEvent[]> {
     const events: AuditEvent[] = [];
-    let start: Record<string, AttributeValue> | undefined;
+    let cursor: string | undefined;
     do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
-          ExpressionAttributeValues: { ':pk': { S: `USER#${userId}` }, ':audit': { S: 'AUDIT#' } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const { pk: _pk, sk: _sk, ...event } = unmarshall(item);
-        events.push(event as AuditEvent);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+      const page = await this.auditPage(userId, { limit: MAX_AUDIT_PAGE, cursor });
+      events.push(...page.events);
+      cursor = page.nextCursor;
+    } while (cursor);
     return events;
   }
+
+  /**
+   * One page of a user's audit trail, oldest first. The cursor names the last row of the previous page
+   * within this user's trail only; one that does not is refused (InvalidRequestError), never followed.
+   */
+  async auditPage(userId: string, options: { limit: number; cursor?: string }): Promise<AuditPage> {
+    const pk = `USER#${userId}`;
+    let start: Record<string, AttributeValue> | undefined;
+    if (options.cursor !== undefined) {
+      const sk = decodeCursor(options.cursor);
+      if (!sk) throw new InvalidRequestError('The cursor is not valid; pass the nextCursor of the previous page of this user’s audit trail.');
+      start = { pk: { S: pk }, sk: { S: sk } };
+    }
+    const page = await this.dynamodb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':audit': { S: 'AUDIT#' } },
+        ExclusiveStartKey: start,
+        Limit: Math.min(Math.max(1, Math.floor(options.limit)), MAX_AUDIT_PAGE),
+      }),
+    );
+    const events = (page.Items ?? []).map((item) => {
+      const { pk: _pk, sk: _sk, [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl, ...event } = unmarshall(item);
+      return event as AuditEvent;
+    });
+    const last = page.LastEvaluatedKey?.sk?.S;
+    return { events, ...(last ? { nextCursor: Buffer.from(last, 'utf8').toString('base64url') } : {}) };
+  }
+}
+
+/** The sort key an audit cursor carries, if it is one (an audit row's key, of bounded length). */
+function decodeCursor(cursor: string): string | undefined {
+  if (cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^AUDIT#\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9a-f-]{36}$/.test(sk) ? sk : undefined;
 }
 
 /** The jobs table's schema, shared by the CDK construct and the local stack so they cannot drift. */

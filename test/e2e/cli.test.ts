@@ -86,6 +86,13 @@ describe('user-data-export CLI', () => {
     ]);
     const log = await local('audit', '--user', 'pia');
     expect(log.stdout).toMatch(/start +\S+ {2}by support arn:aws:iam::000000000000:user\/local-support-agent — "TICKET-502"/);
+    // One page at a time: --limit, then the cursor it prints.
+    const first = parsed<{ events: AuditEntry[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--json'));
+    expect(first.events.map((e) => e.action)).toEqual(['start', 'ready']);
+    const rest = parsed<{ events: AuditEntry[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--cursor', first.nextCursor ?? '', '--json'));
+    expect(rest.events.map((e) => e.action)).toEqual(['resend']);
+    const page = await local('audit', '--user', 'pia', '--limit', '2');
+    expect(page.stdout).toContain(`More: user-data-export audit --user pia --limit 2 --cursor ${first.nextCursor ?? ''}`);
   });
 
   it('cancels only what still runs, and says why not otherwise', async () => {
