@@ -275,6 +275,15 @@ describe('the app configuration', () => {
     expect(() => parseAppConfig({ ...baseContext, maxArchiveBytes: 1000 })).toThrow(/maxArchiveBytes: must be at least 65536/);
   });
 
+  it('tells every function that writes audit rows how long they are kept (auditRetentionDays, default 400)', () => {
+    const environments = (t: Template) =>
+      Object.entries(t.findResources('AWS::Lambda::Function')).map(([id, fn]) => [id, (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.AUDIT_RETENTION_DAYS] as const);
+    const writers = ['UserApi', 'SupportApi', 'Download', 'SendLink', 'MarkFailed', 'ExecutionEnded'];
+    for (const [id, days] of environments(template)) expect(days, id).toBe(writers.some((w) => id.includes(w)) ? '400' : undefined);
+    for (const [id, days] of environments(synth({ auditRetentionDays: '30' }).template)) if (writers.some((w) => id.includes(w))) expect(days, id).toBe('30');
+    expect(() => parseAppConfig({ ...baseContext, auditRetentionDays: 0 })).toThrow(/auditRetentionDays/);
+  });
+
   it('fills defaults and reads -c strings', () => {
     expect(parseAppConfig({ ...baseContext, retentionDays: '14', jwtIssuer: 'https://i.example/', jwtAudience: 'a, b' })).toMatchObject({
       retentionDays: 14,
