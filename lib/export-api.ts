@@ -85,7 +85,8 @@ export class ExportApi extends Construct {
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     }
 
-    // Both APIs start, resend (a new signed link by email) and cancel (staging removed) exports.
+    // Both APIs start, resend (a new signed link by email) and cancel exports (ExecutionEnded then removes
+    // the cancelled export's staging, so the API never runs a cleanup of unbounded size).
     const apiFunction = (name: string, handler: string, description: string) => {
       const fn = new HouseFunction(this, name, {
         handler,
@@ -102,7 +103,6 @@ export class ExportApi extends Construct {
       jobs.grant(fn, { items: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryHistory: true });
       linkSigning.grantSign(fn);
       sender.grantSend(fn);
-      storage.grantStagingCleanup(fn);
       return fn;
     };
     this.userApi = apiFunction('UserApi', 'user-api', 'Account page API: a user starts, follows, resends and cancels their own exports');

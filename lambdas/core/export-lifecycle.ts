@@ -243,12 +243,15 @@ export async function closeEndedExecution(
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
     }
   }
-  await deleteStaging(deps.s3, deps.bucket, input.exportId);
   await deps.jobs.releaseLock(input.userId, input.exportId);
-  if (!job || !closed) return { exportId: input.exportId, status: 'UNCHANGED', userNotified: false };
-  const userNotified = await notifyFailure(job, explanation, deps);
-  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
-  return { exportId: input.exportId, status: 'FAILED', userNotified };
+  let userNotified = false;
+  if (job && closed) {
+    userNotified = await notifyFailure(job, explanation, deps);
+    await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
+  }
+  // Last: its size grows with the export, and everything a person waits for is done before it.
+  await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  return { exportId: input.exportId, status: closed ? 'FAILED' : 'UNCHANGED', userNotified };
 }
 
 /** Tells the user their export failed; a failed email is logged, never a second error (the job row already says FAILED). */
@@ -277,12 +280,13 @@ export async function markFailed(
   if (job && !cancelled) {
     await deps.jobs.update(job.exportId, { status: 'FAILED', failureReason: technical, failureMessage: explanation, completedAt: now.toISOString() });
   }
-  await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  // The lock and the user first; the staging cleanup, whose size grows with the export, comes last.
   await deps.jobs.releaseLock(input.userId, input.exportId);
   const userNotified = job && !cancelled ? await notifyFailure(job, explanation, deps) : false;
   // A cancel was audited when it was asked for; its execution ending is not a second event.
   if (job && !cancelled) {
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
+  await deleteStaging(deps.s3, deps.bucket, input.exportId);
   return { exportId: input.exportId, status: cancelled ? 'CANCELLED' : 'FAILED', userNotified };
 }

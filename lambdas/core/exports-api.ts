@@ -2,7 +2,6 @@
 // active-export rule and the self-service cooldown), show and list exports without revealing anything
 // that is not the caller's, send a fresh link, cancel a running export, and read the audit trail.
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
@@ -11,7 +10,6 @@ import { userQuery } from './collect.ts';
 import { accountSource, loadDataMapFile, type DataMap } from './data-map.ts';
 import { renderReadyEmail, sendEmail } from './email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
-import { deleteStaging } from './export-bucket.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
 import { exportIdSchema, formatsFromChoice } from './identifiers.ts';
 import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JobStore, type Actor, type Job } from './jobs.ts';
@@ -70,7 +68,6 @@ export interface ExportsApiDeps {
   dataMap: DataMap;
   dynamodb: DynamoDBClient;
   settings: LifecycleSettings & { cooldownHours: number };
-  staging: { s3: S3Client; bucket: string };
   delivery: { signer: LinkSigner; ses: SESv2Client; settings: DeliverySettings };
   now?: () => Date;
 }
@@ -78,7 +75,7 @@ export interface ExportsApiDeps {
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
 export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
   const config = parseEnv(
-    pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'EXPORT_BUCKET', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
+    pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
     runtime.env,
   );
   return {
@@ -87,7 +84,6 @@ export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsAp
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb: runtime.clients.dynamodb,
     settings: { retentionDays: config.RETENTION_DAYS, cooldownHours: config.COOLDOWN_HOURS },
-    staging: { s3: runtime.clients.s3, bucket: config.EXPORT_BUCKET },
     delivery: {
       signer: runtime.signer,
       ses: runtime.clients.ses,
@@ -227,7 +223,12 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
   return { ...job, status: 'READY', linkId, linkExpiresAt: linkExpiresAt.toISOString() };
 }
 
-/** Stops a queued or running export: CANCELLED, execution stopped, staging removed, lock freed. */
+/**
+ * Stops a queued or running export: CANCELLED, execution stopped, lock freed, audited. The staging
+ * objects are not removed here, where a large export's cleanup could outlast the API's 30 seconds:
+ * the stopped execution ends ABORTED, and ExecutionEnded removes them (as a collector still writing
+ * removes its own part when it sees the export ended; lifecycle removes anything left after a day).
+ */
 export async function cancelExport(job: Job, actor: Actor, deps: ExportsApiDeps): Promise<Job> {
   if (!ACTIVE_STATUSES.includes(job.status)) {
     throw new ConflictError(`Export ${job.exportId} has already ended (${job.status}); there is nothing to cancel.`);
@@ -240,7 +241,6 @@ export async function cancelExport(job: Job, actor: Actor, deps: ExportsApiDeps)
     throw error;
   }
   await deps.workflow.stop(job.exportId);
-  await deleteStaging(deps.staging.s3, deps.staging.bucket, job.exportId);
   await deps.jobs.releaseLock(job.userId, job.exportId);
   await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'cancel', actor });
   return { ...job, status: 'CANCELLED', completedAt };

@@ -26,7 +26,6 @@ const API = [
   `kms:Decrypt ${DATA_KEY}`,
   `kms:GenerateMac ${LINK_KEY}`,
   `ses:SendEmail ${SENDER}`,
-  ...CLEANUP,
   'states:StartExecution stateMachine:UserDataExport-local',
   'states:StopExecution execution:UserDataExport-local:*',
 ];

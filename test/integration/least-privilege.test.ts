@@ -28,14 +28,13 @@ const PLATFORM = /^(logs|xray):/;
 
 const keyOf = (command: { input: Record<string, unknown> }) => (typeof command.input.Key === 'string' ? command.input.Key : '');
 
-type Send = (command: { constructor: { name: string }; input: Record<string, unknown> }, ...rest: unknown[]) => Promise<unknown>;
-function beforeSend(client: object, before: (command: { constructor: { name: string }; input: Record<string, unknown> }) => Promise<void> | void): void {
+type Command = { constructor: { name: string }; input: Record<string, unknown> };
+type Send = (command: Command, ...rest: unknown[]) => Promise<unknown>;
+/** Runs `around` for every command the client sends, with the real send to call (or not). */
+function aroundSend(client: object, around: (command: Command, send: () => Promise<unknown>) => Promise<unknown>): void {
   const target = client as { send: Send };
   const send = target.send.bind(target);
-  target.send = async (command, ...rest) => {
-    await before(command);
-    return send(command, ...rest);
-  };
+  target.send = (command, ...rest) => around(command, () => send(command, ...rest));
 }
 
 /** Exports whose "account" staging writes wait for a release; `staged` resolves once another source has staged. */
@@ -56,20 +55,24 @@ const failDevicesOf = new Set<string>();
 
 function wrapClients(clients: Clients, functionName: string): Clients {
   if (functionName === 'CollectSource') {
-    beforeSend(clients.s3, async (command) => {
+    aroundSend(clients.s3, async (command, send) => {
       const [, exportId, sourceId] = keyOf(command).split('/');
       const gate = held.get(exportId ?? '');
-      if (!gate || command.constructor.name !== 'PutObjectCommand') return;
+      if (!gate || command.constructor.name !== 'PutObjectCommand') return send();
       if (sourceId === 'account') await gate.released;
-      else gate.markStaged();
+      const result = await send();
+      // Another source's part is in the bucket (not merely on its way) once its put has answered.
+      if (sourceId !== 'account') gate.markStaged();
+      return result;
     });
   }
   if (functionName === 'BundleArchive') {
-    beforeSend(clients.s3, (command) => {
+    aroundSend(clients.s3, (command, send) => {
       const [, exportId] = keyOf(command).split('/');
       if (failSecondPart.has(exportId ?? '') && keyOf(command).endsWith('-part-2.zip')) {
-        throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' });
+        return Promise.reject(Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' }));
       }
+      return send();
     });
   }
   return clients;
@@ -129,7 +132,7 @@ describe('least privilege, proved by use', () => {
     expect(stack.permissions.decisions.filter((d) => /Tagging$/.test(d.action))).toEqual([]);
   });
 
-  it('a user cancels a running export while a collector is still writing; each side removes what it finds', async () => {
+  it('a user cancels a running export while a collector is still writing; ExecutionEnded and the collector remove what they find', async () => {
     const token = await stack.signIn('u-1002');
     const started = await call('POST', '/exports', token, { format: 'json' });
     const gate = hold(started.body.exportId);
