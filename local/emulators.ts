@@ -78,12 +78,50 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
   };
 }
 
+/**
+ * S3 lists keys in UTF-8 byte order, and StartAfter (and a continuation token, which s3rver makes of the
+ * page's last key) continues after a key in that order. s3rver walks its folders as the file system
+ * returns them and stops at MaxKeys, so a listing resumed after a key could skip or repeat keys. Here
+ * every listing is read whole, sorted by bytes, and cut after StartAfter and at MaxKeys, as S3 does.
+ */
+function listInByteOrder(store: S3rverFilesystemStore): void {
+  const listObjects = store.listObjects.bind(store);
+  store.listObjects = async (bucket, options) => {
+    const { startAfter = '', maxKeys = Infinity, delimiter = '', prefix = '' } = options;
+    const all = await listObjects(bucket, { ...options, startAfter: '', maxKeys: Infinity, delimiter: '' });
+    const after = Buffer.from(startAfter, 'utf8');
+    const sorted = all.objects
+      .map((object) => ({ object, bytes: Buffer.from(object.key, 'utf8') }))
+      .filter(({ bytes }) => startAfter === '' || Buffer.compare(bytes, after) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+      .map(({ object }) => object);
+    const commonPrefixes = new Set<string>();
+    const objects: typeof sorted = [];
+    let isTruncated = false;
+    for (const object of sorted) {
+      const rest = object.key.slice(prefix.length);
+      const cut = delimiter ? rest.indexOf(delimiter) : -1;
+      if (cut >= 0) {
+        commonPrefixes.add(object.key.slice(0, prefix.length + cut + delimiter.length));
+        continue;
+      }
+      if (objects.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      objects.push(object);
+    }
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  };
+}
+
 export async function startEmulators(): Promise<Emulators> {
   const s3Directory = mkdtempSync(join(tmpdir(), 'user-data-export-s3-'));
   const dynamodb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(dynamodb);
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Directory, resetOnClose: true });
   letPutsAndDeletesTakeTurns(s3.store);
+  listInByteOrder(s3.store);
   const s3Address = await s3.run();
   const ses = await sesLocal({ host: '127.0.0.1', port: 0 });
   if (!ses.listening) await new Promise((resolve) => ses.once('listening', resolve));

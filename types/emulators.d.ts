@@ -34,6 +34,19 @@ declare module 's3rver' {
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
     deleteObject(bucket: string, key: string): Promise<void>;
+    listObjects(bucket: string, options: S3rverListOptions): Promise<S3rverListing>;
+  }
+  export interface S3rverListOptions {
+    prefix?: string;
+    startAfter?: string;
+    maxKeys?: number;
+    delimiter?: string;
+    [option: string]: unknown;
+  }
+  export interface S3rverListing {
+    objects: { key: string; [field: string]: unknown }[];
+    commonPrefixes: string[];
+    isTruncated: boolean;
   }
   export default class S3rver {
     constructor(options?: S3rverOptions);

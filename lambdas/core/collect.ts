@@ -138,60 +138,63 @@ export function userQuery(source: DynamoDbSource, userId: string): QueryCommandI
 }
 
 /**
- * Where an S3 source stopped: the continuation token of the page being read (absent for the first page)
- * and how many of that page's objects are already staged. Resuming re-lists that page and skips them,
- * which relies only on a page being stable, not on how keys are ordered.
+ * Where an S3 source stopped: the last key already staged. Resuming lists the keys after it (S3 lists
+ * in UTF-8 byte order), so an object added or removed between invocations is neither skipped nor staged
+ * twice: what comes after the cursor is listed as it is then, what came before is done.
  */
 interface S3Cursor {
-  token?: string;
-  skip: number;
+  after?: string;
+}
+
+function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
+  if (cursor === null) return {};
+  try {
+    const parsed = JSON.parse(cursor) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as S3Cursor).after === 'string') return { after: (parsed as S3Cursor).after };
+  } catch {
+    // Reported below.
+  }
+  throw new SourceReadError(sourceId, `Source "${sourceId}" was given a cursor that is not one of its own; start the export again.`);
 }
 
 async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = deps.now ?? Date.now;
   const prefix = renderKeyTemplate(source.prefix, request.userId);
-  let cursor: S3Cursor = request.cursor ? (JSON.parse(request.cursor) as S3Cursor) : { skip: 0 };
+  let { after } = parseS3Cursor(source.id, request.cursor);
   let sequence = request.records;
   let writer: StagingWriter | undefined;
   let finished = false;
-  while (!finished) {
-    const page = await readPage(source.id, () =>
-      deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, ContinuationToken: cursor.token })),
-    );
+  for (let outOfTime = false; !finished && !outOfTime; ) {
+    const page = await readPage(source.id, () => deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: after })));
     const objects = page.Contents ?? [];
-    let outOfTime = false;
-    for (let index = cursor.skip; index < objects.length; index += 1) {
+    for (let index = 0; index < objects.length; index += 1) {
       const object = objects[index];
       const key = object?.Key ?? '';
       if (!key.startsWith(prefix)) {
         throw new SourceReadError(source.id, `Source "${source.id}" listed an object outside the user's prefix.`);
       }
-      cursor = { ...cursor, skip: index + 1 };
+      after = key;
       // Zero-byte "folder" markers carry no data.
-      if (key.endsWith('/') && (object?.Size ?? 0) === 0) continue;
-      await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
-      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
-      await writer.write(
-        JSON.stringify({ sequence, key: key.slice(prefix.length), size: object?.Size ?? 0, lastModified: object?.LastModified?.toISOString() }) + '\n',
-      );
-      sequence += 1;
-      if (now() >= deadline && index + 1 < objects.length) {
+      if (!(key.endsWith('/') && (object?.Size ?? 0) === 0)) {
+        await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
+        writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+        await writer.write(
+          JSON.stringify({ sequence, key: key.slice(prefix.length), size: object?.Size ?? 0, lastModified: object?.LastModified?.toISOString() }) + '\n',
+        );
+        sequence += 1;
+      }
+      const more = index + 1 < objects.length || page.IsTruncated === true;
+      if (now() >= deadline && more) {
         outOfTime = true;
         break;
       }
     }
-    if (outOfTime) break;
-    if (page.IsTruncated && page.NextContinuationToken) {
-      cursor = { token: page.NextContinuationToken, skip: 0 };
-      if (now() >= deadline) break;
-    } else {
-      finished = true;
-    }
+    if (!outOfTime && (!page.IsTruncated || objects.length === 0)) finished = true;
   }
   if (writer) await writer.close();
   return {
     ...request,
-    cursor: finished ? null : JSON.stringify(cursor),
+    cursor: finished ? null : JSON.stringify({ after }),
     nextPart: writer ? request.nextPart + 1 : request.nextPart,
     records: sequence,
     done: finished,
