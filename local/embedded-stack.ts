@@ -20,6 +20,7 @@ import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/link-token.ts';
+import { ENV } from '../lambdas/core/config.ts';
 import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
@@ -122,7 +123,7 @@ export class EmbeddedStack {
     });
     try {
       const settings = { retentionDays: options.retentionDays ?? 7, linkLifetimeHours: options.linkTtlHours ?? 72, cooldownHours: options.cooldownHours ?? 24 };
-      const [synthesized, started] = await Promise.all([options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER }), startEmulators()]);
+      const [synthesized, started] = await Promise.all([options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }), startEmulators()]);
       emulators = started;
       const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
@@ -158,11 +159,17 @@ export class EmbeddedStack {
       const clients = createClients(process.env);
       const metrics: { name: string; value: number }[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
-      /** What one function runs with: clients of its own and the signer, all under its role. */
+      /**
+       * What one function runs with: clients of its own and the signer, all under its role, and only the
+       * configuration variables the template gives it (a handler reading one it would not have in AWS
+       * fails here as it would there; the values are the local ones).
+       */
       const runtimeOf = (functionName: string): Runtime => {
         const own = enforceClients(createClients(process.env), functionName, permissions);
+        const given = new Set(permissions.environmentOf(functionName));
+        const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !(name in ENV) || given.has(name)));
         return {
-          env: process.env,
+          env,
           clients: options.wrapClients ? options.wrapClients(own, functionName) : own,
           signer: enforceSigner(signer, functionName, permissions),
           log: options.log ?? (() => undefined),

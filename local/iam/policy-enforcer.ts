@@ -101,6 +101,14 @@ export class PolicyEnforcer {
     };
   }
 
+  /** The names of the environment variables the template gives a function. */
+  environmentOf(functionName: string): string[] {
+    const logicalId = this.resources.ids.functions[functionName];
+    const fn = logicalId ? this.resources.template.Resources[logicalId] : undefined;
+    if (!fn) throw new Error(`The synthesized template has no function named ${functionName}.`);
+    return Object.keys((fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+  }
+
   /** The functions the template defines, by construct id. */
   get functionNames(): string[] {
     return [...this.roles.keys()].filter((name) => name !== STATE_MACHINE);

@@ -37,13 +37,16 @@ export interface SynthesizedStack {
 }
 
 /**
- * The settings IAM depends on: the data map (grants derive from it) and the sender (the SES condition).
- * The rest of the context (retention, link lifetime, archive size) only sets values, so cdk.json's own
- * serve, and tests may run the stack with values synth would refuse (a retention of seconds).
+ * The settings the template's grants and variables depend on: the data map (grants derive from it), the
+ * sender (the SES condition) and whether archives are split (BundleArchive's MAX_ARCHIVE_BYTES). The rest
+ * of the context (retention, link lifetime) only sets values, so cdk.json's own serve, and tests may run
+ * the stack with values synth would refuse (a retention of seconds).
  */
 export interface StackSettings {
   dataMapFile: string;
   senderEmail: string;
+  /** Whether BundleArchive is given MAX_ARCHIVE_BYTES at all (its value is the local stack's own). */
+  maxArchiveBytes?: number;
 }
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
