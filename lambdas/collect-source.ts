@@ -6,7 +6,7 @@ import { collectSource, type CollectRequest, type CollectResult } from './core/c
 import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { logFailures, parseEvent } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -23,13 +23,13 @@ const event = z.object({
 const SAFETY_MARGIN_MS = 60_000;
 
 export function createCollectSourceHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'COLLECT_BUDGET_SECONDS'), runtime.env);
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'COLLECT_BUDGET_SECONDS'), runtime.env);
   const { dynamodb, s3 } = runtime.clients;
   const deps = {
     dynamodb,
     s3,
     exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
-    jobs: new JobStore(dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(dynamodb, config),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
   };
   const deadline = (context: Context) =>

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseEnv, pickEnv } from './core/config.ts';
 import { handleDownload } from './core/download.ts';
 import { escapeHtml } from './core/index-page.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const SECURITY_HEADERS = {
@@ -25,9 +25,9 @@ function page(status: number, title: string, message: string): APIGatewayProxySt
 }
 
 export function createDownloadHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     signer: runtime.signer,
     s3: runtime.clients.s3,
     bucket: config.EXPORT_BUCKET,

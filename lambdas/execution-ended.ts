@@ -6,7 +6,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/export-lifecycle.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { logFailures } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -34,8 +34,8 @@ function parseInput(text: string | null | undefined) {
 }
 
 export function createExecutionEndedHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
-  const jobs = new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS });
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
+  const jobs = jobStoreFrom(runtime.clients.dynamodb, config);
   const deps = { jobs, s3: runtime.clients.s3, bucket: config.EXPORT_BUCKET, ses: runtime.clients.ses, sender: config.SENDER_EMAIL, log: runtime.log };
   return middy<StatusChange, unknown>()
     .use(logFailures(runtime.log, 'ExecutionEnded'))

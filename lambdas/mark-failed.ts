@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { markFailed, type FailureInput } from './core/export-lifecycle.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { logFailures, parseEvent } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -15,9 +15,9 @@ const event = z.object({
 });
 
 export function createMarkFailedHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     s3: runtime.clients.s3,
     bucket: config.EXPORT_BUCKET,
     ses: runtime.clients.ses,

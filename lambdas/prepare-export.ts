@@ -5,16 +5,16 @@ import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import { prepareExport, type ExportPlan, type WorkflowInput } from './core/export-lifecycle.ts';
 import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { logFailures, parseEvent } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({ exportId: exportIdSchema, userId: userIdSchema });
 
 export function createPrepareExportHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE'), runtime.env);
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb: runtime.clients.dynamodb,
   };

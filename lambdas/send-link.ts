@@ -5,7 +5,7 @@ import { parseEnv, pickEnv } from './core/config.ts';
 import { loadDataMapFile } from './core/data-map.ts';
 import { deliverLink, type DeliverRequest } from './core/export-lifecycle.ts';
 import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
-import { JobStore } from './core/jobs.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { logFailures, parseEvent } from './core/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -21,9 +21,9 @@ const event = z.object({
 });
 
 export function createSendLinkHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
   const deps = {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     signer: runtime.signer,
     ses: runtime.clients.ses,
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),

@@ -25,17 +25,20 @@ const auditQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE, `must be at most ${MAX_AUDIT_PAGE}`).default(50), cursor: z.string().max(400).optional() })
   .strict();
 
-const unknownUser = (userId: string) => `There is no account with user id "${userId}"; check the id in the support ticket.`;
-
 export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
 
-  /** A user id of the path that names an account; every support route answers an unknown one alike. */
-  async function knownUser(raw: string | undefined): Promise<string> {
+  /** Every support route answers a user id that names no account alike. */
+  async function assertKnown(userId: string): Promise<string> {
+    if (!(await userExists(userId, deps))) throw new HttpError(404, `There is no account with user id "${userId}"; check the id in the support ticket.`);
+    return userId;
+  }
+
+  /** The user id of the path, valid and naming an account. */
+  function knownUser(raw: string | undefined): Promise<string> {
     const parsed = userIdSchema.safeParse(raw ?? '');
     if (!parsed.success) throw new HttpError(400, `The user id ${parsed.error.issues[0]?.message ?? 'is not valid'}.`);
-    if (!(await userExists(parsed.data, deps))) throw new HttpError(404, unknownUser(parsed.data));
-    return parsed.data;
+    return assertKnown(parsed.data);
   }
 
   async function route(event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResult> {
@@ -47,7 +50,7 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
     switch (event.routeKey) {
       case 'POST /support/exports': {
         const { userId, reason, ...body } = parseBody(event, supportStartSchema);
-        if (!(await userExists(userId, deps))) throw new HttpError(404, unknownUser(userId));
+        await assertKnown(userId);
         const { created, job } = await startOrReuse({ userId, body, actor: as(reason) }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
       }

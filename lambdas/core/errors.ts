@@ -49,12 +49,12 @@ export class ArchiveWriteError extends Error {
   override name = 'ArchiveWriteError';
 }
 
-/** The email could not be sent; retried by the workflow. */
 /** Objects that had to be removed (staging, a failed archive's parts) are still there. */
 export class CleanupError extends Error {
   override name = 'CleanupError';
 }
 
+/** The email could not be sent; retried by the workflow. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
 }

@@ -12,7 +12,7 @@ import { renderReadyEmail, sendEmail } from './email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
 import { exportIdSchema, formatsFromChoice } from './identifiers.ts';
-import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JobStore, type Actor, type Job } from './jobs.ts';
+import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JOB_STORE_ENV, jobStoreFrom, type Actor, type Job, type JobStore } from './jobs.ts';
 import type { LinkSigner } from './link-token.ts';
 import { CATEGORIES } from './privacy-policy.ts';
 import type { Runtime } from './runtime.ts';
@@ -75,11 +75,11 @@ export interface ExportsApiDeps {
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
 export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
   const config = parseEnv(
-    pickEnv('JOBS_TABLE', 'AUDIT_RETENTION_DAYS', 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
+    pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
     runtime.env,
   );
   return {
-    jobs: new JobStore(runtime.clients.dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS }),
+    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb: runtime.clients.dynamodb,
@@ -165,14 +165,11 @@ async function activeJob(userId: string, jobs: JobStore): Promise<Job | undefine
 
 /** An export the caller may see: a user only their own (anything else is "not found"), support any. */
 export async function visibleJob(exportId: string, caller: Actor, deps: Pick<ExportsApiDeps, 'jobs' | 'settings' | 'now'>): Promise<Job> {
+  const notFound = () => new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export ${exportId.slice(0, 100)}.`);
   // Anything that is not an export id names no export, and never reaches the table as a key.
-  if (!exportIdSchema.safeParse(exportId).success) {
-    throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export with the id "${exportId.slice(0, 100)}".`);
-  }
+  if (!exportIdSchema.safeParse(exportId).success) throw notFound();
   const job = await deps.jobs.get(exportId);
-  if (!job || (caller.role === 'user' && job.userId !== caller.id)) {
-    throw new NotFoundError(caller.role === 'user' ? 'There is no export with this id in your account.' : `There is no export ${exportId}.`);
-  }
+  if (!job || (caller.role === 'user' && job.userId !== caller.id)) throw notFound();
   return applyRetention(job, deps.jobs, deps.settings.retentionDays, nowOf(deps));
 }
 

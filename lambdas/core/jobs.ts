@@ -114,6 +114,14 @@ export interface AuditPage {
   nextCursor?: string;
 }
 
+/** The variables a handler picks (with its own, in one parse) to build its job store with jobStoreFrom. */
+export const JOB_STORE_ENV = ['JOBS_TABLE', 'AUDIT_RETENTION_DAYS'] as const;
+
+/** The job store a handler's parsed configuration names: the table, and how long its audit rows are kept. */
+export function jobStoreFrom(dynamodb: DynamoDBClient, config: { JOBS_TABLE: string; AUDIT_RETENTION_DAYS: number }): JobStore {
+  return new JobStore(dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS });
+}
+
 export class JobStore {
   private readonly now: () => Date;
   private readonly auditRetentionDays: number;
