@@ -181,7 +181,7 @@ interface OpenPiece {
 class SplitArchive {
   private readonly finished: { key: string; bytes: number }[] = [];
   private zip!: ZipWriter;
-  private uploaded!: Promise<void>;
+  private uploaded!: Promise<number>;
   private key!: string;
 
   constructor(

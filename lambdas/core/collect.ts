@@ -2,14 +2,24 @@
 // allows, then hand back a cursor. The state machine calls again until `done`. The same input always
 // writes the same part key, so a retry after a crash overwrites its own part and counts stay exact.
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { itemToJson, projectItem } from './attribute-values.ts';
 import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from './data-map.ts';
 import { ExportEndedError, SourceReadError, SourceUnavailableError } from './errors.ts';
 import { ACTIVE_STATUSES, type JobStore } from './jobs.ts';
-import { columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteStaging, putObject, StagingWriter, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { copyPartsKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
+import { deleteStaging, putObject, StagingWriter, type ExportBucket } from './export-bucket.ts';
+import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './multipart-upload.ts';
 
 export interface CollectRequest {
   exportId: string;
@@ -34,10 +44,18 @@ export interface CollectDeps {
   jobs: JobStore;
   dataMap: DataMap;
   now?: () => number;
+  /** Objects up to this size are copied with one CopyObject (S3's limit for it, 5 GiB, by default). */
+  copyLimitBytes?: number;
+  /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
+  copyPartBytes?: number;
 }
 
-/** Objects up to this size are copied inside S3; larger ones stream through (CopyObject's limit is 5 GB). */
-const COPY_LIMIT_BYTES = 5 * 1024 ** 3;
+/** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
+const COPY_LIMIT_BYTES = 5 * 1024 * MIB;
+/** A large object's parts: 256 MiB is ~2 s of S3's copying each, so a deadline is never far off. */
+const COPY_PART_BYTES = 256 * MIB;
+/** UploadPartCopy requests at once. */
+const COPY_PARTS_IN_FLIGHT = 4;
 
 export async function collectSource(request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const source = findSource(deps.dataMap, request.sourceId);
@@ -144,13 +162,30 @@ export function userQuery(source: DynamoDbSource, userId: string): QueryCommandI
  */
 interface S3Cursor {
   after?: string;
+  /** An object too large for one CopyObject whose copy the deadline interrupted: it goes on from here. */
+  copying?: PartCopy;
+}
+
+/** A multipart copy under way: the parts before `nextPart` are copied (their ETags are staged beside it). */
+interface PartCopy {
+  key: string;
+  size: number;
+  uploadId: string;
+  partBytes: number;
+  nextPart: number;
 }
 
 function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
   if (cursor === null) return {};
   try {
-    const parsed = JSON.parse(cursor) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as S3Cursor).after === 'string') return { after: (parsed as S3Cursor).after };
+    const parsed = JSON.parse(cursor) as S3Cursor;
+    const copying = parsed.copying;
+    const validCopy =
+      copying === undefined ||
+      (typeof copying.key === 'string' && typeof copying.uploadId === 'string' && [copying.size, copying.partBytes, copying.nextPart].every(Number.isSafeInteger));
+    if (typeof parsed === 'object' && parsed !== null && (parsed.after === undefined || typeof parsed.after === 'string') && validCopy) {
+      return { after: parsed.after, copying };
+    }
   } catch {
     // Reported below.
   }
@@ -160,7 +195,7 @@ function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
 async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = deps.now ?? Date.now;
   const prefix = renderKeyTemplate(source.prefix, request.userId);
-  let { after } = parseS3Cursor(source.id, request.cursor);
+  let { after, copying } = parseS3Cursor(source.id, request.cursor);
   let sequence = request.records;
   let writer: StagingWriter | undefined;
   let finished = false;
@@ -173,16 +208,22 @@ async function collectS3(source: S3Source, request: CollectRequest, deps: Collec
       if (!key.startsWith(prefix)) {
         throw new SourceReadError(source.id, `Source "${source.id}" listed an object outside the user's prefix.`);
       }
-      after = key;
       // Zero-byte "folder" markers carry no data.
       if (!(key.endsWith('/') && (object?.Size ?? 0) === 0)) {
-        await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps);
+        const resume = copying?.key === key ? copying : undefined;
+        copying = await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps, deadline, resume);
+        if (copying) {
+          // Out of time inside one object: the next call lists from just before it and goes on copying.
+          outOfTime = true;
+          break;
+        }
         writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
         await writer.write(
           JSON.stringify({ sequence, key: key.slice(prefix.length), size: object?.Size ?? 0, lastModified: object?.LastModified?.toISOString() }) + '\n',
         );
         sequence += 1;
       }
+      after = key;
       const more = index + 1 < objects.length || page.IsTruncated === true;
       if (now() >= deadline && more) {
         outOfTime = true;
@@ -194,22 +235,36 @@ async function collectS3(source: S3Source, request: CollectRequest, deps: Collec
   if (writer) await writer.close();
   return {
     ...request,
-    cursor: finished ? null : JSON.stringify({ after }),
+    cursor: finished ? null : JSON.stringify({ after, ...(copying ? { copying } : {}) }),
     nextPart: writer ? request.nextPart + 1 : request.nextPart,
     records: sequence,
     done: finished,
   };
 }
 
-async function copyToStaging(source: S3Source, key: string, size: number, stagedKey: string, deps: CollectDeps): Promise<void> {
+/**
+ * Copies one object of the source into staging, inside S3: one CopyObject up to 5 GiB, UploadPartCopy
+ * part by part above. Returns the copy still under way when the deadline came first (its parts' ETags
+ * are staged), or undefined once the object is staged.
+ */
+async function copyToStaging(
+  source: S3Source,
+  key: string,
+  size: number,
+  stagedKey: string,
+  deps: CollectDeps,
+  deadline: number,
+  resume: PartCopy | undefined,
+): Promise<PartCopy | undefined> {
   const { s3, exportBucket } = deps;
-  if (size <= COPY_LIMIT_BYTES) {
+  const copySource = `${source.bucket}/${encodeCopySourceKey(key)}`;
+  if (size <= (deps.copyLimitBytes ?? COPY_LIMIT_BYTES)) {
     await readPage(source.id, () =>
       s3.send(
         new CopyObjectCommand({
           Bucket: exportBucket.bucket,
           Key: stagedKey,
-          CopySource: `${source.bucket}/${encodeCopySourceKey(key)}`,
+          CopySource: copySource,
           // The archive holds an object's bytes, never its S3 tags; copying them (the default) would need
           // s3:GetObjectTagging on every source and s3:PutObjectTagging on staging for nothing.
           TaggingDirective: 'REPLACE',
@@ -218,10 +273,71 @@ async function copyToStaging(source: S3Source, key: string, size: number, staged
         }),
       ),
     );
-    return;
+    return undefined;
   }
-  const object = await readPage(source.id, () => s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: key })));
-  await uploadStream(exportBucket, stagedKey, object.Body as Readable, { contentType: 'application/octet-stream' });
+  return copyInParts(source, key, size, stagedKey, copySource, deps, deadline, resume);
+}
+
+async function copyInParts(
+  source: S3Source,
+  key: string,
+  size: number,
+  stagedKey: string,
+  copySource: string,
+  deps: CollectDeps,
+  deadline: number,
+  resume: PartCopy | undefined,
+): Promise<PartCopy | undefined> {
+  const { s3, exportBucket } = deps;
+  const now = deps.now ?? Date.now;
+  const bucket = exportBucket.bucket;
+  let copy: PartCopy;
+  let parts: CompletedPart[] = [];
+  if (resume && resume.size === size) {
+    copy = { ...resume };
+    parts = JSON.parse(await readText(s3, bucket, copyPartsKey(stagedKey))) as CompletedPart[];
+  } else {
+    // The object changed size since the copy began: what was copied is of another version.
+    if (resume) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: resume.uploadId })).catch(() => undefined);
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, ContentType: 'application/octet-stream', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: exportBucket.kmsKeyId }),
+    );
+    const partBytes = Math.min(S3_MAX_PART_BYTES, Math.max(S3_MIN_PART_BYTES, deps.copyPartBytes ?? COPY_PART_BYTES, Math.ceil(size / S3_MAX_PARTS / MIB) * MIB));
+    copy = { key, size, uploadId: created.UploadId ?? '', partBytes, nextPart: 1 };
+  }
+  const partCount = Math.ceil(size / copy.partBytes);
+  const copyPart = async (PartNumber: number) => {
+    const first = (PartNumber - 1) * copy.partBytes;
+    const last = Math.min(size, first + copy.partBytes) - 1;
+    const result = await readPage(source.id, () =>
+      s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, PartNumber, CopySource: copySource, CopySourceRange: `bytes=${first}-${last}` })),
+    );
+    return { PartNumber, ETag: result.CopyPartResult?.ETag };
+  };
+  try {
+    while (copy.nextPart <= partCount) {
+      const batch = Array.from({ length: Math.min(COPY_PARTS_IN_FLIGHT, partCount - copy.nextPart + 1) }, (_, i) => copy.nextPart + i);
+      parts.push(...(await Promise.all(batch.map(copyPart))));
+      copy.nextPart += batch.length;
+      if (copy.nextPart <= partCount && now() >= deadline) {
+        await putObject(exportBucket, copyPartsKey(stagedKey), JSON.stringify(parts), 'application/json');
+        return copy;
+      }
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, MultipartUpload: { Parts: parts } }));
+    return undefined;
+  } catch (error) {
+    // A retry starts this object's copy again from the cursor it was given; these parts are not needed.
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

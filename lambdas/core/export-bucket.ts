@@ -1,14 +1,12 @@
-// Writing to the export bucket: streamed multipart uploads with SSE-KMS and backpressure (a slow upload
-// pauses the producer instead of letting buffers grow; memory is bounded by partSize × queueSize, 5 MiB ×
-// 2: S3's smallest parts keep up with what any stage produces, and each part a stage holds is one more
-// buffer the GC frees late — 8 MiB parts cost the collector ~10 MB of peak RSS for no speed), and
+// Writing to the export bucket: streamed uploads with SSE-KMS and backpressure (a slow upload pauses the
+// producer instead of letting buffers grow; multipart-upload.ts says how parts grow with the object), and
 // removal of an export's staging objects.
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { ArchiveWriteError, CleanupError } from './errors.ts';
 import { FailureLatch } from './failure-latch.ts';
+import { uploadObject } from './multipart-upload.ts';
 import { stagingPrefix } from './staging.ts';
 
 export interface ExportBucket {
@@ -23,28 +21,21 @@ export interface UploadOptions {
   contentDisposition?: string;
 }
 
-const PART_BYTES = 5 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 2;
-
-/** Uploads a stream to the export bucket with SSE-KMS; on failure the multipart upload is aborted. */
-export async function uploadStream(target: ExportBucket, key: string, body: Readable, options: UploadOptions): Promise<void> {
-  const upload = new Upload({
-    client: target.s3,
-    params: {
-      Bucket: target.bucket,
-      Key: key,
-      Body: body,
-      ContentType: options.contentType,
-      ContentDisposition: options.contentDisposition,
-      ServerSideEncryption: 'aws:kms',
-      SSEKMSKeyId: target.kmsKeyId,
-    },
-    partSize: PART_BYTES,
-    queueSize: PARTS_IN_FLIGHT,
-    leavePartsOnError: false,
-  });
+/** Uploads a stream to the export bucket with SSE-KMS; on failure the multipart upload is aborted. Returns its bytes. */
+export async function uploadStream(target: ExportBucket, key: string, body: Readable, options: UploadOptions): Promise<number> {
   try {
-    await upload.done();
+    return await uploadObject(
+      target.s3,
+      {
+        Bucket: target.bucket,
+        Key: key,
+        ContentType: options.contentType,
+        ContentDisposition: options.contentDisposition,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: target.kmsKeyId,
+      },
+      body,
+    );
   } catch (error) {
     body.destroy();
     throw new ArchiveWriteError(`Could not write ${key} to the export bucket: ${(error as Error).message}`, { cause: error });
@@ -66,7 +57,7 @@ export class StagingWriter {
   // Object mode hands each written buffer to the upload as it is; a byte stream would first copy queued
   // buffers into one. Four chunks of about a Query page each are buffered at most.
   private readonly body = new PassThrough({ objectMode: true, highWaterMark: 4 });
-  private readonly done: Promise<void>;
+  private readonly done: Promise<number>;
   private readonly failure: FailureLatch;
   bytes = 0;
 

@@ -24,6 +24,9 @@ export const columnsKey = (exportId: string, sourceId: string, part: number) =>
 export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
   `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
 
+/** The ETags of a staged object's parts copied so far, while a copy too long for one call is under way. */
+export const copyPartsKey = (stagedKey: string) => `${stagedKey}.copied-parts.json`;
+
 /**
  * The archive's file name. An archive split at maxArchiveBytes has numbered parts: part 1 keeps the plain
  * name (most archives are one part, and it is written before anyone knows whether a second follows),

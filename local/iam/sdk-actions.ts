@@ -14,6 +14,7 @@ import type {
   ListObjectsV2CommandInput,
   PutObjectCommandInput,
   UploadPartCommandInput,
+  UploadPartCopyCommandInput,
 } from '@aws-sdk/client-s3';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import type { StartExecutionCommandInput, StopExecutionCommandInput } from '@aws-sdk/client-sfn';
@@ -122,6 +123,16 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
         { action: 's3:PutObject', resource: objectArn(input.Bucket, input.Key), context: encryptionContext(input) },
         ...kmsFor('kms:GenerateDataKey', putKey(input, keys)),
         ...tagging,
+      ];
+    }),
+    // One part of a multipart copy: the source's range is read, the upload written (its data key decrypted).
+    UploadPartCopyCommand: row<UploadPartCopyCommandInput>((input, keys) => {
+      const source = copySource(input.CopySource);
+      return [
+        { action: 's3:GetObject', resource: objectArn(source.bucket, source.key) },
+        ...kmsFor('kms:Decrypt', keys.objectKey(source.bucket, source.key)),
+        { action: 's3:PutObject', resource: objectArn(input.Bucket, input.Key) },
+        ...kmsFor('kms:Decrypt', keys.bucketKey(input.Bucket ?? '')),
       ];
     }),
   },

@@ -15,13 +15,13 @@ import { aroundCollectSource } from '../support/faults.ts';
 
 /**
  * Grants that no path of a healthy local run can reach, and where each is shown to be needed instead.
- * lib-storage aborts a multipart upload whose part failed; the emulator cannot fail a part by itself.
+ * The multipart writer aborts an upload whose part failed; the emulator cannot fail a part by itself.
  */
 const REACHED_ELSEWHERE: Record<string, string> = {
   'BundleArchive s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/archives/*':
     'test/reliability/faults.test.ts: "S3 failing in the middle of the multipart upload" asserts the abort',
   'CollectSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
-    'lambdas/core/export-bucket.ts uploadStream (leavePartsOnError: false): a staging part over 5 MiB whose upload fails',
+    'test/scale/multipart-upload.test.ts "aborts the upload when a part fails", and lambdas/core/collect.ts copyInParts: a large object\'s copy that fails',
 };
 /** The Lambda platform's own calls (log delivery, X-Ray), not the code's. */
 const PLATFORM = /^(logs|xray):/;

@@ -81,6 +81,16 @@ describe('S3 commands', () => {
     expect(actions('S3Client', 'CopyObjectCommand', { ...copy, TaggingDirective: 'REPLACE', Tagging: 'a=b' }).map((a) => a.action)).toContain('s3:PutObjectTagging');
   });
 
+  it('UploadPartCopy reads the source range and writes a part of the target', () => {
+    const part = { Bucket: 'exports', Key: 'staging/1', UploadId: 'u', PartNumber: 2, CopySource: 'uploads/users/u-1/big.mov', CopySourceRange: 'bytes=0-9' };
+    expect(actions('S3Client', 'UploadPartCopyCommand', part).map((a) => `${a.action} ${String(a.resource)}`)).toEqual([
+      's3:GetObject arn:aws:s3:::uploads/users/u-1/big.mov',
+      `kms:Decrypt ${SOURCE_KEY}`,
+      's3:PutObject arn:aws:s3:::exports/staging/1',
+      `kms:Decrypt ${EXPORT_KEY}`,
+    ]);
+  });
+
   it('DeleteObjects is authorized key by key, as s3:DeleteObject', () => {
     expect(perObject({ Bucket: 'exports', Delete: { Objects: [{ Key: 'a' }, { Key: 'b/c' }] } })).toEqual([
       { key: 'a', authorization: { action: 's3:DeleteObject', resource: 'arn:aws:s3:::exports/a' } },

@@ -1,0 +1,106 @@
+// Objects CopyObject cannot copy (over 5 GiB) are copied inside S3 part by part with UploadPartCopy,
+// never streamed through the function, and a copy longer than one call's time budget goes on in the
+// next call. Against the file-backed S3 stand-in, which holds the copy to S3's rules (part sizes,
+// ranges inside the source, ETags at completion); the 6 GiB object is a sparse file, so nothing is
+// written. The job store is a fixed RUNNING job: the job's lifecycle is not what is measured here.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectSource, type CollectDeps, type CollectRequest } from '../../lambdas/core/collect.ts';
+import { parseDataMap } from '../../lambdas/core/data-map.ts';
+import type { JobStore } from '../../lambdas/core/jobs.ts';
+import { MIB } from '../../lambdas/core/multipart-upload.ts';
+import { partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+
+const EXPORTS = 'exports';
+const UPLOADS = 'uploads';
+const USER = 'u-1001';
+const EXPORT_ID = 'big-0000-0001';
+const dataMap = parseDataMap({ sources: [{ id: 'attachments', category: 'communication', type: 's3', bucket: UPLOADS, prefix: 'users/{userId}/' }] });
+const runningJob = { get: () => Promise.resolve({ status: 'RUNNING', userId: USER }), recordSourceProgress: () => Promise.resolve() } as unknown as JobStore;
+
+const folders: string[] = [];
+afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
+function store(): FileBackedS3 {
+  const folder = mkdtempSync(join(tmpdir(), 'large-objects-'));
+  folders.push(folder);
+  return new FileBackedS3(folder);
+}
+
+function deps(s3: FileBackedS3, extra: Partial<CollectDeps> = {}): CollectDeps {
+  const client = s3.asClient();
+  return { dynamodb: {} as DynamoDBClient, s3: client, exportBucket: { s3: client, bucket: EXPORTS, kmsKeyId: 'key' }, jobs: runningJob, dataMap, ...extra };
+}
+
+const first: CollectRequest = { exportId: EXPORT_ID, userId: USER, sourceId: 'attachments', cursor: null, nextPart: 0, records: 0 };
+
+async function read(s3: S3Client, key: string, range?: string): Promise<Buffer> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: EXPORTS, Key: key, Range: range }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.Body as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('objects too large for CopyObject', () => {
+  it('copies a 6 GiB object inside S3 in parts, never reading it through the function', async () => {
+    const s3 = store();
+    const size = 6 * 1024 * MIB + 12345;
+    s3.createSparse(UPLOADS, `users/${USER}/video.mov`, size);
+    const result = await collectSource(first, deps(s3), Date.now() + 60_000);
+    expect(result).toMatchObject({ done: true, records: 1 });
+    const copies = s3.calls.filter((c) => c.name === 'UploadPartCopyCommand');
+    expect(copies).toHaveLength(Math.ceil(size / (256 * MIB)));
+    // The ranges cover the object exactly once, in order.
+    let next = 0;
+    for (const copy of copies) {
+      const [from, to] = (copy.range ?? '').replace('bytes=', '').split('-').map(Number) as [number, number];
+      expect(from).toBe(next);
+      next = to + 1;
+    }
+    expect(next).toBe(size);
+    expect(s3.calls.some((c) => c.name === 'GetObjectCommand' && c.bucket === UPLOADS)).toBe(false);
+    expect(s3.calls.some((c) => c.name === 'CopyObjectCommand')).toBe(false);
+    const staged = stagedObjectKey(EXPORT_ID, 'attachments', 0);
+    expect((await read(s3.asClient(), staged, `bytes=${size - 4}-`)).equals(Buffer.alloc(4))).toBe(true);
+    const listing = (await read(s3.asClient(), partKey(EXPORT_ID, 'attachments', 0))).toString('utf8');
+    expect(JSON.parse(listing)).toMatchObject({ sequence: 0, key: 'video.mov', size });
+    expect(s3.openUploads).toBe(0);
+  });
+
+  it('goes on with a copy that its time budget cut, in the next call, to the same bytes', async () => {
+    const s3 = store();
+    const big = randomBytes(23 * MIB + 777);
+    const small = randomBytes(1000);
+    // Written as the stand-in stores objects: a file per key.
+    for (const [key, body] of [[`users/${USER}/a-big.bin`, big], [`users/${USER}/b-small.txt`, small]] as const) {
+      s3.createSparse(UPLOADS, key, 0);
+      writeFileSync(s3.path(UPLOADS, key), body);
+    }
+    let clock = 0;
+    // Each read of the clock is a second later; the budget is 1 s, so every call stops after its first batch.
+    const limits = { copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => (clock += 1000) };
+    const calls: string[] = [];
+    let request = first;
+    for (let call = 0; call < 10; call += 1) {
+      const result = await collectSource(request, deps(s3, limits), clock + 1000);
+      calls.push(result.cursor ?? 'done');
+      request = result;
+      if (result.done) break;
+    }
+    expect(request).toMatchObject({ done: true, records: 2 });
+    // 5 parts, 4 per batch: the first call stops inside the big object with its copy under way.
+    expect(JSON.parse(calls[0] ?? '{}')).toMatchObject({ copying: { key: `users/${USER}/a-big.bin`, nextPart: 5 } });
+    expect(s3.calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(1);
+    expect(s3.calls.filter((c) => c.name === 'UploadPartCopyCommand')).toHaveLength(5);
+    const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
+    expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 1)))).toBe(sha(small));
+    expect(s3.openUploads).toBe(0);
+  });
+});
