@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import { ZipArchive } from 'archiver';
 import { ZipWriter } from '../lambdas/core/zip-writer.ts';
-import { bundleArchive } from '../lambdas/core/bundle.ts';
+import { bundleUntilBuilt } from '../lambdas/core/bundle.ts';
 import { collectSource } from '../lambdas/core/collect.ts';
 import { parseDataMap } from '../lambdas/core/data-map.ts';
 import type { JobStore } from '../lambdas/core/jobs.ts';
@@ -125,7 +125,7 @@ export async function bundleStage(records: number, workDir: string, keepArchive:
   const s3 = store.asClient();
   const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-') && name.endsWith('.ndjson')).length;
   const started = performance.now();
-  const result = await bundleArchive(
+  const result = await bundleUntilBuilt(
     { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
     { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
   );

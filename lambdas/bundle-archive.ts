@@ -1,6 +1,8 @@
 // BundleArchive: the staged parts of every source into one ZIP in the export bucket (SSE-KMS), or into
-// numbered parts of at most MAX_ARCHIVE_BYTES when that is set.
+// numbered parts of at most MAX_ARCHIVE_BYTES when that is set. A call writes for at most its time
+// budget, then finishes its part and returns a resume point; the state machine calls again until done.
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { bundleArchive, type BundleRequest, type BundleResult } from './core/bundle.ts';
 import { parseEnv, pickEnv } from './core/config.ts';
@@ -14,10 +16,14 @@ const event = z.object({
   userId: userIdSchema,
   formats: formatsSchema,
   sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0) })),
+  resume: z.object({ partsDone: z.number().int().min(1) }).nullable().default(null),
 });
 
+/** Time kept back from Lambda's limit to finish the part, save the progress and report. */
+const SAFETY_MARGIN_MS = 60_000;
+
 export function createBundleArchiveHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'MAX_ARCHIVE_BYTES'), runtime.env);
+  const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'MAX_ARCHIVE_BYTES', 'BUNDLE_BUDGET_SECONDS'), runtime.env);
   const { s3 } = runtime.clients;
   const deps = {
     s3,
@@ -25,10 +31,12 @@ export function createBundleArchiveHandler(runtime: Runtime) {
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
   };
+  const deadline = (context: Context) =>
+    Date.now() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
   return middy<BundleRequest, BundleResult>()
     .use(logFailures(runtime.log, 'BundleArchive'))
     .use(parseEvent(event))
-    .handler((input) => bundleArchive(input, deps));
+    .handler((input, context) => bundleArchive(input, { ...deps, deadline: deadline(context) }));
 }
 
 export const handler = lambdaEntry(createBundleArchiveHandler);

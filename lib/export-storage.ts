@@ -95,7 +95,8 @@ export class ExportStorage extends Construct {
   /** CollectSource: writes staging parts and copies; removes them again if the export ended meanwhile. */
   grantStagingWrite(fn: EnvFunction): void {
     this.configure(fn);
-    this.grantPrefix(fn, STAGING_ROOT, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
+    // GetObject: the ETags of a large object's copy that a call left under way (collect.ts copyInParts).
+    this.grantPrefix(fn, STAGING_ROOT, ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
     this.grantKey(fn);
     this.acknowledgePrefixes(fn, [STAGING_ROOT]);
@@ -123,19 +124,22 @@ export class ExportStorage extends Construct {
    */
   grantBundle(fn: EnvFunction): void {
     this.configure(fn);
-    this.grantPrefix(fn, STAGING_ROOT, ['s3:GetObject', 's3:DeleteObject']);
+    // PutObject on staging: the progress a call saves when its time budget ends the part.
+    this.grantPrefix(fn, STAGING_ROOT, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     this.grantPrefix(fn, ARCHIVE_ROOT, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
     this.grantKey(fn);
     this.acknowledgePrefixes(fn, [STAGING_ROOT, ARCHIVE_ROOT]);
   }
 
-  /** MarkFailed and the cancel path: removes staging only. */
-  grantStagingCleanup(fn: EnvFunction): void {
+  /** MarkFailed and ExecutionEnded: remove an ended export's staging, and the parts of an archive never delivered. */
+  grantCleanup(fn: EnvFunction): void {
     this.configure(fn);
     this.grantPrefix(fn, STAGING_ROOT, ['s3:DeleteObject']);
+    this.grantPrefix(fn, ARCHIVE_ROOT, ['s3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
-    this.acknowledgePrefixes(fn, [STAGING_ROOT]);
+    this.grantList(fn, ARCHIVE_ROOT);
+    this.acknowledgePrefixes(fn, [STAGING_ROOT, ARCHIVE_ROOT]);
   }
 
   /** Download: signs short-lived GETs of archives (the URL carries this role's permission). */

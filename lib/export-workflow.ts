@@ -61,12 +61,13 @@ export class ExportWorkflow extends Construct {
 
     const bundle = new HouseFunction(this, 'BundleArchive', {
       handler: 'bundle-archive',
-      description: 'Streams staging parts into the encrypted ZIP archive',
+      description: 'Streams staging parts into the encrypted ZIP archive, a part per time budget',
       dataMapFile,
       timeout: Duration.minutes(15),
       // 3,538 MB is where Lambda gives two vCPUs: the archive's blocks are deflated on both at once.
       memorySize: 3538,
-      environment: props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) },
+      // 780 s of writing, then the part is finished and the progress saved well inside the 900 s limit.
+      environment: { BUNDLE_BUDGET_SECONDS: '780', ...(props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) }) },
     });
     storage.grantBundle(bundle);
 
@@ -82,12 +83,12 @@ export class ExportWorkflow extends Construct {
 
     const markFailed = new HouseFunction(this, 'MarkFailed', { handler: 'mark-failed', description: 'Closes a failed export and tells the user' });
     jobs.grant(markFailed, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
-    storage.grantStagingCleanup(markFailed);
+    storage.grantCleanup(markFailed);
     sender.grantSend(markFailed);
 
     const ended = new HouseFunction(this, 'ExecutionEnded', { handler: 'execution-ended', description: 'Closes exports whose execution timed out or was stopped' });
     jobs.grant(ended, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
-    storage.grantStagingCleanup(ended);
+    storage.grantCleanup(ended);
     sender.grantSend(ended);
 
     const tasks = { PrepareExport: prepare, CollectSource: collect, BundleArchive: bundle, SendLink: sendLink, MarkFailed: markFailed };

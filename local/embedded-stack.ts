@@ -48,6 +48,8 @@ export interface EmbeddedStackOptions {
   retentionDays?: number;
   /** Upper bound of one CollectSource call; small values make sources loop (tests of the cursor). */
   collectBudgetSeconds?: number;
+  /** BundleArchive's time budget per call (BUNDLE_BUDGET_SECONDS); a tiny one makes every call stop after a block. */
+  bundleBudgetSeconds?: number;
   /** Pause between ASL retries, replacing backoff (tests). */
   retryIntervalMs?: number;
   /** Whole-machine timeout override (tests). */
@@ -151,6 +153,7 @@ export class EmbeddedStack {
         COOLDOWN_HOURS: String(settings.cooldownHours),
         AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
+        BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? 780),
       });
       if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
       else process.env.MAX_ARCHIVE_BYTES = String(options.maxArchiveBytes);

@@ -64,6 +64,13 @@ export class PathAllocator {
     return candidate;
   }
 
+  /** Marks `path` as taken exactly as given: a path allocated by an earlier call, restored. */
+  reserve(path: string): void {
+    this.files.add(path.toLowerCase());
+    const parts = path.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) this.folders.add(parts.slice(0, depth).join('/').toLowerCase());
+  }
+
   private taken(path: string): boolean {
     const key = path.toLowerCase();
     return this.files.has(key) || this.folders.has(key);

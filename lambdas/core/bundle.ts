@@ -3,6 +3,12 @@
 // record count that disagrees with what the collector reported fails the export instead of shipping it.
 // With maxArchiveBytes, the archive is split into numbered parts, each a complete ZIP under the limit:
 // a file that does not fit goes on in the next part as a new piece (records files stay valid JSON/CSV).
+//
+// One call never runs past its deadline (Lambda stops a function at 15 minutes). When the deadline comes
+// first, the part being written is finished as a complete ZIP, where the call stands is saved in
+// staging, and the call answers `done: false` with a resume point; the state machine calls again and
+// the archive goes on in its next part, exactly as if a size limit had been reached there. An archive
+// of any size is then a run of calls, each of which writes at most what one call can.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -15,8 +21,8 @@ import { ArchiveWriteError } from './errors.ts';
 import type { Format } from './identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
-import { archiveFileName, archiveKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteObjects, deleteStaging, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { archiveFileName, archiveKey, archiveProgressKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
+import { deleteObjects, deleteStaging, putObject, uploadStream, type ExportBucket } from './export-bucket.ts';
 import { ZipWriter } from './zip-writer.ts';
 
 export interface CollectedSource {
@@ -26,16 +32,25 @@ export interface CollectedSource {
   records: number;
 }
 
+/** Where a call that ran out of time left the archive: its first `partsDone` parts are finished. */
+export interface ArchiveResume {
+  partsDone: number;
+}
+
 export interface BundleRequest {
   exportId: string;
   userId: string;
   formats: Format[];
   sources: CollectedSource[];
+  /** Null (or absent) on the first call; the previous call's `resume` after that. */
+  resume?: ArchiveResume | null;
 }
 
-export interface BundleResult {
+export interface BuiltArchive {
   exportId: string;
   userId: string;
+  done: true;
+  resume: null;
   /** Key of the archive, or of its first part. */
   archiveKey: string;
   /** Bytes of the archive, all parts together. */
@@ -48,6 +63,15 @@ export interface BundleResult {
   records: Record<string, number>;
 }
 
+export interface ArchiveUnderWay {
+  exportId: string;
+  userId: string;
+  done: false;
+  resume: ArchiveResume;
+}
+
+export type BundleResult = BuiltArchive | ArchiveUnderWay;
+
 export interface BundleDeps {
   s3: S3Client;
   exportBucket: ExportBucket;
@@ -59,33 +83,75 @@ export interface BundleDeps {
   maxArchiveBytes?: number;
   /** Uncompressed bytes deflated as one block (default 1 MiB); blocks are compressed in parallel. */
   blockBytes?: number;
+  /** Epoch milliseconds after which the call finishes its part and hands back a resume point. */
+  deadline?: number;
 }
 
 export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
 
+/**
+ * Where the archive stands in its input: which source, and in it which file (a records file of a format,
+ * or the n-th staged object), how far into its staged bytes, and for a file cut part-way its path and
+ * how many pieces of it are written.
+ */
+interface Position {
+  source: number;
+  format?: Format;
+  /** Records files: the staging part, and the byte in it where the next block starts. */
+  part?: number;
+  offset?: number;
+  /** Object files: the object's place in the source's listing. */
+  object?: number;
+  /** A file cut part-way: its path and the pieces written of it. */
+  path?: string;
+  pieces?: number;
+}
+
+/** What a call that ran out of time saves for the next. */
+interface SavedArchive {
+  generatedAt: string;
+  parts: { key: string; bytes: number }[];
+  files: ManifestFile[];
+  sources: ManifestSource[];
+  at: Position;
+}
+
+/** Raised inside a file when the deadline has come: the pieces of it written in this call, and where to go on. Never leaves bundleArchive. */
+class DeadlineReached extends Error {
+  constructor(
+    readonly pieces: ManifestFile[],
+    readonly at: Position,
+  ) {
+    super('The call ran out of time; the archive goes on in the next call.');
+  }
+}
+
 export async function bundleArchive(request: BundleRequest, deps: BundleDeps): Promise<BundleResult> {
-  const generatedAt = (deps.now ?? (() => new Date()))();
+  const clock = deps.now ?? (() => new Date());
+  const saved = request.resume?.partsDone ? await loadProgress(deps, request.exportId, request.resume.partsDone) : undefined;
+  const generatedAt = saved ? new Date(saved.generatedAt) : clock();
   // Small part limits get small blocks, so that parts fill up well before the next block must move on.
   const blockBytes = deps.blockBytes ?? (deps.maxArchiveBytes ? Math.min(DEFAULT_BLOCK_BYTES, Math.max(16 * 1024, Math.floor(deps.maxArchiveBytes / 16))) : DEFAULT_BLOCK_BYTES);
-  const archive = new SplitArchive(request.exportId, deps, generatedAt);
+  const archive = new SplitArchive(request.exportId, deps, generatedAt, saved?.parts ?? [], () => deps.deadline !== undefined && clock().getTime() >= deps.deadline);
+  const files: ManifestFile[] = saved?.files ?? [];
+  const sources: ManifestSource[] = saved?.sources ?? [];
+  const paths = new PathAllocator();
+  for (const file of files) if (file.continues === undefined) paths.reserve(file.path);
+  if (saved?.at.path !== undefined) paths.reserve(saved.at.path);
+  const writing: Writing = { exportId: request.exportId, deps, archive, paths, blockBytes, buffers: new BlockBuffers(blockBytes), files };
   try {
-    const files: ManifestFile[] = [];
-    const sources: ManifestSource[] = [];
-    const writing: Writing = { exportId: request.exportId, deps, archive, paths: new PathAllocator(), blockBytes, buffers: new BlockBuffers(blockBytes) };
-    for (const collected of request.sources) {
+    for (let index = saved?.at.source ?? 0; index < request.sources.length; index += 1) {
+      const collected = request.sources[index] as CollectedSource;
       const source = findSource(deps.dataMap, collected.sourceId);
+      const at = saved && index === saved.at.source ? saved.at : { source: index };
       const parts = Array.from({ length: collected.nextPart }, (_, i) => partKey(request.exportId, source.id, i));
-      const written =
-        source.type === 'dynamodb'
-          ? await writeRecordFiles(source, parts, request.formats, writing)
-          : await writeObjectFiles(source, parts, writing);
-      if (written.records !== collected.records) {
+      const records = source.type === 'dynamodb' ? await writeRecordFiles(source, parts, request.formats, at, writing) : await writeObjectFiles(source, parts, at, writing);
+      if (records !== collected.records) {
         throw new ArchiveWriteError(
-          `Source "${source.id}" staged ${written.records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,
+          `Source "${source.id}" staged ${records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,
         );
       }
-      files.push(...written.files);
-      sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records: written.records });
+      sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records });
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
     await archive.addFile(textFile('index.html', renderIndexPage(manifest, deps.dataMap), blockBytes));
@@ -95,6 +161,8 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
     return {
       exportId: request.exportId,
       userId: request.userId,
+      done: true,
+      resume: null,
       archiveKey: archiveKey(request.exportId),
       archiveBytes: parts.reduce((sum, part) => sum + part.bytes, 0),
       archiveParts: parts.length,
@@ -103,6 +171,14 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {
+    if (error instanceof DeadlineReached) {
+      // The part is finished; what is written so far and where to go on are saved under the part count,
+      // so a retried call overwrites its own save and the next call finds it.
+      files.push(...error.pieces);
+      const progress: SavedArchive = { generatedAt: generatedAt.toISOString(), parts: archive.parts, files, sources, at: error.at };
+      await putObject(deps.exportBucket, archiveProgressKey(request.exportId, archive.parts.length), JSON.stringify(progress), 'application/json');
+      return { exportId: request.exportId, userId: request.userId, done: false, resume: { partsDone: archive.parts.length } };
+    }
     const failure = error instanceof ArchiveWriteError ? error : new ArchiveWriteError(`Building the archive failed: ${(error as Error).message}`, { cause: error });
     try {
       await archive.abort(failure);
@@ -113,12 +189,38 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
   }
 }
 
+/**
+ * Calls bundleArchive until the archive is built, as the state machine does; `deadlineOf` gives each
+ * call its deadline. For the benchmark and the tests, which run the bundler without the state machine.
+ */
+export async function bundleUntilBuilt(request: BundleRequest, deps: BundleDeps, deadlineOf: () => number | undefined = () => deps.deadline): Promise<BuiltArchive & { calls: number }> {
+  let resume = request.resume ?? null;
+  for (let calls = 1; ; calls += 1) {
+    const result = await bundleArchive({ ...request, resume }, { ...deps, deadline: deadlineOf() });
+    if (result.done) return { ...result, calls };
+    resume = result.resume;
+  }
+}
+
+async function loadProgress(deps: BundleDeps, exportId: string, partsDone: number): Promise<SavedArchive> {
+  const key = archiveProgressKey(exportId, partsDone);
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, key)) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as SavedArchive;
+  } catch (error) {
+    throw new ArchiveWriteError(`The archive's progress after part ${partsDone} is missing from staging (${(error as Error).message}); start the export again.`, { cause: error });
+  }
+}
+
 /** A run of whole records (or bytes of a file): the unit that is deflated, and where a file may be cut. */
 interface Block {
   data: Buffer;
   records: number;
   /** Gives `data`'s buffer back for reuse, once the ZIP writer is done with it. */
   release?: () => void;
+  /** Where the input stands after this block: a call that stops after it goes on from here. */
+  end?: Position;
 }
 
 /**
@@ -164,6 +266,10 @@ interface FileContent {
   separatorBytes?: number;
   /** The path of piece n ≥ 2. */
   piecePath: (piece: number) => string;
+  /** Where this file's input starts in this call; absent for files written whole (index.html, manifest.json). */
+  start?: Position;
+  /** Pieces of the file written by earlier calls. */
+  piecesBefore?: number;
 }
 
 interface OpenPiece {
@@ -176,24 +282,38 @@ interface OpenPiece {
 
 /**
  * The archive as one or more ZIPs, each uploaded as it is written. Parts are finished when the next
- * block would take one over maxArchiveBytes; files are cut only between blocks.
+ * block would take one over maxArchiveBytes, or when the call's deadline has come; files are cut only
+ * between blocks.
  */
 class SplitArchive {
-  private readonly finished: { key: string; bytes: number }[] = [];
+  private readonly finished: { key: string; bytes: number }[];
+  /** Parts finished before this call: kept if this call fails, since a retry goes on after them. */
+  private readonly earlier: number;
   private zip!: ZipWriter;
   private uploaded!: Promise<number>;
   private key!: string;
+  /** Blocks written by this call: a call always writes one before it may stop, so every call moves on. */
+  private blocksWritten = 0;
 
   constructor(
     private readonly exportId: string,
     private readonly deps: BundleDeps,
     private readonly date: Date,
+    finished: { key: string; bytes: number }[],
+    private readonly deadlinePassed: () => boolean,
   ) {
+    this.finished = [...finished];
+    this.earlier = finished.length;
     this.openPart();
   }
 
   private get partNumber(): number {
     return this.finished.length + 1;
+  }
+
+  /** The parts finished so far. */
+  get parts(): { key: string; bytes: number }[] {
+    return [...this.finished];
   }
 
   private openPart(): void {
@@ -236,10 +356,13 @@ class SplitArchive {
   async addFile(file: FileContent): Promise<ManifestFile[]> {
     const head = Buffer.from(file.head ?? '', 'utf8');
     const tail = Buffer.from(file.tail ?? '', 'utf8');
+    const before = file.piecesBefore ?? 0;
     const written: OpenPiece[] = [];
     let piece: OpenPiece | undefined;
+    let at = file.start;
     const open = async (block: Buffer) => {
-      const path = written.length === 0 ? file.path : file.piecePath(written.length + 1);
+      const number = before + written.length;
+      const path = number === 0 ? file.path : file.piecePath(number + 1);
       written.push(...(await this.ensureRoom(head.length + block.length + tail.length, path, undefined, file)));
       await this.zip.openEntry(path, this.date);
       const opened: OpenPiece = { path, part: this.partNumber, hash: createHash('sha256'), bytes: 0, records: 0 };
@@ -247,6 +370,14 @@ class SplitArchive {
       return opened;
     };
     for await (const block of file.blocks) {
+      if (at !== undefined && this.blocksWritten > 0 && this.deadlinePassed()) {
+        // Out of time: this part ends here, complete, and the next call goes on from `at`.
+        if (piece) written.push(await this.closePiece(piece, file));
+        await this.finishPart();
+        block.release?.();
+        const pieces = before + written.length;
+        throw new DeadlineReached(this.manifestEntries(written, file), pieces > 0 ? { ...at, path: file.path, pieces } : at);
+      }
       if (piece) {
         const closed = await this.ensureRoom(block.data.length + tail.length, undefined, piece, file);
         if (closed.length > 0) {
@@ -258,9 +389,16 @@ class SplitArchive {
       piece ??= await open(data);
       await this.write(piece, data, block.release);
       piece.records += block.records;
+      this.blocksWritten += 1;
+      at = block.end ?? at;
     }
     piece ??= await open(Buffer.alloc(0));
     written.push(await this.closePiece(piece, file));
+    return this.manifestEntries(written, file);
+  }
+
+  private manifestEntries(written: OpenPiece[], file: FileContent): ManifestFile[] {
+    const before = file.piecesBefore ?? 0;
     return written.map((done, index) => ({
       path: done.path,
       ...file.manifest,
@@ -268,7 +406,7 @@ class SplitArchive {
       bytes: done.bytes,
       sha256: done.hash.digest('hex'),
       archivePart: done.part,
-      ...(index > 0 ? { continues: file.path } : {}),
+      ...(before + index > 0 ? { continues: file.path } : {}),
     }));
   }
 
@@ -290,7 +428,11 @@ class SplitArchive {
     return this.finished;
   }
 
-  /** Abandons the archive: the part being written is never completed, finished parts are deleted. */
+  /**
+   * Abandons this call's share of the archive: the part being written is never completed, and parts this
+   * call finished are deleted. Parts of earlier calls stay for a retry to go on after; an export that
+   * fails for good has them removed with the rest of its objects.
+   */
   async abort(error: Error): Promise<void> {
     this.zip.destroy(error);
     await this.uploaded.catch(() => undefined);
@@ -298,7 +440,7 @@ class SplitArchive {
     await deleteObjects(
       this.deps.s3,
       this.deps.exportBucket.bucket,
-      this.finished.map((p) => p.key),
+      this.finished.slice(this.earlier).map((p) => p.key),
     );
   }
 }
@@ -319,63 +461,60 @@ interface Writing {
   paths: PathAllocator;
   blockBytes: number;
   buffers: BlockBuffers;
+  /** The manifest's files so far, earlier calls' included; each file is added as it is written. */
+  files: ManifestFile[];
 }
 
-async function writeRecordFiles(source: Source, parts: string[], formats: Format[], { exportId, deps, archive, paths, blockBytes, buffers }: Writing) {
-  const files: ManifestFile[] = [];
-  let records = 0;
+/** The pieces of `path` (its first and those that continue it) among `files`. */
+const piecesOf = (files: ManifestFile[], path: string) => files.filter((file) => file.path === path || file.continues === path);
+
+/** Writes a DynamoDB source's JSON and CSV files from `at`; returns the records they hold. */
+async function writeRecordFiles(source: Source, parts: string[], formats: Format[], at: Position, { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing) {
   const base = `${source.category}/${source.id}`;
   const keyAttributes = source.type === 'dynamodb' ? [source.partitionKey, ...(source.sortKey ? [source.sortKey] : [])] : [];
-  const manifest = (format: Format) => ({ sourceId: source.id, category: source.category, format });
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
-  const count = (written: ManifestFile[]) => written.reduce((sum, file) => sum + (file.records ?? 0), 0);
+  const records = (format: Format) => files.filter((file) => file.sourceId === source.id && file.format === format).reduce((sum, file) => sum + (file.records ?? 0), 0);
   // The CSV's columns; every part's list is read even without CSV, as the proof that the part holds
   // export JSON lines (the staging format of this version) and not something else.
   const seen = new Set<string>();
   for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
 
-  // Staged lines are already the records' export JSON: the JSON file is those lines in an array.
-  if (formats.includes('json')) {
-    const path = paths.allocate(`${base}.json`);
-    const written = await archive.addFile({
-      path,
-      manifest: manifest('json'),
-      blocks: jsonArrayBlocks(stagedLineBlocks(deps, parts, blockBytes), buffers),
-      head: '[',
-      tail: '\n]\n',
-      separatorBytes: 1,
-      piecePath: piecePath(path, '.json'),
-    });
-    records = count(written);
-    files.push(...written);
+  // Staged lines are already the records' export JSON: the JSON file is those lines in an array; CSV
+  // rows are rendered from the same bytes.
+  const wanted = (['json', 'csv'] as const).filter((format) => formats.includes(format));
+  for (const format of wanted.slice(at.format === undefined ? 0 : wanted.indexOf(at.format))) {
+    const resuming = at.format === format;
+    const extension = `.${format}`;
+    const path = resuming && at.path !== undefined ? at.path : paths.allocate(`${base}${extension}`);
+    const start: Position = resuming ? at : { source: at.source, format, part: 0, offset: 0 };
+    const lines = stagedLineBlocks(deps, parts, blockBytes, start);
+    const common = { path, manifest: { sourceId: source.id, category: source.category, format }, piecePath: piecePath(path, extension), start, piecesBefore: resuming ? (at.pieces ?? 0) : 0 };
+    if (format === 'json') {
+      files.push(...(await archive.addFile({ ...common, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
+    } else {
+      const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
+      files.push(...(await archive.addFile({ ...common, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head: csvHeader(columns) })));
+    }
   }
-  if (formats.includes('csv')) {
-    const path = paths.allocate(`${base}.csv`);
-    const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
-    const written = await archive.addFile({
-      path,
-      manifest: manifest('csv'),
-      blocks: csvBlocks(stagedLineBlocks(deps, parts, blockBytes), new CsvRows(columns, buffers), buffers),
-      head: csvHeader(columns),
-      piecePath: piecePath(path, '.csv'),
-    });
-    if (formats.includes('json') && count(written) !== records) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
-    records = count(written);
-    files.push(...written);
-  }
-  return { files, records };
+  if (wanted.length === 2 && records('json') !== records('csv')) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
+  return records(wanted[0] ?? 'json');
 }
 
 /**
- * The staged lines of the parts as they are stored, in blocks of about `blockBytes` cut after a newline
- * (a record longer than that is a block alone). Lines are never decoded here. Each block is a view of
- * one reused buffer, valid until the next block is asked for: its consumers copy it at once.
+ * The staged lines of the parts as they are stored, from `start` on, in blocks of about `blockBytes`
+ * cut after a newline (a record longer than that is a block alone). Lines are never decoded here. Each
+ * block is a view of one reused buffer, valid until the next block is asked for: its consumers copy it
+ * at once. Each says where the lines after it start.
  */
-async function* stagedLineBlocks(deps: BundleDeps, parts: string[], blockBytes: number): AsyncGenerator<Buffer> {
+async function* stagedLineBlocks(deps: BundleDeps, parts: string[], blockBytes: number, start: Position): AsyncGenerator<{ lines: Buffer; end: Position }> {
   let buffer = Buffer.allocUnsafeSlow(2 * blockBytes);
   let length = 0;
-  for (const part of parts) {
-    for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, part)) {
+  for (let part = start.part ?? 0; part < parts.length; part += 1) {
+    const key = parts[part] as string;
+    // `consumed`: bytes of this part before buffer[0].
+    let consumed = part === start.part ? (start.offset ?? 0) : 0;
+    const at = (offset: number): Position => ({ source: start.source, format: start.format, part, offset });
+    for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, key, consumed)) {
       if (length + (chunk as Buffer).length > buffer.length) {
         const grown = Buffer.allocUnsafeSlow(Math.max(2 * buffer.length, length + (chunk as Buffer).length));
         buffer.copy(grown, 0, 0, length);
@@ -383,36 +522,37 @@ async function* stagedLineBlocks(deps: BundleDeps, parts: string[], blockBytes: 
       }
       length += (chunk as Buffer).copy(buffer, length);
       if (length < blockBytes) continue;
-      let start = 0;
-      while (length - start >= blockBytes) {
-        let cut = buffer.lastIndexOf(NEWLINE, start + blockBytes - 1) + 1;
-        if (cut <= start) cut = buffer.indexOf(NEWLINE, start + blockBytes) + 1;
-        if (cut <= start || cut > length) break;
-        yield buffer.subarray(start, cut);
-        start = cut;
+      let from = 0;
+      while (length - from >= blockBytes) {
+        let cut = buffer.lastIndexOf(NEWLINE, from + blockBytes - 1) + 1;
+        if (cut <= from) cut = buffer.indexOf(NEWLINE, from + blockBytes) + 1;
+        if (cut <= from || cut > length) break;
+        yield { lines: buffer.subarray(from, cut), end: at(consumed + cut) };
+        from = cut;
       }
-      length = buffer.copy(buffer, 0, start, length);
+      consumed += from;
+      length = buffer.copy(buffer, 0, from, length);
     }
     if (length > 0) {
       // A part always ends with a newline; a missing one would mean a truncated part.
-      if (buffer[length - 1] !== NEWLINE) throw new ArchiveWriteError(`Staging part ${part} ends in the middle of a record.`);
-      yield buffer.subarray(0, length);
+      if (buffer[length - 1] !== NEWLINE) throw new ArchiveWriteError(`Staging part ${key} ends in the middle of a record.`);
+      yield { lines: buffer.subarray(0, length), end: { source: start.source, format: start.format, part: part + 1, offset: 0 } };
       length = 0;
     }
   }
 }
 
 /** The JSON file's records: each staged line preceded by ",\n  " (a piece's first block drops the comma). */
-async function* jsonArrayBlocks(lineBlocks: AsyncIterable<Buffer>, buffers: BlockBuffers): AsyncGenerator<Block> {
+async function* jsonArrayBlocks(lineBlocks: AsyncIterable<{ lines: Buffer; end: Position }>, buffers: BlockBuffers): AsyncGenerator<Block> {
   const separator = Buffer.from(',\n  ');
-  for await (const lines of lineBlocks) yield withSeparators(lines, separator, buffers);
+  for await (const { lines, end } of lineBlocks) yield { ...withSeparators(lines, separator, buffers), end };
 }
 
 /** The CSV file's rows, rendered from the staged lines' bytes. */
-async function* csvBlocks(lineBlocks: AsyncIterable<Buffer>, rows: CsvRows, buffers: BlockBuffers): AsyncGenerator<Block> {
-  for await (const lines of lineBlocks) {
+async function* csvBlocks(lineBlocks: AsyncIterable<{ lines: Buffer; end: Position }>, rows: CsvRows, buffers: BlockBuffers): AsyncGenerator<Block> {
+  for await (const { lines, end } of lineBlocks) {
     const { data, records } = rows.render(lines);
-    yield { data, records, release: () => buffers.give(data) };
+    yield { data, records, release: () => buffers.give(data), end };
   }
 }
 
@@ -455,44 +595,57 @@ interface StagedObject {
   size: number;
 }
 
-async function writeObjectFiles(source: Source, parts: string[], { exportId, deps, archive, paths, blockBytes, buffers }: Writing) {
-  const files: ManifestFile[] = [];
-  let records = 0;
-  const fetch = (object: StagedObject) => getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence));
-  for await (const { object, body } of prefetched(stagedObjects(deps, parts), fetch, PREFETCH_OBJECTS)) {
+/** Writes an S3 source's files from `at`; returns how many objects they hold. */
+async function writeObjectFiles(source: Source, parts: string[], at: Position, { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing) {
+  const skip = at.object ?? 0;
+  const resumeOffset = at.offset ?? 0;
+  const fetch = (object: StagedObject, ordinal: number) =>
+    getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence), ordinal === skip ? resumeOffset : 0);
+  let ordinal = skip;
+  for await (const { object, body } of prefetched(stagedObjects(deps, parts, skip), fetch, PREFETCH_OBJECTS)) {
+    const resuming = ordinal === skip && at.path !== undefined;
     const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
-    const path = paths.allocate(`${source.category}/${source.id}/${relative}`);
-    const written = await archive.addFile({
-      path,
-      manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
-      blocks: byteBlocks(await body, blockBytes, buffers),
-      piecePath: (n) => `${path}.part-${n}`,
-    });
-    const bytes = written.reduce((sum, file) => sum + file.bytes, 0);
+    const path = resuming ? (at.path as string) : paths.allocate(`${source.category}/${source.id}/${relative}`);
+    const start: Position = resuming ? at : { source: at.source, object: ordinal, offset: 0 };
+    files.push(
+      ...(await archive.addFile({
+        path,
+        manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
+        blocks: byteBlocks(await body, blockBytes, buffers, start),
+        piecePath: (n) => `${path}.part-${n}`,
+        start,
+        piecesBefore: resuming ? (at.pieces ?? 0) : 0,
+      })),
+    );
+    const bytes = piecesOf(files, path).reduce((sum, file) => sum + file.bytes, 0);
     if (bytes !== object.size) {
       throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
     }
-    files.push(...written);
-    records += 1;
+    ordinal += 1;
   }
-  return { files, records };
+  return files.filter((file) => file.sourceId === source.id && file.continues === undefined).length;
 }
 
 /** Staged objects whose GET is already under way while the ones before them are archived: a source of tens of thousands of small files waits on one round trip at a time otherwise. */
 const PREFETCH_OBJECTS = 8;
 
-async function* stagedObjects(deps: BundleDeps, parts: string[]): AsyncGenerator<StagedObject> {
+/** The source's staged objects in order, the first `skip` left out. */
+async function* stagedObjects(deps: BundleDeps, parts: string[], skip: number): AsyncGenerator<StagedObject> {
+  let ordinal = 0;
   for (const part of parts) {
-    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) for (const line of lines) yield JSON.parse(line) as StagedObject;
+    for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {
+      for (const line of lines) if (ordinal++ >= skip) yield JSON.parse(line) as StagedObject;
+    }
   }
 }
 
 /** Each item with its fetch started up to `depth` items ahead. Bodies fetched but never used are released. */
-async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch: (item: T) => Promise<R>, depth: number): AsyncGenerator<{ object: T; body: Promise<R> }> {
+async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch: (item: T, ordinal: number) => Promise<R>, depth: number): AsyncGenerator<{ object: T; body: Promise<R> }> {
   const queue: { object: T; body: Promise<R> }[] = [];
   try {
+    let ordinal = 0;
     for await (const object of items) {
-      const body = fetch(object);
+      const body = fetch(object, ordinal++);
       body.catch(() => undefined);
       queue.push({ object, body });
       if (queue.length >= depth) yield queue.shift() as { object: T; body: Promise<R> };
@@ -503,9 +656,16 @@ async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch
   }
 }
 
-/** A stream's bytes in blocks of exactly `blockBytes` (the last one shorter), copied into reused buffers. */
-async function* byteBlocks(body: Readable, blockBytes: number, buffers: BlockBuffers): AsyncGenerator<Block> {
-  const block = (data: Buffer, length: number): Block => ({ data: data.subarray(0, length), records: 0, release: () => buffers.give(data) });
+/**
+ * A stream's bytes in blocks of exactly `blockBytes` (the last one shorter), copied into reused buffers;
+ * the stream starts at `start.offset` of its object, and each block says where the next one starts.
+ */
+async function* byteBlocks(body: Readable, blockBytes: number, buffers: BlockBuffers, start: Position): AsyncGenerator<Block> {
+  let offset = start.offset ?? 0;
+  const block = (data: Buffer, length: number): Block => {
+    offset += length;
+    return { data: data.subarray(0, length), records: 0, release: () => buffers.give(data), end: { source: start.source, object: start.object, offset } };
+  };
   let filling = buffers.take(blockBytes);
   let length = 0;
   for await (const chunk of body) {
@@ -523,8 +683,16 @@ async function* byteBlocks(body: Readable, blockBytes: number, buffers: BlockBuf
   else buffers.give(filling);
 }
 
-async function getObject(s3: S3Client, bucket: string, key: string): Promise<Readable> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+/** A staged object's body, from byte `from` on (a call going on where the one before it stopped). */
+async function getObject(s3: S3Client, bucket: string, key: string, from = 0): Promise<Readable> {
+  let object;
+  try {
+    object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: from > 0 ? `bytes=${from}-` : undefined }));
+  } catch (error) {
+    // Going on exactly at the end: nothing is left to read.
+    if (from > 0 && (error as Error).name === 'InvalidRange') return Readable.from([]);
+    throw error;
+  }
   if (!(object.Body instanceof Readable)) throw new ArchiveWriteError(`Staged object ${key} has no readable body.`);
   return object.Body;
 }

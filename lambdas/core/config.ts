@@ -36,6 +36,8 @@ export const ENV = {
   COOLDOWN_HOURS: z.coerce.number().min(0, 'must be 0 or more').default(24),
   /** Upper bound on one CollectSource invocation; Lambda's remaining time bounds it too. */
   COLLECT_BUDGET_SECONDS: positiveNumber.default(600),
+  /** Upper bound on one BundleArchive invocation before it finishes its part and hands back a resume point. */
+  BUNDLE_BUDGET_SECONDS: positiveNumber.default(780),
   /** Largest size of one archive part; unset, an archive is one ZIP of any size. */
   MAX_ARCHIVE_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KiB)').optional(),
   /** The KMS HMAC key that signs download links. */

@@ -7,7 +7,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { ArchiveWriteError, CleanupError } from './errors.ts';
 import { FailureLatch } from './failure-latch.ts';
 import { uploadObject } from './multipart-upload.ts';
-import { stagingPrefix } from './staging.ts';
+import { archivePrefix, stagingPrefix } from './staging.ts';
 
 export interface ExportBucket {
   s3: S3Client;
@@ -102,11 +102,23 @@ export async function deleteObjects(s3: S3Client, bucket: string, keys: string[]
 const DELETE_BATCH = 1000;
 
 /** Removes every staging object of an export (parts and copied files). Safe to call twice. */
-export async function deleteStaging(s3: S3Client, bucket: string, exportId: string): Promise<number> {
+export function deleteStaging(s3: S3Client, bucket: string, exportId: string): Promise<number> {
+  return deletePrefix(s3, bucket, stagingPrefix(exportId));
+}
+
+/**
+ * Removes what an export that failed or was cancelled left of its archive: parts that earlier
+ * BundleArchive calls finished before the one that failed. Safe to call twice.
+ */
+export function deleteArchive(s3: S3Client, bucket: string, exportId: string): Promise<number> {
+  return deletePrefix(s3, bucket, archivePrefix(exportId));
+}
+
+async function deletePrefix(s3: S3Client, bucket: string, prefix: string): Promise<number> {
   let deleted = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: stagingPrefix(exportId), ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     const keys = (page.Contents ?? []).map((o) => o.Key ?? '');
     await deleteObjects(s3, bucket, keys);
     deleted += keys.length;

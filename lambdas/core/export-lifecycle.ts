@@ -5,8 +5,8 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
-import type { BundleResult } from './bundle.ts';
-import { deleteStaging } from './export-bucket.ts';
+import type { BuiltArchive } from './bundle.ts';
+import { deleteArchive, deleteStaging } from './export-bucket.ts';
 import { userQuery } from './collect.ts';
 import { recipientOf, selectSources, type DataMap } from './data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
@@ -116,7 +116,7 @@ export async function findRecipient(dataMap: DataMap, dynamodb: DynamoDBClient, 
 }
 
 /** SendLink's input is BundleArchive's output. */
-export type DeliverRequest = BundleResult;
+export type DeliverRequest = Omit<BuiltArchive, 'done' | 'resume'>;
 
 export interface DeliverySettings {
   sender: string;
@@ -249,8 +249,11 @@ export async function closeEndedExecution(
     userNotified = await notifyFailure(job, explanation, deps);
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
-  // Last: its size grows with the export, and everything a person waits for is done before it.
+  // Last: its size grows with the export, and everything a person waits for is done before it. An
+  // export that was delivered keeps its archive; any other that ended here has none to keep.
   await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  const after = closed ? 'FAILED' : job?.status;
+  if (after !== 'READY' && after !== 'EXPIRED') await deleteArchive(deps.s3, deps.bucket, input.exportId);
   return { exportId: input.exportId, status: closed ? 'FAILED' : 'UNCHANGED', userNotified };
 }
 
@@ -288,5 +291,7 @@ export async function markFailed(
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
   await deleteStaging(deps.s3, deps.bucket, input.exportId);
+  // Parts an earlier BundleArchive call finished belong to an archive that will never be delivered.
+  await deleteArchive(deps.s3, deps.bucket, input.exportId);
   return { exportId: input.exportId, status: cancelled ? 'CANCELLED' : 'FAILED', userNotified };
 }

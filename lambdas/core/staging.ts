@@ -24,6 +24,9 @@ export const columnsKey = (exportId: string, sourceId: string, part: number) =>
 export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
   `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
 
+/** What BundleArchive wrote before its deadline, when it has finished `partsDone` parts of the archive. */
+export const archiveProgressKey = (exportId: string, partsDone: number) => `${stagingPrefix(exportId)}archive-progress/after-part-${pad(partsDone, 5)}.json`;
+
 /** The ETags of a staged object's parts copied so far, while a copy too long for one call is under way. */
 export const copyPartsKey = (stagedKey: string) => `${stagedKey}.copied-parts.json`;
 
@@ -33,4 +36,5 @@ export const copyPartsKey = (stagedKey: string) => `${stagedKey}.copied-parts.js
  * later parts are "-part-N".
  */
 export const archiveFileName = (exportId: string, part = 1) => `user-data-export-${exportId}${part > 1 ? `-part-${part}` : ''}.zip`;
-export const archiveKey = (exportId: string, part = 1) => `${ARCHIVE_ROOT}${exportId}/${archiveFileName(exportId, part)}`;
+export const archivePrefix = (exportId: string) => `${ARCHIVE_ROOT}${exportId}/`;
+export const archiveKey = (exportId: string, part = 1) => `${archivePrefix(exportId)}${archiveFileName(exportId, part)}`;

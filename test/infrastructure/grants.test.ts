@@ -14,7 +14,7 @@ const SENDER = 'identity/cartropic.com identity/privacy@cartropic.com';
 const STAGING = 's3:::user-data-exports-local/staging/*';
 const ARCHIVES = 's3:::user-data-exports-local/archives/*';
 const BUCKET = 's3:::user-data-exports-local';
-const CLEANUP = [`s3:DeleteObject ${STAGING}`, `s3:ListBucket ${BUCKET}`];
+const CLEANUP = [`s3:DeleteObject ${STAGING}`, `s3:DeleteObject ${ARCHIVES}`, `s3:ListBucket ${BUCKET}`];
 const CLOSE_JOB = ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JOBS}`);
 const DATA_MAP_TABLES = [
   'ClientErrorLogs', 'CoarseLocations', 'DeviceSessions', 'Feedback', 'Messages', 'PaymentMethods', 'ResponseTimings', 'SearchQueries', 'SupportTickets',
@@ -43,6 +43,7 @@ const EXPECTED: Record<string, string[]> = {
     `kms:GenerateDataKey ${DATA_KEY}`,
     `s3:AbortMultipartUpload ${STAGING}`,
     `s3:DeleteObject ${STAGING}`,
+    `s3:GetObject ${STAGING}`,
     `s3:PutObject ${STAGING}`,
     `s3:ListBucket ${BUCKET}`,
     `dynamodb:Query ${DATA_MAP_TABLES.join(' ')}`,
@@ -52,6 +53,7 @@ const EXPECTED: Record<string, string[]> = {
   BundleArchive: [
     `s3:DeleteObject ${STAGING}`,
     `s3:GetObject ${STAGING}`,
+    `s3:PutObject ${STAGING}`,
     `s3:AbortMultipartUpload ${ARCHIVES}`,
     `s3:DeleteObject ${ARCHIVES}`,
     `s3:PutObject ${ARCHIVES}`,

@@ -73,6 +73,8 @@ async function jobIn(userId: string, status: 'QUEUED' | 'RUNNING' | 'FAILED' | '
   await stack.jobs.create({ exportId, userId, requestedBy: { id: userId, role: 'user' }, formats: ['json'], notifyEmail: `${userId}@example.com`, ttl: Math.floor(Date.now() / 1000) + 86_400 });
   if (status !== 'QUEUED') await stack.jobs.update(exportId, { status, ...(status === 'FAILED' ? { failureReason: 'SourceReadError: earlier' } : {}) });
   await stack.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: `staging/${exportId}/profile/part-00000.ndjson`, Body: '{}\n' }));
+  // A part of the archive that an earlier BundleArchive call finished before its time budget ran out.
+  await stack.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: `archives/${exportId}/user-data-export-${exportId}.zip`, Body: 'PK' }));
   return exportId;
 }
 
@@ -93,6 +95,7 @@ describe('ExecutionEnded', () => {
     expect(job?.failureReason).toContain(reason);
     expect(await stack.jobs.activeExportId(userId)).toBeUndefined();
     expect(await listStaging(exportId)).toBe(0);
+    expect(await listArchive(exportId)).toBe(0);
     expect(await mailsTo(`${userId}@example.com`)).toHaveLength(1);
   });
 
@@ -110,6 +113,7 @@ describe('ExecutionEnded', () => {
     expect(await run(statusChange(exportId, 'ABORTED', { input: { exportId, userId: 'cancelled' } }))).toMatchObject({ status: 'UNCHANGED' });
     expect((await stack.jobs.get(exportId))?.status).toBe('CANCELLED');
     expect(await stack.jobs.activeExportId('cancelled')).toBeUndefined();
+    expect(await listArchive(exportId)).toBe(0);
   });
 
   it('finds the user from the job row when the event leaves the input out (too large to include)', async () => {
@@ -128,5 +132,10 @@ describe('ExecutionEnded', () => {
 
 async function listStaging(exportId: string): Promise<number> {
   const page = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `staging/${exportId}/` }));
+  return page.KeyCount ?? 0;
+}
+
+async function listArchive(exportId: string): Promise<number> {
+  const page = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${exportId}/` }));
   return page.KeyCount ?? 0;
 }

@@ -3,7 +3,7 @@
 // down every path that needs a grant (start, follow, resend, download, cancel by user and support, an
 // operator's stop, a failed source, a split archive that fails half-way), then compares what each
 // function was allowed to do with what its role grants. A grant no path used is an unused grant.
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
 import { SourceUnavailableError } from '../../lambdas/core/errors.ts';
@@ -20,6 +20,10 @@ import { aroundCollectSource } from '../support/faults.ts';
 const REACHED_ELSEWHERE: Record<string, string> = {
   'BundleArchive s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/archives/*':
     'test/reliability/faults.test.ts: "S3 failing in the middle of the multipart upload" asserts the abort',
+  'ExecutionEnded s3:DeleteObject arn:aws:s3:::user-data-exports-local/archives/*':
+    'test/integration/execution-ended.test.ts: an execution that ended between BundleArchive calls has the parts they finished removed',
+  'CollectSource s3:GetObject arn:aws:s3:::user-data-exports-local/staging/*':
+    'test/scale/large-objects.test.ts "goes on with a copy that its time budget cut": the ETags of a copy under way, read back (the emulator has no UploadPartCopy)',
   'CollectSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
     'test/scale/multipart-upload.test.ts "aborts the upload when a part fails", and lambdas/core/collect.ts copyInParts: a large object\'s copy that fails',
 };
@@ -48,6 +52,8 @@ function hold(exportId: string) {
   held.set(exportId, gate);
   return gate;
 }
+/** BundleArchive calls of these exports get a minute and a moment left: each stops after its first block. */
+const cutEveryBlock = new Set<string>();
 /** Split archives of these exports fail at their second part. */
 const failSecondPart = new Set<string>();
 /** Users whose "devices" source fails after staging its part. */
@@ -88,11 +94,19 @@ beforeAll(async () => {
     cooldownHours: 0,
     maxArchiveBytes: 64 * 1024,
     wrapClients,
-    wrapTask: aroundCollectSource(async ({ userId, sourceId }, collect) => {
-      const result = await collect();
-      if (sourceId === 'devices' && failDevicesOf.delete(userId)) throw new SourceUnavailableError(sourceId, 'The device sessions table is gone (injected).');
-      return result;
-    }),
+    wrapTask: (task, handler) => {
+      if (task === 'BundleArchive') {
+        return (event, context) =>
+          cutEveryBlock.has((event as { exportId: string }).exportId)
+            ? handler(event, { ...context, getRemainingTimeInMillis: () => 60_001 })
+            : handler(event, context);
+      }
+      return aroundCollectSource(async ({ userId, sourceId }, collect) => {
+        const result = await collect();
+        if (sourceId === 'devices' && failDevicesOf.delete(userId)) throw new SourceUnavailableError(sourceId, 'The device sessions table is gone (injected).');
+        return result;
+      })(task, handler);
+    },
   });
   await stack.loadSeed(buildDemoSeed());
   support = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: stack.identity.supportCredentials });
@@ -185,6 +199,21 @@ describe('least privilege, proved by use', () => {
     const removed = stack.permissions.decisions.filter((d) => d.functionName === 'BundleArchive' && d.action === 's3:DeleteObject' && d.resource.endsWith(firstPart));
     expect(removed.map((d) => d.allowed)).toContain(true);
     await expect(stack.s3.send(new GetObjectCommand({ Bucket: stack.exportBucket, Key: firstPart }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  it('an archive its time budget cut, failing in a later call, leaves none of its parts behind', async () => {
+    const started = await stack.startExport({ userId: 'u-heavy', formats: ['json'], actor: { id: 'operator', role: 'operator' } });
+    cutEveryBlock.add(started.exportId);
+    failSecondPart.add(started.exportId);
+    const { job } = await stack.waitForExport(started.exportId);
+    expect(job.status).toBe('FAILED');
+    const byFunction = (functionName: string, action: string) =>
+      stack.permissions.decisions.filter((d) => d.allowed && d.functionName === functionName && d.action === action && d.resource.includes(job.exportId));
+    // The first call finished part 1 and saved where it stood; MarkFailed removed that part.
+    expect(byFunction('BundleArchive', 's3:PutObject').some((d) => d.resource.includes('/archive-progress/'))).toBe(true);
+    expect(byFunction('MarkFailed', 's3:DeleteObject').some((d) => d.resource.endsWith(`user-data-export-${job.exportId}.zip`))).toBe(true);
+    const left = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${job.exportId}/` }));
+    expect(left.KeyCount ?? 0).toBe(0);
   });
 
   it('was refused nothing, and left no grant of any function unused', () => {

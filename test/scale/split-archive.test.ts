@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { itemToJson } from '../../lambdas/core/attribute-values.ts';
-import { bundleArchive } from '../../lambdas/core/bundle.ts';
+import { bundleArchive, bundleUntilBuilt, type BundleDeps } from '../../lambdas/core/bundle.ts';
 import { parseDataMap } from '../../lambdas/core/data-map.ts';
 import type { Manifest } from '../../lambdas/core/manifest.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
@@ -55,14 +55,24 @@ function stage(store: FileBackedS3, exportId: string, records: number, files: { 
   );
 }
 
-async function bundle(exportId: string, records: number, files: { key: string; bytes: Buffer }[], maxArchiveBytes?: number, prepare?: (store: FileBackedS3) => void, formats: ('json' | 'csv')[] = ['json', 'csv']) {
+type Staged = { key: string; bytes: Buffer }[];
+
+async function bundle(
+  exportId: string,
+  records: number,
+  files: Staged,
+  maxArchiveBytes?: number,
+  prepare?: (store: FileBackedS3) => void,
+  formats: ('json' | 'csv')[] = ['json', 'csv'],
+  timing: Partial<BundleDeps> & { deadlineOf?: () => number } = {},
+) {
   const folder = mkdtempSync(join(tmpdir(), 'split-'));
   folders.push(folder);
   const store = new FileBackedS3(folder);
   stage(store, exportId, records, files);
   prepare?.(store);
   const s3 = store.asClient();
-  const result = await bundleArchive(
+  const result = await bundleUntilBuilt(
     {
       exportId,
       userId: 'u-1',
@@ -72,10 +82,60 @@ async function bundle(exportId: string, records: number, files: { key: string; b
         { sourceId: 'attachments', nextPart: 1, records: files.length },
       ],
     },
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, maxArchiveBytes },
+    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, maxArchiveBytes, ...timing },
+    timing.deadlineOf,
   );
   const parts = Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1)));
-  return { result, parts };
+  return { result, parts, store };
+}
+
+/**
+ * Reads every part with yauzl (which checks each entry's CRC-32 and size) and checks the manifest in
+ * the last part against them: every file where it says, with its sha256; records files whose pieces are
+ * each valid JSON or CSV and together hold every record once, in order; objects whose pieces join back
+ * to their bytes.
+ */
+async function verify(parts: string[], records: number, files: Staged, limit?: number) {
+  const contents: Map<string, Buffer>[] = [];
+  for (const part of parts) {
+    if (limit !== undefined) expect(statSync(part).size).toBeLessThanOrEqual(limit);
+    contents.push(await readArchive(part));
+  }
+  const last = contents.at(-1);
+  const manifest = JSON.parse(last?.get('manifest.json')?.toString() ?? '{}') as Manifest;
+  expect(last?.has('index.html')).toBe(true);
+  const read = (file: { archivePart: number; path: string }) => contents[file.archivePart - 1]?.get(file.path);
+  for (const file of manifest.files) {
+    const bytes = read(file);
+    expect(bytes, `${file.path} in part ${file.archivePart}`).toBeDefined();
+    expect(createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex')).toBe(file.sha256);
+    expect(bytes?.length).toBe(file.bytes);
+  }
+  const paths = manifest.files.map((f) => f.path);
+  expect(new Set(paths).size).toBe(paths.length);
+
+  const jsonPieces = manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'json');
+  expect(jsonPieces[0]?.path).toBe('usage/usage-events.json');
+  expect(jsonPieces.slice(1).every((f) => f.continues === 'usage/usage-events.json')).toBe(true);
+  const fromJson = jsonPieces.flatMap((f) => JSON.parse(read(f)?.toString() ?? '') as { eventId: string }[]);
+  expect(fromJson.map((r) => r.eventId)).toEqual(Array.from({ length: records }, (_, n) => `evt-${String(n).padStart(6, '0')}`));
+  expect(jsonPieces.reduce((sum, f) => sum + (f.records ?? 0), 0)).toBe(records);
+  // Exact digits survive the cut too.
+  expect(jsonPieces.map((f) => read(f)?.toString()).join('')).toContain('"amount":12345678901234567890.123456789');
+
+  const csvPieces = manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'csv');
+  const tables = csvPieces.map((f): string[][] => parse(read(f)?.toString() ?? ''));
+  for (const table of tables) expect(table[0]).toEqual(['userId', 'amount', 'detail', 'eventId', 'note']);
+  const rows = tables.flatMap((table) => table.slice(1));
+  expect(rows).toHaveLength(records);
+  expect(rows[5]?.[4]).toBe(`'=SUM(A1), "quoted"`);
+
+  for (const staged of files) {
+    const pieces = manifest.files.filter((f) => f.originalKey === staged.key);
+    expect(pieces.slice(1).map((f) => f.path)).toEqual(pieces.slice(1).map((_, i) => `${pieces[0]?.path}.part-${i + 2}`));
+    expect(Buffer.concat(pieces.map((f) => read(f) ?? Buffer.alloc(0))).equals(staged.bytes), staged.key).toBe(true);
+  }
+  return { manifest, contents };
 }
 
 describe('split archives', () => {
@@ -93,52 +153,13 @@ describe('split archives', () => {
     expect(result.archiveKey).toBe(archiveKey('split-0000-0001'));
     expect(parts[1]).toMatch(/user-data-export-split-0000-0001-part-2\.zip$/);
 
-    const contents: Map<string, Buffer>[] = [];
-    for (const part of parts) {
-      expect(statSync(part).size).toBeLessThanOrEqual(limit);
-      contents.push(await readArchive(part)); // yauzl checks every entry's CRC-32 and size as it reads
-    }
+    const { manifest } = await verify(parts, records, files, limit);
     expect(result.archiveBytes).toBe(parts.reduce((sum, part) => sum + statSync(part).size, 0));
-
-    // The manifest (in the last part) says where each file is, and the bytes there match its sha256.
-    const last = contents.at(-1);
-    const manifest = JSON.parse(last?.get('manifest.json')?.toString() ?? '{}') as Manifest;
-    expect(last?.has('index.html')).toBe(true);
-    for (const file of manifest.files) {
-      const bytes = contents[file.archivePart - 1]?.get(file.path);
-      expect(bytes, `${file.path} in part ${file.archivePart}`).toBeDefined();
-      expect(createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex')).toBe(file.sha256);
-      expect(bytes?.length).toBe(file.bytes);
-    }
-    const paths = manifest.files.map((f) => f.path);
-    expect(new Set(paths).size).toBe(paths.length);
-
-    // Records files: several pieces, each valid on its own, together every record once and in order.
-    const jsonPieces = manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'json');
-    expect(jsonPieces.length).toBeGreaterThan(1);
-    expect(jsonPieces[0]?.path).toBe('usage/usage-events.json');
-    expect(jsonPieces[1]?.path).toBe('usage/usage-events-part-2.json');
-    expect(jsonPieces.slice(1).every((f) => f.continues === 'usage/usage-events.json')).toBe(true);
-    const fromJson = jsonPieces.flatMap((f) => JSON.parse(contents[f.archivePart - 1]?.get(f.path)?.toString() ?? '') as { eventId: string }[]);
-    expect(fromJson.map((r) => r.eventId)).toEqual(Array.from({ length: records }, (_, n) => `evt-${String(n).padStart(6, '0')}`));
-    expect(jsonPieces.reduce((sum, f) => sum + (f.records ?? 0), 0)).toBe(records);
-    // Exact digits survive the cut too.
-    expect(jsonPieces.map((f) => contents[f.archivePart - 1]?.get(f.path)?.toString()).join('')).toContain('"amount":12345678901234567890.123456789');
-
-    const csvPieces = manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'csv');
-    expect(csvPieces.length).toBeGreaterThan(1);
-    const tables = csvPieces.map((f): string[][] => parse(contents[f.archivePart - 1]?.get(f.path)?.toString() ?? ''));
-    for (const table of tables) expect(table[0]).toEqual(['userId', 'amount', 'detail', 'eventId', 'note']);
-    const rows = tables.flatMap((table) => table.slice(1));
-    expect(rows).toHaveLength(records);
-    expect(rows[5]?.[4]).toBe(`'=SUM(A1), "quoted"`);
-
+    expect(manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'json').length).toBeGreaterThan(1);
+    expect(manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'csv').length).toBeGreaterThan(1);
+    expect(manifest.files.find((f) => f.path === 'usage/usage-events-part-2.json')?.continues).toBe('usage/usage-events.json');
     // A file larger than a part: pieces that join back to its exact bytes.
-    const scan = manifest.files.filter((f) => f.originalKey === 'big-scan.pdf');
-    expect(scan.length).toBeGreaterThan(2);
-    expect(scan.slice(1).map((f) => f.path)).toEqual(scan.slice(1).map((_, i) => `communication/attachments/big-scan.pdf.part-${i + 2}`));
-    const joined = Buffer.concat(scan.map((f) => contents[f.archivePart - 1]?.get(f.path) ?? Buffer.alloc(0)));
-    expect(joined.equals(files[0]?.bytes ?? Buffer.alloc(1))).toBe(true);
+    expect(manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').length).toBeGreaterThan(2);
     expect(manifest.files.find((f) => f.originalKey === 'empty.bin')?.bytes).toBe(0);
   });
 
@@ -155,6 +176,54 @@ describe('split archives', () => {
     await expect(bundle('split-0000-0004', 100, files, undefined, olderStaging, ['json'])).rejects.toThrow(
       'Part 1 of source "usage-events" has no column list; it was staged by another version of the collector. Start the export again.',
     );
+  });
+
+  it('goes on in the next call when its time budget runs out, each call finishing a complete part', { timeout: 120_000 }, async () => {
+    // Each read of the clock is a second later, and each call has 2.5 s: a call writes a few blocks,
+    // then finishes its part and saves where it stands; the next goes on from there.
+    let clock = 0;
+    const timing = { blockBytes: 64 * 1024, now: () => new Date((clock += 1000)), deadlineOf: () => clock + 2500 };
+    const { result, parts, store } = await bundle('split-0000-0005', records, files, undefined, undefined, ['json', 'csv'], timing);
+    expect(result.calls).toBeGreaterThan(10);
+    // Every call but the last ends its part early; the last writes index.html and manifest.json.
+    expect(result.archiveParts).toBe(result.calls);
+    const { manifest } = await verify(parts, records, files);
+    // The time cut files like a size cut: pieces that continue, and the big file goes on mid-way.
+    expect(manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').length).toBeGreaterThan(1);
+    expect(manifest.generatedAt).toBe(new Date(1000).toISOString());
+    // What a call saved for the next is gone with the rest of staging.
+    expect(store.list(BUCKET).filter((key) => key.startsWith('staging/'))).toEqual([]);
+  });
+
+  it('a call retried from the same resume point overwrites its own part and save', { timeout: 120_000 }, async () => {
+    let clock = 0;
+    const folder = mkdtempSync(join(tmpdir(), 'split-'));
+    folders.push(folder);
+    const store = new FileBackedS3(folder);
+    const exportId = 'split-0000-0006';
+    stage(store, exportId, 3000, files);
+    const s3 = store.asClient();
+    const request = { exportId, userId: 'u-1', formats: ['json', 'csv'] as ('json' | 'csv')[], sources: [{ sourceId: 'usage-events', nextPart: 2, records: 3000 }, { sourceId: 'attachments', nextPart: 1, records: files.length }] };
+    const deps = () => ({ s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, blockBytes: 64 * 1024, now: () => new Date((clock += 1000)), deadline: clock + 2500 });
+    const first = await bundleArchive(request, deps());
+    if (first.done) throw new Error('the first call should have run out of time');
+    // The Lambda dies after saving; Step Functions retries with the same input, twice.
+    for (let retry = 0; retry < 2; retry += 1) {
+      const again = await bundleArchive({ ...request, resume: first.resume }, deps());
+      expect(again).toMatchObject({ done: false, resume: { partsDone: first.resume.partsDone + 1 } });
+    }
+    const result = await bundleUntilBuilt({ ...request, resume: { partsDone: first.resume.partsDone + 1 } }, deps(), () => undefined);
+    const parts = Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1)));
+    await verify(parts, 3000, files);
+  });
+
+  it('says so when the saved progress is missing, instead of starting over in the middle', { timeout: 60_000 }, async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'split-'));
+    folders.push(folder);
+    const s3 = new FileBackedS3(folder).asClient();
+    await expect(
+      bundleArchive({ exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } }, { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap }),
+    ).rejects.toThrow("The archive's progress after part 2 is missing from staging");
   });
 
   it('refuses a limit too small to hold anything, saying which setting to raise', { timeout: 60_000 }, async () => {

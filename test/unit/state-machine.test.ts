@@ -154,9 +154,17 @@ describe('state-machines/export.asl.json', () => {
 
   it('runs PrepareExport, CollectSources, BundleArchive, SendLink in that order to success', () => {
     const order: string[] = [];
-    for (let name: string | undefined = definition.StartAt; name !== undefined; name = definition.States[name]?.Next) order.push(name);
-    expect(order).toEqual(['PrepareExport', 'CollectSources', 'BundleArchive', 'SendLink', 'ExportReady']);
+    // A Choice goes on with its first choice: the archive built.
+    const next = (name: string) => definition.States[name]?.Next ?? definition.States[name]?.Choices?.[0]?.Next;
+    for (let name: string | undefined = definition.StartAt; name !== undefined; name = next(name)) order.push(name);
+    expect(order).toEqual(['PrepareExport', 'CollectSources', 'StartArchive', 'BundleArchive', 'IsArchiveBuilt', 'SendLink', 'ExportReady']);
     expect(definition.States.ExportReady?.Type).toBe('Succeed');
+  });
+
+  it('loops BundleArchive through IsArchiveBuilt, from a resume point, until the archive is built', () => {
+    expect(definition.States.StartArchive).toMatchObject({ Type: 'Pass', Result: { resume: null }, ResultPath: '$.archive', Next: 'BundleArchive' });
+    expect(definition.States.BundleArchive).toMatchObject({ Parameters: { 'resume.$': '$.archive.resume' }, ResultPath: '$.archive', Next: 'IsArchiveBuilt' });
+    expect(definition.States.IsArchiveBuilt).toMatchObject({ Type: 'Choice', Default: 'BundleArchive', Choices: [{ Variable: '$.archive.done', BooleanEquals: true, Next: 'SendLink' }] });
   });
 
   it('gives every Task a TimeoutSeconds within Lambda limits', () => {
