@@ -17,6 +17,7 @@ import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 import { UNHANDLED_ENDINGS } from '../lambdas/core/export-lifecycle.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/config.ts';
 
 export const EXPORT_DEFINITION = resolve(import.meta.dirname, '..', 'state-machines', 'export.asl.json');
 
@@ -66,8 +67,7 @@ export class ExportWorkflow extends Construct {
       timeout: Duration.minutes(15),
       // 3,538 MB is where Lambda gives two vCPUs: the archive's blocks are deflated on both at once.
       memorySize: 3538,
-      // 780 s of writing, then the part is finished and the progress saved well inside the 900 s limit.
-      environment: { BUNDLE_BUDGET_SECONDS: '780', ...(props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) }) },
+      environment: { BUNDLE_BUDGET_SECONDS: String(DEFAULT_BUNDLE_BUDGET_SECONDS), ...(props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) }) },
     });
     storage.grantBundle(bundle);
 

@@ -20,7 +20,7 @@ import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/link-token.ts';
-import { ENV } from '../lambdas/core/config.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV } from '../lambdas/core/config.ts';
 import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
@@ -153,7 +153,7 @@ export class EmbeddedStack {
         COOLDOWN_HOURS: String(settings.cooldownHours),
         AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
         COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
-        BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? 780),
+        BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),
       });
       if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
       else process.env.MAX_ARCHIVE_BYTES = String(options.maxArchiveBytes);

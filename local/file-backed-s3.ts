@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { appendFile, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 type Command = { constructor: { name: string }; input: Record<string, unknown> };
@@ -232,9 +232,8 @@ export class FileBackedS3 {
       }
       case 'ListObjectsV2Command': {
         const after = input.ContinuationToken ?? input.StartAfter ?? '';
-        const keys = this.keys(input.Bucket)
-          .filter((key) => key.startsWith(input.Prefix ?? '') && Buffer.compare(Buffer.from(key), Buffer.from(after)) > 0)
-          .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const sorted = inByteOrder([...this.keys(input.Bucket).filter((key) => key.startsWith(input.Prefix ?? '')), after]);
+        const keys = sorted.slice(sorted.lastIndexOf(after) + 1);
         const page = keys.slice(0, MAX_KEYS);
         const truncated = keys.length > MAX_KEYS;
         return {
@@ -331,6 +330,18 @@ export class FileBackedS3 {
   }
 }
 
+/**
+ * Keys in S3's order, UTF-8 bytes. JavaScript's own sort compares UTF-16 code units, which is the same
+ * order unless a key holds characters beyond U+FFFF (surrogate pairs); only then are bytes compared.
+ */
+function inByteOrder(keys: string[]): string[] {
+  if (!keys.some((key) => /[\uD800-\uDFFF]/.test(key))) return keys.sort();
+  return keys
+    .map((key) => ({ key, bytes: Buffer.from(key) }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ key }) => key);
+}
+
 function partNumber(value: number | undefined): number {
   if (value === undefined || !Number.isInteger(value) || value < 1 || value > MAX_PARTS) {
     throw s3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive (was ${value}).`);
@@ -376,15 +387,15 @@ function slice(segments: Segment[], first: number, length: number): Segment[] {
 }
 
 function read(segments: Segment[]): Readable {
-  const body = new PassThrough({ highWaterMark: MIB });
-  void (async () => {
-    for (const segment of segments) {
-      if (segment.length === 0) continue;
-      await pipeline(createReadStream(segment.file, { start: segment.start, end: segment.start + segment.length - 1, highWaterMark: MIB }), body, { end: false });
-    }
-    body.end();
-  })().catch((error: unknown) => body.destroy(error as Error));
-  return body;
+  const stream = (segment: Segment) => createReadStream(segment.file, { start: segment.start, end: segment.start + segment.length - 1, highWaterMark: MIB });
+  const [only] = segments;
+  if (segments.length === 1 && only && only.length > 0) return stream(only);
+  return Readable.from(
+    (async function* () {
+      for (const segment of segments) if (segment.length > 0) yield* stream(segment);
+    })(),
+    { objectMode: false },
+  );
 }
 
 function toReadable(body: unknown): Readable {

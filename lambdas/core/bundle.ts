@@ -607,17 +607,19 @@ async function writeObjectFiles(source: Source, parts: string[], at: Position, {
     const relative = safeRelativePath(object.key) || `object-${object.sequence}`;
     const path = resuming ? (at.path as string) : paths.allocate(`${source.category}/${source.id}/${relative}`);
     const start: Position = resuming ? at : { source: at.source, object: ordinal, offset: 0 };
-    files.push(
-      ...(await archive.addFile({
-        path,
-        manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
-        blocks: byteBlocks(await body, blockBytes, buffers, start),
-        piecePath: (n) => `${path}.part-${n}`,
-        start,
-        piecesBefore: resuming ? (at.pieces ?? 0) : 0,
-      })),
-    );
-    const bytes = piecesOf(files, path).reduce((sum, file) => sum + file.bytes, 0);
+    // Bytes of the pieces earlier calls wrote (looked up only for the file they cut: a source of tens of
+    // thousands of files must not search the whole manifest for each).
+    const earlier = resuming ? piecesOf(files, path).reduce((sum, file) => sum + file.bytes, 0) : 0;
+    const written = await archive.addFile({
+      path,
+      manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
+      blocks: byteBlocks(await body, blockBytes, buffers, start),
+      piecePath: (n) => `${path}.part-${n}`,
+      start,
+      piecesBefore: resuming ? (at.pieces ?? 0) : 0,
+    });
+    files.push(...written);
+    const bytes = written.reduce((sum, file) => sum + file.bytes, earlier);
     if (bytes !== object.size) {
       throw new ArchiveWriteError(`File "${object.key}" of source "${source.id}" should have ${object.size} bytes but ${bytes} were read.`);
     }

@@ -18,6 +18,12 @@ export function parseEnv<T extends z.ZodRawShape>(shape: T, env: Env): z.infer<z
 const positiveNumber = z.coerce.number().positive('must be a positive number');
 
 /** Every variable any handler reads; each handler picks the ones it needs. */
+/**
+ * BundleArchive writes this long per call, then finishes its part and saves its progress: well inside
+ * Lambda's 900 s, with the safety margin for a central directory, the save and the last files.
+ */
+export const DEFAULT_BUNDLE_BUDGET_SECONDS = 780;
+
 export const ENV = {
   JOBS_TABLE: z.string().min(1),
   EXPORT_BUCKET: z.string().min(1),
@@ -37,7 +43,7 @@ export const ENV = {
   /** Upper bound on one CollectSource invocation; Lambda's remaining time bounds it too. */
   COLLECT_BUDGET_SECONDS: positiveNumber.default(600),
   /** Upper bound on one BundleArchive invocation before it finishes its part and hands back a resume point. */
-  BUNDLE_BUDGET_SECONDS: positiveNumber.default(780),
+  BUNDLE_BUDGET_SECONDS: positiveNumber.default(DEFAULT_BUNDLE_BUDGET_SECONDS),
   /** Largest size of one archive part; unset, an archive is one ZIP of any size. */
   MAX_ARCHIVE_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KiB)').optional(),
   /** The KMS HMAC key that signs download links. */

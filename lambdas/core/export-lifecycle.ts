@@ -250,10 +250,9 @@ export async function closeEndedExecution(
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
   // Last: its size grows with the export, and everything a person waits for is done before it. An
-  // export that was delivered keeps its archive; any other that ended here has none to keep.
+  // archive that was built (its key is on the job) stays for a resend; parts of an unfinished one go.
   await deleteStaging(deps.s3, deps.bucket, input.exportId);
-  const after = closed ? 'FAILED' : job?.status;
-  if (after !== 'READY' && after !== 'EXPIRED') await deleteArchive(deps.s3, deps.bucket, input.exportId);
+  if (!job?.archiveKey) await deleteArchive(deps.s3, deps.bucket, input.exportId);
   return { exportId: input.exportId, status: closed ? 'FAILED' : 'UNCHANGED', userNotified };
 }
 
@@ -291,7 +290,8 @@ export async function markFailed(
     await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'fail', actor: { id: 'system', role: 'operator' }, detail: technical });
   }
   await deleteStaging(deps.s3, deps.bucket, input.exportId);
-  // Parts an earlier BundleArchive call finished belong to an archive that will never be delivered.
-  await deleteArchive(deps.s3, deps.bucket, input.exportId);
+  // Parts an earlier BundleArchive call finished belong to an archive that will never be delivered. An
+  // archive that was built (its key is on the job) stays: a resend can still deliver it.
+  if (!job?.archiveKey) await deleteArchive(deps.s3, deps.bucket, input.exportId);
   return { exportId: input.exportId, status: cancelled ? 'CANCELLED' : 'FAILED', userNotified };
 }

@@ -108,6 +108,14 @@ describe('ExecutionEnded', () => {
     expect(await listStaging(exportId)).toBe(0);
   });
 
+  it('keeps an archive that was built, whose delivery failed, for a resend', async () => {
+    const exportId = await jobIn('built', 'FAILED');
+    await stack.jobs.update(exportId, { archiveKey: `archives/${exportId}/user-data-export-${exportId}.zip`, archiveParts: 1 });
+    await run(statusChange(exportId, 'FAILED', { input: { exportId, userId: 'built' }, error: 'ExportFailed' }));
+    expect(await listArchive(exportId)).toBe(1);
+    expect(await listStaging(exportId)).toBe(0);
+  });
+
   it('keeps a cancelled export CANCELLED when its stopped execution reports ABORTED', async () => {
     const exportId = await jobIn('cancelled', 'CANCELLED');
     expect(await run(statusChange(exportId, 'ABORTED', { input: { exportId, userId: 'cancelled' } }))).toMatchObject({ status: 'UNCHANGED' });
