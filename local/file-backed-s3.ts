@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { appendFile, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -35,6 +36,7 @@ interface Segment {
 interface Part {
   bytes: number;
   etag: string;
+  crc32?: string;
   /** Where its bytes are: at `offset` of the upload's file, or segments of other files. */
   offset?: number;
   segments?: Segment[];
@@ -43,6 +45,8 @@ interface Part {
 interface Upload {
   bucket: string;
   key: string;
+  /** The checksum the upload was created with: every part must then carry it, and completion list it. */
+  checksum?: 'CRC32';
   /** Parts whose predecessors were all known when they arrived are written here, at their offset. */
   file: string;
   parts: Map<number, Part>;
@@ -59,9 +63,14 @@ export class FileBackedS3 {
   readonly calls: { name: string; bucket?: string; key?: string; range?: string }[] = [];
   private readonly uploads = new Map<string, Upload>();
 
+  /**
+   * `checksums`: the client reports the SDK's default, WHEN_SUPPORTED, so writers declare CRC-32 on their
+   * uploads; the stand-in then computes each part's CRC-32 and wants it listed at completion, as S3 does.
+   */
   constructor(
     readonly root: string,
     private readonly discardPrefix?: string,
+    private readonly options: { checksums?: boolean } = {},
   ) {
     mkdirSync(root, { recursive: true });
   }
@@ -69,7 +78,7 @@ export class FileBackedS3 {
   /** Typed as the SDK client the handlers expect; it answers exactly the commands they send. */
   asClient(): S3Client {
     // The multipart writer reads the checksum setting off the client's config.
-    const config = { requestChecksumCalculation: () => Promise.resolve('WHEN_REQUIRED') };
+    const config = { requestChecksumCalculation: () => Promise.resolve(this.options.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED') };
     return { send: (command: Command) => this.send(command), config } as unknown as S3Client;
   }
 
@@ -108,7 +117,9 @@ export class FileBackedS3 {
       CopySource?: string;
       CopySourceRange?: string;
       Range?: string;
-      MultipartUpload?: { Parts?: { PartNumber?: number; ETag?: string }[] };
+      CopySourceIfMatch?: string;
+      ChecksumAlgorithm?: string;
+      MultipartUpload?: { Parts?: { PartNumber?: number; ETag?: string; ChecksumCRC32?: string }[] };
     };
     this.calls.push({ name: command.constructor.name, bucket: input.Bucket, key: input.Key, range: input.CopySourceRange ?? input.Range });
     switch (command.constructor.name) {
@@ -120,7 +131,8 @@ export class FileBackedS3 {
         const file = join(this.root, '.uploads', id);
         mkdirSync(dirname(file), { recursive: true });
         await writeFile(file, '');
-        this.uploads.set(id, { key: input.Key, bucket: input.Bucket, file, parts: new Map(), sideFiles: [] });
+        if (input.ChecksumAlgorithm !== undefined && input.ChecksumAlgorithm !== 'CRC32') throw s3Error('InvalidRequest', `The stand-in knows only CRC32, not ${input.ChecksumAlgorithm}.`);
+        this.uploads.set(id, { key: input.Key, bucket: input.Bucket, file, parts: new Map(), sideFiles: [], ...(input.ChecksumAlgorithm ? { checksum: 'CRC32' as const } : {}) });
         return { UploadId: id, Bucket: input.Bucket, Key: input.Key };
       }
       case 'UploadPartCommand': {
@@ -130,8 +142,12 @@ export class FileBackedS3 {
         if (body.byteLength > MAX_PART_BYTES) throw s3Error('EntityTooLarge', `Part ${number} has ${body.byteLength} bytes; a part holds at most 5 GiB.`);
         const etag = `"${createHash('md5').update(`${number}:${body.byteLength}:${randomUUID()}`).digest('hex')}"`;
         // Decided before any await, so parts sent one after the other are placed in the order sent.
+        if (upload.checksum && input.ChecksumAlgorithm !== upload.checksum) {
+          throw s3Error('InvalidRequest', `The upload was created with ${upload.checksum} checksums; part ${number} carries ${input.ChecksumAlgorithm ?? 'none'}.`);
+        }
         const offset = this.offsetOf(upload, number);
-        const part: Part = { bytes: body.byteLength, etag, ...(offset === undefined ? {} : { offset }) };
+        const checksum = upload.checksum ? crc32Base64(body) : undefined;
+        const part: Part = { bytes: body.byteLength, etag, ...(offset === undefined ? {} : { offset }), ...(checksum ? { crc32: checksum } : {}) };
         upload.parts.set(number, part);
         if (this.discards(upload.key)) {
           this.discarded += body.byteLength;
@@ -148,7 +164,11 @@ export class FileBackedS3 {
           await writeFile(side, body);
           part.segments = [{ file: side, start: 0, length: body.byteLength }];
         }
-        return { ETag: etag };
+        return { ETag: etag, ...(checksum ? { ChecksumCRC32: checksum } : {}) };
+      }
+      case 'HeadObjectCommand': {
+        const segments = this.segmentsOf(input.Bucket, input.Key, 'NotFound');
+        return { ContentLength: segments.reduce((sum, segment) => sum + segment.length, 0), ETag: this.etagOf(input.Bucket, input.Key) };
       }
       case 'CopyObjectCommand': {
         const source = parseCopySource(input.CopySource);
@@ -171,6 +191,9 @@ export class FileBackedS3 {
         const source = parseCopySource(input.CopySource);
         const whole = this.segmentsOf(source.bucket, source.key);
         const size = whole.reduce((sum, s) => sum + s.length, 0);
+        if (input.CopySourceIfMatch !== undefined && input.CopySourceIfMatch !== this.etagOf(source.bucket, source.key)) {
+          throw Object.assign(s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'), { $metadata: { httpStatusCode: 412 } });
+        }
         const [first, last] = parseRange(input.CopySourceRange, size, 'InvalidArgument');
         const bytes = last - first + 1;
         if (bytes > MAX_PART_BYTES) throw s3Error('InvalidRequest', `The copied range of part ${number} has ${bytes} bytes; a part holds at most 5 GiB.`);
@@ -189,6 +212,7 @@ export class FileBackedS3 {
           const number = entry.PartNumber ?? 0;
           const part = upload.parts.get(number);
           if (!part || part.etag !== entry.ETag) throw s3Error('InvalidPart', `Part ${number} was not uploaded, or its ETag does not match.`);
+          if (part.crc32 !== undefined && entry.ChecksumCRC32 !== part.crc32) throw s3Error('InvalidPart', `Part ${number} is listed without its CRC32 checksum, or with another.`);
           if (index < listed.length - 1 && part.bytes < MIN_PART_BYTES) {
             throw s3Error('EntityTooSmall', `Part ${number} has ${part.bytes} bytes; every part but the last needs at least 5 MiB.`);
           }
@@ -237,7 +261,7 @@ export class FileBackedS3 {
         const page = keys.slice(0, MAX_KEYS);
         const truncated = keys.length > MAX_KEYS;
         return {
-          Contents: page.map((Key) => ({ Key, Size: this.segmentsOf(input.Bucket, Key).reduce((sum, s) => sum + s.length, 0) })),
+          Contents: page.map((Key) => ({ Key, Size: this.segmentsOf(input.Bucket, Key).reduce((sum, s) => sum + s.length, 0), ETag: this.etagOf(input.Bucket, Key) })),
           KeyCount: page.length,
           IsTruncated: truncated,
           ...(truncated ? { NextContinuationToken: page.at(-1) } : {}),
@@ -279,12 +303,19 @@ export class FileBackedS3 {
     upload.sideFiles.forEach((file) => rmSync(file, { force: true }));
   }
 
+  /** An object's ETag: it changes whenever the object is written again (its file's size and time). */
+  private etagOf(bucket: string, key: string): string {
+    const sidecar = this.segmentsPath(bucket, key);
+    const stat = statSync(existsSync(sidecar) ? sidecar : this.path(bucket, key));
+    return `"${createHash('md5').update(`${stat.size}:${stat.mtimeMs}:${stat.ino}`).digest('hex')}"`;
+  }
+
   /** The object's bytes as segments: its file, or the segments it was completed from. */
-  private segmentsOf(bucket: string, key: string): Segment[] {
+  private segmentsOf(bucket: string, key: string, missing = 'NoSuchKey'): Segment[] {
     const sidecar = this.segmentsPath(bucket, key);
     if (existsSync(sidecar)) return JSON.parse(readFileSync(sidecar, 'utf8')) as Segment[];
     const file = this.path(bucket, key);
-    if (!existsSync(file)) throw s3Error('NoSuchKey', 'The specified key does not exist.');
+    if (!existsSync(file)) throw Object.assign(s3Error(missing, 'The specified key does not exist.'), { $metadata: { httpStatusCode: 404 } });
     return [{ file, start: 0, length: statSync(file).size }];
   }
 
@@ -340,6 +371,13 @@ function inByteOrder(keys: string[]): string[] {
     .map((key) => ({ key, bytes: Buffer.from(key) }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
     .map(({ key }) => key);
+}
+
+/** A part's CRC-32 as S3 reports it: the four big-endian bytes in base64. */
+function crc32Base64(body: Uint8Array): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(crc32(body));
+  return bytes.toString('base64');
 }
 
 function partNumber(value: number | undefined): number {

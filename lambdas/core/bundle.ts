@@ -599,8 +599,9 @@ interface StagedObject {
 async function writeObjectFiles(source: Source, parts: string[], at: Position, { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing) {
   const skip = at.object ?? 0;
   const resumeOffset = at.offset ?? 0;
-  const fetch = (object: StagedObject, ordinal: number) =>
-    getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence), ordinal === skip ? resumeOffset : 0);
+  // The first object listed is the one a call may have cut mid-way; it goes on from its offset.
+  const fetch = (object: StagedObject, index: number) =>
+    getObject(deps.s3, deps.exportBucket.bucket, stagedObjectKey(exportId, source.id, object.sequence), index === 0 ? resumeOffset : 0);
   let ordinal = skip;
   for await (const { object, body } of prefetched(stagedObjects(deps, parts, skip), fetch, PREFETCH_OBJECTS)) {
     const resuming = ordinal === skip && at.path !== undefined;

@@ -8,6 +8,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   UploadPartCopyCommand,
   type CompletedPart,
@@ -170,6 +171,8 @@ interface S3Cursor {
 interface PartCopy {
   key: string;
   size: number;
+  /** The source object's ETag: every part is copied from that version only (CopySourceIfMatch). */
+  etag?: string;
   uploadId: string;
   partBytes: number;
   nextPart: number;
@@ -182,7 +185,14 @@ function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
     const copying = parsed.copying;
     const validCopy =
       copying === undefined ||
-      (typeof copying.key === 'string' && typeof copying.uploadId === 'string' && [copying.size, copying.partBytes, copying.nextPart].every(Number.isSafeInteger));
+      (typeof copying.key === 'string' &&
+        typeof copying.uploadId === 'string' &&
+        (copying.etag === undefined || typeof copying.etag === 'string') &&
+        [copying.size, copying.partBytes, copying.nextPart].every(Number.isSafeInteger) &&
+        copying.partBytes >= S3_MIN_PART_BYTES &&
+        copying.partBytes <= S3_MAX_PART_BYTES &&
+        copying.nextPart >= 1 &&
+        copying.nextPart <= S3_MAX_PARTS);
     if (typeof parsed === 'object' && parsed !== null && (parsed.after === undefined || typeof parsed.after === 'string') && validCopy) {
       return { after: parsed.after, copying };
     }
@@ -211,7 +221,7 @@ async function collectS3(source: S3Source, request: CollectRequest, deps: Collec
       // Zero-byte "folder" markers carry no data.
       if (!(key.endsWith('/') && (object?.Size ?? 0) === 0)) {
         const resume = copying?.key === key ? copying : undefined;
-        copying = await copyToStaging(source, key, object?.Size ?? 0, stagedObjectKey(request.exportId, source.id, sequence), deps, deadline, resume);
+        copying = await copyToStaging(source, { key, size: object?.Size ?? 0, etag: object?.ETag }, stagedObjectKey(request.exportId, source.id, sequence), deps, deadline, resume);
         if (copying) {
           // Out of time inside one object: the next call lists from just before it and goes on copying.
           outOfTime = true;
@@ -249,16 +259,15 @@ async function collectS3(source: S3Source, request: CollectRequest, deps: Collec
  */
 async function copyToStaging(
   source: S3Source,
-  key: string,
-  size: number,
+  object: ListedObject,
   stagedKey: string,
   deps: CollectDeps,
   deadline: number,
   resume: PartCopy | undefined,
 ): Promise<PartCopy | undefined> {
   const { s3, exportBucket } = deps;
-  const copySource = `${source.bucket}/${encodeCopySourceKey(key)}`;
-  if (size <= (deps.copyLimitBytes ?? COPY_LIMIT_BYTES)) {
+  const copySource = `${source.bucket}/${encodeCopySourceKey(object.key)}`;
+  if (object.size <= (deps.copyLimitBytes ?? COPY_LIMIT_BYTES)) {
     await readPage(source.id, () =>
       s3.send(
         new CopyObjectCommand({
@@ -275,13 +284,24 @@ async function copyToStaging(
     );
     return undefined;
   }
-  return copyInParts(source, key, size, stagedKey, copySource, deps, deadline, resume);
+  return copyInParts(source, object, stagedKey, copySource, deps, deadline, resume);
 }
 
+interface ListedObject {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+/**
+ * Copies a large object part by part with UploadPartCopy, as far as the deadline allows. Safe to run
+ * again with the same cursor: a copy this cursor handed in is never aborted here (the retry goes on
+ * with it), saved ETags past the cursor's part are ignored (a lost later call saved them), and a copy
+ * already completed by a call that failed afterwards is recognised by the staged object itself.
+ */
 async function copyInParts(
   source: S3Source,
-  key: string,
-  size: number,
+  object: ListedObject,
   stagedKey: string,
   copySource: string,
   deps: CollectDeps,
@@ -291,26 +311,43 @@ async function copyInParts(
   const { s3, exportBucket } = deps;
   const now = deps.now ?? Date.now;
   const bucket = exportBucket.bucket;
+  const { size } = object;
   let copy: PartCopy;
   let parts: CompletedPart[] = [];
-  if (resume && resume.size === size) {
+  let createdHere = false;
+  if (resume && resume.size === size && resume.etag === object.etag) {
+    if ((await stagedSize(s3, bucket, stagedKey)) === size) return undefined;
     copy = { ...resume };
-    parts = JSON.parse(await readText(s3, bucket, copyPartsKey(stagedKey))) as CompletedPart[];
+    const saved = copy.nextPart > 1 ? (JSON.parse(await readText(s3, bucket, copyPartsKey(stagedKey))) as CompletedPart[]) : [];
+    parts = saved.filter((part) => (part.PartNumber ?? 0) < copy.nextPart);
   } else {
-    // The object changed size since the copy began: what was copied is of another version.
+    // The object changed since the copy began: what was copied is of another version.
     if (resume) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: resume.uploadId })).catch(() => undefined);
     const created = await s3.send(
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, ContentType: 'application/octet-stream', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: exportBucket.kmsKeyId }),
     );
+    createdHere = true;
     const partBytes = Math.min(S3_MAX_PART_BYTES, Math.max(S3_MIN_PART_BYTES, deps.copyPartBytes ?? COPY_PART_BYTES, Math.ceil(size / S3_MAX_PARTS / MIB) * MIB));
-    copy = { key, size, uploadId: created.UploadId ?? '', partBytes, nextPart: 1 };
+    copy = { key: object.key, size, ...(object.etag ? { etag: object.etag } : {}), uploadId: created.UploadId ?? '', partBytes, nextPart: 1 };
   }
   const partCount = Math.ceil(size / copy.partBytes);
   const copyPart = async (PartNumber: number) => {
     const first = (PartNumber - 1) * copy.partBytes;
     const last = Math.min(size, first + copy.partBytes) - 1;
     const result = await readPage(source.id, () =>
-      s3.send(new UploadPartCopyCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, PartNumber, CopySource: copySource, CopySourceRange: `bytes=${first}-${last}` })),
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: stagedKey,
+          UploadId: copy.uploadId,
+          PartNumber,
+          CopySource: copySource,
+          CopySourceRange: `bytes=${first}-${last}`,
+          // Every part from the version listed: an object replaced meanwhile fails the part (412), and
+          // the retry, listing the new version, starts the copy again.
+          CopySourceIfMatch: copy.etag,
+        }),
+      ),
     );
     return { PartNumber, ETag: result.CopyPartResult?.ETag };
   };
@@ -327,8 +364,19 @@ async function copyInParts(
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, MultipartUpload: { Parts: parts } }));
     return undefined;
   } catch (error) {
-    // A retry starts this object's copy again from the cursor it was given; these parts are not needed.
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
+    // A copy begun here is not needed by the retry, which starts it again from the cursor it was given;
+    // one the cursor handed in is the retry's to go on with.
+    if (createdHere) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The staged object's size, or undefined when it is not there (yet). */
+async function stagedSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength;
+  } catch (error) {
+    if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
     throw error;
   }
 }

@@ -3,9 +3,10 @@
 // S3 allows at most 10,000 parts per upload, each 5 MiB to 5 GiB (the last may be smaller), and objects
 // up to 5 TiB. Fixed 5 MiB parts (lib-storage's partSize) stop an object at 48.8 GiB, which a heavy
 // user's archive reaches. Parts here start small, so memory stays small for the usual export, and
-// double every 1,000 parts, so 10,000 parts hold more than 5 TiB. Memory held by an upload is at most
-// PARTS_IN_FLIGHT parts of the current size: 2 × 5.25 MiB for the first 5.1 GiB of an object,
-// 2 × 10.5 MiB up to 15.4 GiB, and so on (2 × 84 MiB at 150 GiB, more than one Lambda run writes).
+// double every 1,000 parts, so 10,000 parts hold more than 5 TiB. Memory held by an upload is about
+// four parts of the current size: PARTS_IN_FLIGHT being sent, one cut and waiting for a slot, and the
+// bytes gathering for the next (4 × 5.25 MiB for the first 5.1 GiB of an object, 4 × 10.5 MiB up to
+// 15.4 GiB, and so on; 4 × 84 MiB past 79 GiB, more than one Lambda call writes).
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,

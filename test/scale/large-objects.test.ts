@@ -33,8 +33,7 @@ function store(): FileBackedS3 {
   return new FileBackedS3(folder);
 }
 
-function deps(s3: FileBackedS3, extra: Partial<CollectDeps> = {}): CollectDeps {
-  const client = s3.asClient();
+function deps(s3: FileBackedS3, extra: Partial<CollectDeps> = {}, client = s3.asClient()): CollectDeps {
   return { dynamodb: {} as DynamoDBClient, s3: client, exportBucket: { s3: client, bucket: EXPORTS, kmsKeyId: 'key' }, jobs: runningJob, dataMap, ...extra };
 }
 
@@ -102,5 +101,84 @@ describe('objects too large for CopyObject', () => {
     expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
     expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 1)))).toBe(sha(small));
     expect(s3.openUploads).toBe(0);
+  });
+
+  describe('a copy its budget cut, run again with the same cursor (a Step Functions retry)', () => {
+    const limits = (clock: { now: number }) => ({ copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => (clock.now += 1000) });
+    const KEY = `users/${USER}/a-big.bin`;
+    /** A stand-in holding one 43 MiB object (9 parts of 5 MiB) and a small one after it. */
+    function seeded() {
+      const s3 = store();
+      const big = randomBytes(43 * MIB + 5);
+      s3.createSparse(UPLOADS, KEY, 0);
+      writeFileSync(s3.path(UPLOADS, KEY), big);
+      s3.createSparse(UPLOADS, `users/${USER}/b-small.txt`, 0);
+      writeFileSync(s3.path(UPLOADS, `users/${USER}/b-small.txt`), 'small');
+      return { s3, big };
+    }
+    /** A client whose `name` command fails the `nth` time it is sent (once). */
+    function failing(s3: FileBackedS3, name: string, nth: number) {
+      const client = s3.asClient();
+      const send = client.send.bind(client);
+      let seen = 0;
+      (client as { send: unknown }).send = (command: { constructor: { name: string } }) =>
+        command.constructor.name === name && ++seen === nth ? Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError' })) : send(command as never);
+      return client;
+    }
+    const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    async function finish(s3: FileBackedS3, request: CollectRequest, clock: { now: number }) {
+      let result = await collectSource(request, deps(s3, limits(clock)), clock.now + 1000);
+      for (let call = 0; !result.done && call < 10; call += 1) result = await collectSource(result, deps(s3, limits(clock)), clock.now + 1000);
+      return result;
+    }
+
+    it('goes on after a resumed call failed half-way through its parts', async () => {
+      const { s3, big } = seeded();
+      const clock = { now: 0 };
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      expect(JSON.parse(cut.cursor ?? '{}')).toMatchObject({ copying: { nextPart: 5 } });
+      await expect(collectSource(cut, deps(s3, limits(clock), failing(s3, 'UploadPartCopyCommand', 2)), clock.now + 1000)).rejects.toThrow('internal error');
+      const done = await finish(s3, cut, clock);
+      expect(done).toMatchObject({ done: true, records: 2 });
+      expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
+      expect(s3.calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(1);
+      expect(s3.openUploads).toBe(0);
+    });
+
+    it('sees a copy a failed call had already completed', async () => {
+      const { s3, big } = seeded();
+      const clock = { now: 0 };
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      // This call completes the big copy, then fails copying the small object after it.
+      await expect(collectSource(cut, deps(s3, { ...limits(clock), now: () => 0 }, failing(s3, 'CopyObjectCommand', 1)), 1000)).rejects.toThrow('internal error');
+      const done = await finish(s3, cut, clock);
+      expect(done).toMatchObject({ done: true, records: 2 });
+      expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
+    });
+
+    it('ignores the ETags a later, lost call saved past its own cursor', async () => {
+      const { s3, big } = seeded();
+      const clock = { now: 0 };
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const later = await collectSource(cut, deps(s3, limits(clock)), clock.now + 1000);
+      expect(JSON.parse(later.cursor ?? '{}')).toMatchObject({ copying: { nextPart: 9 } });
+      // Its answer never reached the state machine: the retry has the earlier cursor.
+      const done = await finish(s3, cut, clock);
+      expect(done).toMatchObject({ done: true, records: 2 });
+      expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
+    });
+
+    it('starts again when the object was replaced between calls, never mixing two versions', async () => {
+      const { s3 } = seeded();
+      const clock = { now: 0 };
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const replaced = randomBytes(43 * MIB + 5); // the same size, other bytes
+      writeFileSync(s3.path(UPLOADS, KEY), replaced);
+      const done = await finish(s3, cut, clock);
+      expect(done).toMatchObject({ done: true, records: 2 });
+      expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(replaced));
+      expect(s3.calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(2);
+      expect(s3.openUploads).toBe(0);
+    });
   });
 });

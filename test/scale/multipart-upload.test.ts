@@ -74,6 +74,14 @@ describe('uploadObject', () => {
     expect(s3.openUploads).toBe(0);
   });
 
+  it('declares CRC-32 checksums when the client computes them (the SDK default) and lists each part’s at completion', async () => {
+    const s3 = new FileBackedS3(store().root, undefined, { checksums: true });
+    const data = randomBytes(3 * partBytes(1) + 17);
+    await uploadObject(s3.asClient(), { Bucket: BUCKET, Key: 'checked' }, Readable.from([data]));
+    expect(sha256(await bodyOf(s3.asClient(), 'checked'))).toBe(sha256(data));
+    expect(s3.calls.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(4);
+  });
+
   it('sends a body of at most one part as one PutObject', async () => {
     const s3 = store();
     const data = randomBytes(partBytes(1));

@@ -183,13 +183,16 @@ describe('split archives', () => {
     // then finishes its part and saves where it stands; the next goes on from there.
     let clock = 0;
     const timing = { blockBytes: 64 * 1024, now: () => new Date((clock += 1000)), deadlineOf: () => clock + 2500 };
-    const { result, parts, store } = await bundle('split-0000-0005', records, files, undefined, undefined, ['json', 'csv'], timing);
+    // A second large file, after others: a call cut inside it goes on at its offset too.
+    const withSecond = [...files, { key: 'second-scan.pdf', bytes: randomBytes(300 * 1024) }];
+    const { result, parts, store } = await bundle('split-0000-0005', records, withSecond, undefined, undefined, ['json', 'csv'], timing);
     expect(result.calls).toBeGreaterThan(10);
     // Every call but the last ends its part early; the last writes index.html and manifest.json.
     expect(result.archiveParts).toBe(result.calls);
-    const { manifest } = await verify(parts, records, files);
-    // The time cut files like a size cut: pieces that continue, and the big file goes on mid-way.
+    const { manifest } = await verify(parts, records, withSecond);
+    // The time cut files like a size cut: pieces that continue, and the big files go on mid-way.
     expect(manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').length).toBeGreaterThan(1);
+    expect(manifest.files.filter((f) => f.originalKey === 'second-scan.pdf').length).toBeGreaterThan(1);
     expect(manifest.generatedAt).toBe(new Date(1000).toISOString());
     // What a call saved for the next is gone with the rest of staging.
     expect(store.list(BUCKET).filter((key) => key.startsWith('staging/'))).toEqual([]);
