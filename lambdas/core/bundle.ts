@@ -9,7 +9,7 @@
 // staging, and the call answers `done: false` with a resume point; the state machine calls again and
 // the archive goes on in its next part, exactly as if a size limit had been reached there. An archive
 // of any size is then a run of calls, each of which writes at most what one call can.
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -145,7 +145,8 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       const source = findSource(deps.dataMap, collected.sourceId);
       const at = saved && index === saved.at.source ? saved.at : { source: index };
       const parts = Array.from({ length: collected.nextPart }, (_, i) => partKey(request.exportId, source.id, i));
-      const records = source.type === 'dynamodb' ? await writeRecordFiles(source, parts, request.formats, at, writing) : await writeObjectFiles(source, parts, at, writing);
+      const records =
+        source.type === 'dynamodb' ? await writeRecordFiles(source, parts, collected.records, request.formats, at, writing) : await writeObjectFiles(source, parts, at, writing);
       if (records !== collected.records) {
         throw new ArchiveWriteError(
           `Source "${source.id}" staged ${records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,
@@ -154,8 +155,8 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
       sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records });
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
-    await archive.addFile(textFile('index.html', renderIndexPage(manifest, deps.dataMap), blockBytes));
-    await archive.addFile(textFile('manifest.json', JSON.stringify(manifest, null, 2) + '\n', blockBytes));
+    // Whole, and together in the last part: a reader opens the last part and finds both complete.
+    await archive.addWholeFiles([textFile('index.html', renderIndexPage(manifest, deps.dataMap), blockBytes), textFile('manifest.json', JSON.stringify(manifest, null, 2) + '\n', blockBytes)], blockBytes);
     const parts = await archive.finish();
     await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
     return {
@@ -270,6 +271,8 @@ interface FileContent {
   start?: Position;
   /** Pieces of the file written by earlier calls. */
   piecesBefore?: number;
+  /** At most how many bytes the file holds, whole: a file that may pass 4 GiB is written as ZIP64 from its start. */
+  sizeBound?: number;
 }
 
 interface OpenPiece {
@@ -353,6 +356,31 @@ class SplitArchive {
     return closed;
   }
 
+  /**
+   * Adds files that must not be cut (manifest.json, index.html), all in one part: this one when they fit
+   * in what is left of it, else a new one.
+   */
+  async addWholeFiles(files: FileContent[], blockBytes: number): Promise<void> {
+    const limit = this.deps.maxArchiveBytes;
+    const entries = files.map((file) => ({ name: file.path, bytes: file.sizeBound ?? 0 }));
+    if (limit !== undefined && this.zip.sizeIfFinishedWith(entries, blockBytes) > limit) {
+      await this.zip.drain();
+      if (this.zip.sizeIfFinishedWith(entries, blockBytes) > limit && this.zip.entryCount > 0) {
+        await this.finishPart();
+        this.openPart();
+      }
+      if (this.zip.sizeIfFinishedWith(entries, blockBytes) > limit) {
+        throw new ArchiveWriteError(
+          `maxArchiveBytes (${limit}) is too small to hold ${files.map((f) => f.path).join(' and ')} whole (${entries.reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
+        );
+      }
+    }
+    for (const file of files) {
+      const written = await this.addFile(file);
+      if (written.length !== 1) throw new ArchiveWriteError(`${file.path} was cut in two although it had room; this is a bug.`);
+    }
+  }
+
   async addFile(file: FileContent): Promise<ManifestFile[]> {
     const head = Buffer.from(file.head ?? '', 'utf8');
     const tail = Buffer.from(file.tail ?? '', 'utf8');
@@ -364,7 +392,7 @@ class SplitArchive {
       const number = before + written.length;
       const path = number === 0 ? file.path : file.piecePath(number + 1);
       written.push(...(await this.ensureRoom(head.length + block.length + tail.length, path, undefined, file)));
-      await this.zip.openEntry(path, this.date);
+      await this.zip.openEntry(path, this.date, file.sizeBound);
       const opened: OpenPiece = { path, part: this.partNumber, hash: createHash('sha256'), bytes: 0, records: 0 };
       await this.write(opened, head);
       return opened;
@@ -445,12 +473,16 @@ class SplitArchive {
   }
 }
 
-/** index.html or manifest.json: text as blocks of at most `blockBytes` characters (these two are not listed in the manifest). */
+/**
+ * index.html or manifest.json (not listed in the manifest): encoded first and then cut into blocks of
+ * bytes, so no character is ever split in two (cutting the string would split a UTF-16 surrogate pair).
+ */
 function textFile(path: string, text: string, blockBytes: number): FileContent {
+  const bytes = Buffer.from(text, 'utf8');
   const blocks = function* () {
-    for (let start = 0; start < text.length; start += blockBytes) yield { data: Buffer.from(text.slice(start, start + blockBytes), 'utf8'), records: 0 };
+    for (let start = 0; start < bytes.length; start += blockBytes) yield { data: bytes.subarray(start, start + blockBytes), records: 0 };
   };
-  return { path, manifest: { sourceId: '', category: 'account', format: 'file' }, blocks: blocks(), piecePath: (n) => `${path}.part-${n}` };
+  return { path, manifest: { sourceId: '', category: 'account', format: 'file' }, blocks: blocks(), piecePath: (n) => `${path}.part-${n}`, sizeBound: bytes.length };
 }
 
 /** What writing a source's files into the archive takes. */
@@ -469,7 +501,14 @@ interface Writing {
 const piecesOf = (files: ManifestFile[], path: string) => files.filter((file) => file.path === path || file.continues === path);
 
 /** Writes a DynamoDB source's JSON and CSV files from `at`; returns the records they hold. */
-async function writeRecordFiles(source: Source, parts: string[], formats: Format[], at: Position, { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing) {
+async function writeRecordFiles(
+  source: Source,
+  parts: string[],
+  staged: number,
+  formats: Format[],
+  at: Position,
+  { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing,
+) {
   const base = `${source.category}/${source.id}`;
   const keyAttributes = source.type === 'dynamodb' ? [source.partitionKey, ...(source.sortKey ? [source.sortKey] : [])] : [];
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
@@ -482,6 +521,9 @@ async function writeRecordFiles(source: Source, parts: string[], formats: Format
   // Staged lines are already the records' export JSON: the JSON file is those lines in an array; CSV
   // rows are rendered from the same bytes.
   const wanted = (['json', 'csv'] as const).filter((format) => formats.includes(format));
+  // Bounds of the files' sizes from the staged bytes: JSON adds ",\n  " per record and its brackets; a
+  // CSV cell at most doubles a value (quotes doubled, nested JSON quoted) and a row ends in CRLF.
+  const stagedBytes = await stagedSize(deps, parts);
   for (const format of wanted.slice(at.format === undefined ? 0 : wanted.indexOf(at.format))) {
     const resuming = at.format === format;
     const extension = `.${format}`;
@@ -490,14 +532,27 @@ async function writeRecordFiles(source: Source, parts: string[], formats: Format
     const lines = stagedLineBlocks(deps, parts, blockBytes, start);
     const common = { path, manifest: { sourceId: source.id, category: source.category, format }, piecePath: piecePath(path, extension), start, piecesBefore: resuming ? (at.pieces ?? 0) : 0 };
     if (format === 'json') {
-      files.push(...(await archive.addFile({ ...common, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
+      const sizeBound = stagedBytes + 4 * staged + 8;
+      files.push(...(await archive.addFile({ ...common, sizeBound, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
     } else {
       const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
-      files.push(...(await archive.addFile({ ...common, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head: csvHeader(columns) })));
+      const head = csvHeader(columns);
+      const sizeBound = 2 * stagedBytes + 2 * staged + 2 * columns.length * staged + Buffer.byteLength(head);
+      files.push(...(await archive.addFile({ ...common, sizeBound, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head })));
     }
   }
   if (wanted.length === 2 && records('json') !== records('csv')) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
   return records(wanted[0] ?? 'json');
+}
+
+/** Bytes of a source's staged parts, together. */
+async function stagedSize(deps: BundleDeps, parts: string[]): Promise<number> {
+  let total = 0;
+  for (const part of parts) {
+    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.exportBucket.bucket, Key: part }));
+    total += head.ContentLength ?? 0;
+  }
+  return total;
 }
 
 /**
@@ -615,6 +670,7 @@ async function writeObjectFiles(source: Source, parts: string[], at: Position, {
       path,
       manifest: { sourceId: source.id, category: source.category, format: 'file', originalKey: object.key },
       blocks: byteBlocks(await body, blockBytes, buffers, start),
+      sizeBound: object.size,
       piecePath: (n) => `${path}.part-${n}`,
       start,
       piecesBefore: resuming ? (at.pieces ?? 0) : 0,

@@ -9,6 +9,13 @@
 // bytes in flight are written — which splitting an archive at a size limit needs. The format written
 // here is the plain one every reader knows: local header with a data descriptor (sizes follow the
 // data), ZIP64 fields exactly when a size, an offset or the entry count passes the classic limits.
+//
+// A reader that streams (bsdtar from a pipe) learns an entry's sizes only from its local header and
+// data descriptor, so the two must agree (APPNOTE 4.3.9.2): an entry that may reach 4 GiB — its size
+// bound says so, or it has none — carries a ZIP64 extra field in its local header and an 8-byte
+// descriptor, decided when it is opened; every other entry stays classic. "Version needed" is the same
+// in both headers. Each entry also carries its time as UTC (the extended-timestamp field, 0x5455),
+// which unzip, 7-Zip and libarchive prefer to the DOS fields, a local time with no zone.
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
@@ -27,6 +34,9 @@ export interface ZipWriterOptions {
 
 interface CentralRecord {
   name: string;
+  /** Whether the entry was written as ZIP64 (local extra field, 8-byte descriptor): version needed 4.5 in both headers. */
+  zip64: boolean;
+  unixTime: number;
   /** Uncompressed bytes. */
   size: number;
   /** Bytes in the archive (compressed data only). */
@@ -39,6 +49,8 @@ interface CentralRecord {
 
 interface OpenEntry {
   name: string;
+  zip64: boolean;
+  unixTime: number;
   nameBytes: Buffer;
   dosTime: number;
   offset: number;
@@ -119,9 +131,23 @@ export class ZipWriter {
     if (this.entry) entry = ENTRY_CLOSE_BYTES + centralRecordBytes(this.entry.nameBytes.length);
     else if (opening !== undefined) {
       const nameLength = Buffer.byteLength(opening, 'utf8');
-      entry = LOCAL_HEADER_BYTES + nameLength + ENTRY_CLOSE_BYTES + centralRecordBytes(nameLength);
+      entry = LOCAL_HEADER_BYTES + LOCAL_EXTRA_BYTES + nameLength + ENTRY_CLOSE_BYTES + centralRecordBytes(nameLength);
     }
     return this.offset + this.pendingBound + deflateBound(pending) + entry + this.centralBytes + END_RECORDS_BYTES;
+  }
+
+  /**
+   * An upper bound of the archive's size if whole `entries` were added after what is open or in flight
+   * now (each written in blocks of at most `blockBytes`), and it were finished then.
+   */
+  sizeIfFinishedWith(entries: { name: string; bytes: number }[], blockBytes: number): number {
+    let added = 0;
+    for (const { name, bytes } of entries) {
+      const nameLength = Buffer.byteLength(name, 'utf8');
+      const blocks = Math.max(1, Math.ceil(bytes / blockBytes));
+      added += LOCAL_HEADER_BYTES + LOCAL_EXTRA_BYTES + nameLength + deflateBound(bytes) + 18 * blocks + ENTRY_CLOSE_BYTES + centralRecordBytes(nameLength);
+    }
+    return this.sizeIfFinished() + added;
   }
 
   /** Upper bound of the compressed bytes of blocks still being deflated. */
@@ -129,24 +155,37 @@ export class ZipWriter {
   /** Bytes the central directory will take (at most), for the entries closed so far. */
   private centralBytes = 0;
 
-  /** Starts an entry; its data follows through write() and ends with closeEntry(). */
-  async openEntry(name: string, date: Date): Promise<void> {
+  /**
+   * Starts an entry; its data follows through write() and ends with closeEntry(). `sizeBound`: at most
+   * how many bytes it will hold; without one, the entry is written as ZIP64 in case it passes 4 GiB.
+   */
+  async openEntry(name: string, date: Date, sizeBound?: number): Promise<void> {
     if (this.entry) throw new Error(`ZIP entry "${this.entry.name}" is still open`);
     const nameBytes = Buffer.from(name, 'utf8');
     if (nameBytes.length > UINT16_LIMIT) throw new Error(`ZIP entry name is too long (${nameBytes.length} bytes)`);
     const dosTime = toDosTime(date);
-    this.entry = { name, nameBytes, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, historyBytes: 0, inFlight: [] };
+    const unixTime = Math.max(0, Math.min(UINT32_LIMIT, Math.floor(date.getTime() / 1000)));
+    // The offset is known now, the sizes only bounded: whatever will need ZIP64 in the central record
+    // is decided here, so that both headers say the same.
+    const zip64 = sizeBound === undefined || deflateBound(sizeBound) + FINAL_BLOCK.length >= UINT32_LIMIT || this.offset >= UINT32_LIMIT;
+    this.entry = { name, nameBytes, zip64, unixTime, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, historyBytes: 0, inFlight: [] };
+    const extra = Buffer.concat([timestampExtra(unixTime), ...(zip64 ? [LOCAL_ZIP64_EXTRA] : [])]);
     const header = Buffer.alloc(LOCAL_HEADER_BYTES);
     header.writeUInt32LE(0x04034b50, 0);
-    header.writeUInt16LE(VERSION_ZIP64, 4);
+    header.writeUInt16LE(zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 4);
     header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 6);
     header.writeUInt16LE(8, 8);
     header.writeUInt32LE(dosTime, 10);
-    // crc-32 and sizes (14..25) stay zero: the data descriptor after the data carries them.
+    // crc-32 and sizes (14..25) stay zero (0xffffffff under ZIP64): the data descriptor carries them.
+    if (zip64) {
+      header.writeUInt32LE(UINT32_LIMIT, 18);
+      header.writeUInt32LE(UINT32_LIMIT, 22);
+    }
     header.writeUInt16LE(nameBytes.length, 26);
-    header.writeUInt16LE(0, 28);
+    header.writeUInt16LE(extra.length, 28);
     await this.emit(header);
     await this.emit(nameBytes);
+    await this.emit(extra);
   }
 
   /**
@@ -209,7 +248,10 @@ export class ZipWriter {
     await this.drain();
     await this.emit(FINAL_BLOCK);
     entry.compressedSize += FINAL_BLOCK.length;
-    const zip64 = entry.size >= UINT32_LIMIT || entry.compressedSize >= UINT32_LIMIT;
+    const zip64 = entry.zip64;
+    if (!zip64 && (entry.size >= UINT32_LIMIT || entry.compressedSize >= UINT32_LIMIT)) {
+      throw new Error(`ZIP entry "${entry.name}" passed 4 GiB although it was opened with a smaller size bound`);
+    }
     const descriptor = Buffer.alloc(zip64 ? 24 : 16);
     descriptor.writeUInt32LE(0x08074b50, 0);
     descriptor.writeUInt32LE(entry.crc32, 4);
@@ -320,17 +362,33 @@ export class ZipWriter {
 const LOCAL_HEADER_BYTES = 30;
 const CENTRAL_FIXED_BYTES = 46;
 const ZIP64_EXTRA_BYTES = 28;
+/** Extended timestamp (0x5455): flags (modification time only) and the time in seconds since 1970, UTC. */
+const TIMESTAMP_EXTRA_BYTES = 9;
+/** A local header's ZIP64 field: both sizes, zero here; the 8-byte data descriptor carries them. */
+const LOCAL_ZIP64_EXTRA = Buffer.from([0x01, 0x00, 0x10, 0x00, ...Array<number>(16).fill(0)]);
+/** The most extra-field bytes a local header carries. */
+const LOCAL_EXTRA_BYTES = TIMESTAMP_EXTRA_BYTES + LOCAL_ZIP64_EXTRA.length;
+
+function timestampExtra(unixTime: number): Buffer {
+  const extra = Buffer.alloc(TIMESTAMP_EXTRA_BYTES);
+  extra.writeUInt16LE(0x5455, 0);
+  extra.writeUInt16LE(5, 2);
+  extra.writeUInt8(0x01, 4);
+  extra.writeUInt32LE(unixTime, 5);
+  return extra;
+}
 /** ZIP64 end record, its locator and the classic end record. */
 const END_RECORDS_BYTES = 56 + 20 + 22;
-const centralRecordBytes = (nameLength: number) => CENTRAL_FIXED_BYTES + ZIP64_EXTRA_BYTES + nameLength;
+const centralRecordBytes = (nameLength: number) => CENTRAL_FIXED_BYTES + ZIP64_EXTRA_BYTES + TIMESTAMP_EXTRA_BYTES + nameLength;
 
 function centralRecord(record: CentralRecord): Buffer {
+  // ZIP64 fields only where a value does not fit; "version needed" as the local header said it.
   const zip64 = record.size >= UINT32_LIMIT || record.compressedSize >= UINT32_LIMIT || record.offset >= UINT32_LIMIT;
-  const extraLength = zip64 ? ZIP64_EXTRA_BYTES : 0;
+  const extraLength = (zip64 ? ZIP64_EXTRA_BYTES : 0) + TIMESTAMP_EXTRA_BYTES;
   const header = Buffer.alloc(CENTRAL_FIXED_BYTES + record.nameBytes.length + extraLength);
   header.writeUInt32LE(0x02014b50, 0);
   header.writeUInt16LE(VERSION_MADE_BY, 4);
-  header.writeUInt16LE(zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 6);
+  header.writeUInt16LE(record.zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 6);
   header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 8);
   header.writeUInt16LE(8, 10);
   header.writeUInt32LE(record.dosTime, 12);
@@ -351,6 +409,7 @@ function centralRecord(record: CentralRecord): Buffer {
     header.writeBigUInt64LE(BigInt(record.compressedSize), extra + 12);
     header.writeBigUInt64LE(BigInt(record.offset), extra + 20);
   }
+  timestampExtra(record.unixTime).copy(header, CENTRAL_FIXED_BYTES + record.nameBytes.length + (zip64 ? ZIP64_EXTRA_BYTES : 0));
   return header;
 }
 

@@ -1,0 +1,183 @@
+// The archive as the readers people use open it: Info-ZIP unzip, 7-Zip, bsdtar (libarchive, which GNOME
+// and macOS use) from a file and from a pipe, and Python's zipfile. Each must test the archive clean,
+// and every one must extract the same tree, byte for byte. Beside that, what they would take silently:
+// a text file cut inside a character, the two headers of an entry disagreeing on "version needed",
+// times without their zone, manifest.json split across parts. (scripts/ensure-test-packages.sh installs
+// the readers from Debian.)
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { itemToJson } from '../../lambdas/core/attribute-values.ts';
+import { bundleUntilBuilt } from '../../lambdas/core/bundle.ts';
+import { parseDataMap } from '../../lambdas/core/data-map.ts';
+import type { Manifest } from '../../lambdas/core/manifest.ts';
+import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { forEachEntry, readArchive } from '../../local/archive-reader.ts';
+import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+
+const run = promisify(execFile);
+const sh = (script: string) => run('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 64 * 1024 * 1024 });
+const BUCKET = 'exports';
+const GENERATED_AT = new Date(Date.UTC(2026, 10, 24, 12, 30, 10));
+const folders: string[] = [];
+const folder = (name: string) => {
+  const made = mkdtempSync(join(tmpdir(), name));
+  folders.push(made);
+  return made;
+};
+afterAll(() => folders.forEach((made) => rmSync(made, { recursive: true, force: true })));
+
+const dataMap = parseDataMap({
+  sources: [
+    { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}' },
+    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+  ],
+});
+
+/** 200 files named with emoji (four UTF-8 bytes, two UTF-16 units each), so manifest.json has emoji at every block edge. */
+const files = Array.from({ length: 200 }, (_, i) => ({ key: `🎉${'😀'.repeat(i % 7)}-${i}.txt`, bytes: Buffer.from(`file ${i} 日本 🎉\n`) }));
+
+async function build(exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) {
+  const staged = randomFileBytes > 0 ? files.map((file) => ({ ...file, bytes: randomBytes(randomFileBytes) })) : files;
+  const store = new FileBackedS3(folder('readers-'));
+  mkdirSync(join(store.root, BUCKET), { recursive: true });
+  const columns = new Set<string>();
+  const records = Array.from({ length: 300 }, (_, n) => ({ userId: { S: 'u-1' }, eventId: { S: `evt-${n}` }, note: { S: `日本 🎉 ${n}` } }));
+  writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', 0)), records.map((r) => itemToJson(r, columns) + '\n').join(''));
+  writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', 0)), JSON.stringify([...columns]));
+  staged.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
+  writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), staged.map((f, sequence) => JSON.stringify({ sequence, key: f.key, size: f.bytes.length }) + '\n').join(''));
+  const s3 = store.asClient();
+  const result = await bundleUntilBuilt(
+    {
+      exportId,
+      userId: 'u-1',
+      formats: ['json', 'csv'],
+      sources: [
+        { sourceId: 'usage-events', nextPart: 1, records: records.length },
+        { sourceId: 'attachments', nextPart: 1, records: files.length },
+      ],
+    },
+    // Small blocks: the manifest (tens of KiB) is cut into many.
+    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, blockBytes: 4096, maxArchiveBytes, now: () => GENERATED_AT },
+  );
+  return { result, parts: Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1))) };
+}
+
+/** Every file under `root` with its sha256. */
+function tree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, name.name);
+      if (name.isDirectory()) walk(path);
+      else out[relative(root, path).normalize('NFC')] = createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('the archive in every reader', () => {
+  it('tests clean and extracts the same tree in unzip, 7-Zip, bsdtar (file and pipe) and Python', { timeout: 120_000 }, async () => {
+    const { parts } = await build('read-0000-0001');
+    expect(parts).toHaveLength(1);
+    const zip = parts[0] as string;
+    await sh(`unzip -tq '${zip}'`);
+    await sh(`7z t -bd '${zip}' >/dev/null`);
+    await sh(`bsdtar -tf '${zip}' >/dev/null`);
+    await run('/usr/bin/python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); sys.exit(f"corrupt: {bad}" if bad else 0)', zip]);
+
+    const out = folder('readers-out-');
+    const dirs = Object.fromEntries(['unzip', '7z', 'bsdtar', 'bsdtar-pipe', 'python'].map((name) => [name, join(out, name)]));
+    for (const dir of Object.values(dirs)) mkdirSync(dir);
+    await sh(`unzip -q '${zip}' -d '${dirs.unzip}'`);
+    await sh(`7z x -bd -y -o'${dirs['7z']}' '${zip}' >/dev/null`);
+    await sh(`bsdtar -xf '${zip}' -C '${dirs.bsdtar}'`);
+    await sh(`cat '${zip}' | bsdtar -xf - -C '${dirs['bsdtar-pipe']}'`);
+    await run('/usr/bin/python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', zip, dirs.python as string]);
+
+    const trees = Object.fromEntries(Object.entries(dirs).map(([name, dir]) => [name, tree(dir)]));
+    const expected = trees.unzip ?? {};
+    expect(Object.keys(expected).length).toBe(files.length + 4);
+    for (const [name, got] of Object.entries(trees)) expect(got, name).toEqual(expected);
+
+    // Times are UTC (the extended-timestamp field), whatever zone the reader is in.
+    for (const reader of ['unzip', 'bsdtar', 'bsdtar-pipe']) {
+      const mtime = statSync(join(dirs[reader] as string, 'manifest.json')).mtime;
+      expect(mtime.getTime(), reader).toBe(GENERATED_AT.getTime());
+    }
+    mkdirSync(join(out, 'la'));
+    await sh(`TZ=America/Los_Angeles bsdtar -xf '${zip}' -C '${join(out, 'la')}' manifest.json`);
+    expect(statSync(join(out, 'la', 'manifest.json')).mtime.getTime()).toBe(GENERATED_AT.getTime());
+  });
+
+  it('writes manifest.json and index.html encoded before they are cut: no character split at a block edge', { timeout: 60_000 }, async () => {
+    const { parts } = await build('read-0000-0002');
+    const entries = await readArchive(parts[0] as string);
+    for (const name of ['manifest.json', 'index.html']) expect(entries.get(name)?.toString('utf8'), name).not.toContain('\uFFFD');
+    const manifest = JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? '') as Manifest;
+    for (const file of files) expect(manifest.files.some((f) => f.originalKey === file.key)).toBe(true);
+  });
+
+  it('says the same "version needed" in both headers of every entry', { timeout: 60_000 }, async () => {
+    const { parts } = await build('read-0000-0003');
+    const bytes = readFileSync(parts[0] as string);
+    let entries = 0;
+    await forEachEntry(parts[0] as string, (entry) => {
+      entries += 1;
+      const local = bytes.readUInt16LE(entry.relativeOffsetOfLocalHeader + 4);
+      expect(local, entry.fileName).toBe(entry.versionNeededToExtract);
+      return Promise.resolve();
+    });
+    expect(entries).toBe(files.length + 4);
+  });
+
+  it('keeps manifest.json and index.html whole, in the last part, with the count of files right', { timeout: 60_000 }, async () => {
+    // 200 files of 2 KiB that do not compress: parts fill up; the manifest alone needs about 110 KB of room.
+    const { result, parts } = await build('read-0000-0004', 160 * 1024, 2048);
+    expect(parts.length).toBeGreaterThan(2);
+    const contents = await Promise.all(parts.map((part) => readArchive(part)));
+    const names = contents.flatMap((entries) => [...entries.keys()]);
+    expect(names.filter((name) => name.startsWith('manifest.json'))).toEqual(['manifest.json']);
+    expect(names.filter((name) => name.startsWith('index.html'))).toEqual(['index.html']);
+    expect(contents.at(-1)?.has('manifest.json')).toBe(true);
+    expect(contents.at(-1)?.has('index.html')).toBe(true);
+    expect(result.fileCount).toBe(names.length);
+    const manifest = JSON.parse(contents.at(-1)?.get('manifest.json')?.toString('utf8') ?? '') as Manifest;
+    expect(manifest.files.length + 2).toBe(names.length);
+  });
+
+  it('refuses, with a sentence, a part limit too small for manifest.json whole', { timeout: 60_000 }, async () => {
+    await expect(build('read-0000-0005', 8 * 1024)).rejects.toThrow(/maxArchiveBytes \(8192\) is too small to hold index.html and manifest.json whole/);
+  });
+});
+
+describe('an entry past 4 GiB read from a pipe', () => {
+  it('streams through bsdtar: the local header announces ZIP64, as the 8-byte data descriptor needs', { timeout: 600_000 }, async () => {
+    const store = new FileBackedS3(folder('readers-big-'));
+    const exportId = 'read-0000-0006';
+    const size = 4 * 1024 ** 3 + 150 * 1024;
+    mkdirSync(join(store.root, BUCKET), { recursive: true });
+    store.createSparse(BUCKET, stagedObjectKey(exportId, 'attachments', 0), size);
+    writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), JSON.stringify({ sequence: 0, key: 'big.bin', size }) + '\n');
+    // A small file after it: a reader that misreads the descriptor loses its place before this one.
+    store.createSparse(BUCKET, stagedObjectKey(exportId, 'attachments', 1), 0);
+    writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', 1)), randomBytes(100));
+    writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), [JSON.stringify({ sequence: 0, key: 'big.bin', size }), JSON.stringify({ sequence: 1, key: 'after.bin', size: 100 })].join('\n') + '\n');
+    const s3 = store.asClient();
+    const result = await bundleUntilBuilt(
+      { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },
+      { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, compressionLevel: 1 },
+    );
+    const zip = store.path(BUCKET, result.archiveKey);
+    const { stdout } = await sh(`cat '${zip}' | bsdtar -tvf -`);
+    expect(stdout).toContain('communication/attachments/big.bin');
+    expect(stdout).toContain('communication/attachments/after.bin');
+    expect(stdout).toContain('manifest.json');
+  });
+});
