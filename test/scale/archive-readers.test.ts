@@ -39,7 +39,11 @@ const dataMap = parseDataMap({
 });
 
 /** 200 files named with emoji (four UTF-8 bytes, two UTF-16 units each), so manifest.json has emoji at every block edge. */
-const files = Array.from({ length: 200 }, (_, i) => ({ key: `🎉${'😀'.repeat(i % 7)}-${i}.txt`, bytes: Buffer.from(`file ${i} 日本 🎉\n`) }));
+const files = [
+  ...Array.from({ length: 200 }, (_, i) => ({ key: `🎉${'😀'.repeat(i % 7)}-${i}.txt`, bytes: Buffer.from(`file ${i} 日本 🎉\n`) })),
+  // Names one file system or another merges: composed and decomposed, final and medial sigma.
+  ...['caf\u00e9.txt', 'cafe\u0301.txt', 'ς.txt', 'σ.txt', 'rtl\u202etxt.exe'].map((key) => ({ key, bytes: Buffer.from(key) })),
+];
 
 async function build(exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) {
   const staged = randomFileBytes > 0 ? files.map((file) => ({ ...file, bytes: randomBytes(randomFileBytes) })) : files;

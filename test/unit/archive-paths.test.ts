@@ -1,7 +1,8 @@
 // DESIGN ⚑ "The archive": S3 keys become ZIP paths that are safe to extract anywhere (no "..", no
 // absolute paths, nothing Windows refuses) and unique, even case-insensitively.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PathAllocator, safeRelativePath } from '../../lambdas/core/archive-paths.ts';
+import { MAX_PATH_CHARS, PathAllocator, safeRelativePath } from '../../lambdas/core/archive-paths.ts';
 
 const segmentsOf = (path: string): string[] => path.split('/');
 
@@ -159,5 +160,60 @@ describe('PathAllocator with files and folders of the same name', () => {
     expect(paths.allocate('c/s/a')).toBe('c/s/a');
     expect(paths.allocate('c/s/a/b.txt')).toBe('c/s/a (2)/b.txt');
     expect(paths.allocate('c/s/a/c.txt')).toBe('c/s/a (2)/c.txt');
+  });
+});
+
+describe('names every file system keeps apart', () => {
+  const fold = (path: string) => path.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
+
+  it('writes names in NFC, and keeps a composed and a decomposed "café" as two files', () => {
+    const paths = new PathAllocator();
+    const composed = paths.allocate(safeRelativePath('caf\u00e9.txt'));
+    const decomposed = paths.allocate(safeRelativePath('cafe\u0301.txt'));
+    expect(composed).toBe('caf\u00e9.txt');
+    expect(decomposed).toBe('caf\u00e9 (2).txt');
+  });
+
+  it('folds case as NTFS and APFS do: "ς.txt" and "σ.txt" are one name there', () => {
+    const paths = new PathAllocator();
+    expect(paths.allocate('ς.txt')).toBe('ς.txt');
+    expect(paths.allocate('σ.txt')).toBe('σ (2).txt');
+    expect(paths.allocate('Σ.TXT')).toBe('Σ (3).TXT');
+  });
+
+  it('neutralises bidirectional controls, so "rtl\\u202etxt.exe" cannot show as "rtlexe.txt"', () => {
+    expect(safeRelativePath('rtl\u202etxt.exe')).toBe('rtl_txt.exe');
+    expect(safeRelativePath('a\u2066b\u2069\u200f.pdf')).toBe('a_b__.pdf');
+  });
+
+  it('bounds the whole path, not only its segments, keeping the extension and distinct names distinct', () => {
+    const paths = new PathAllocator();
+    const deep = `communication/attachments/${Array.from({ length: 8 }, (_, i) => `folder-${i}-${'x'.repeat(40)}`).join('/')}`;
+    const first = paths.allocate(`${deep}/report-${'y'.repeat(80)}-1.pdf`);
+    const second = paths.allocate(`${deep}/report-${'y'.repeat(80)}-2.pdf`);
+    for (const path of [first, second]) {
+      expect(path.length).toBeLessThanOrEqual(MAX_PATH_CHARS);
+      expect(path.startsWith('communication/attachments/')).toBe(true);
+      expect(path.endsWith('.pdf')).toBe(true);
+    }
+    expect(first).not.toBe(second);
+  });
+
+  it('never hands out two paths one file system would merge, nor one over the limit (property)', () => {
+    const name = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'A', 'é', 'e\u0301', 'ς', 'σ', 'Σ', 'ß', 'SS', '/', '.', ' ', '\u202e', '日', '🎉', 'x'.repeat(30)), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 1, maxLength: 40 }), (keys) => {
+        const paths = new PathAllocator();
+        const handed = keys.map((key) => paths.allocate(`usage/source/${safeRelativePath(key) || 'object'}`));
+        const folded = new Set(handed.map(fold));
+        expect(folded.size).toBe(handed.length);
+        for (const path of handed) {
+          expect(path.length).toBeLessThanOrEqual(MAX_PATH_CHARS + 12);
+          expect(path).toBe(path.normalize('NFC'));
+          expect(path).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
