@@ -535,8 +535,9 @@ async function writeRecordFiles(
       const sizeBound = stagedBytes + 4 * staged + 8;
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
     } else {
-      const columns = orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
-      const head = csvHeader(columns);
+      // An empty source still gets its header: the key columns, which every item has.
+      const columns = seen.size === 0 ? keyAttributes : orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
+      const head = (deps.dataMap.csv.byteOrderMark ? BYTE_ORDER_MARK : '') + csvHeader(columns);
       const sizeBound = 2 * stagedBytes + 2 * staged + 2 * columns.length * staged + Buffer.byteLength(head);
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head })));
     }
@@ -544,6 +545,9 @@ async function writeRecordFiles(
   if (wanted.length === 2 && records('json') !== records('csv')) throw new ArchiveWriteError(`Source "${source.id}" changed while it was being archived.`);
   return records(wanted[0] ?? 'json');
 }
+
+/** U+FEFF at the start of every CSV piece, so spreadsheets read it as UTF-8. */
+const BYTE_ORDER_MARK = '\ufeff';
 
 /** Bytes of a source's staged parts, together. */
 async function stagedSize(deps: BundleDeps, parts: string[]): Promise<number> {

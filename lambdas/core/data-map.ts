@@ -78,6 +78,12 @@ const dataMapSchema = z
     categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicySchema).optional(),
     /** Where the user's email address lives, for exports started without one (support, CLI). */
     recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
+    /**
+     * CSV files are UTF-8 and begin with a byte-order mark by default: Excel reads a CSV without one in
+     * the local code page ("日本" comes out as mojibake). `byteOrderMark: false` leaves it out, for
+     * machine consumers that would take it for part of the first column's name.
+     */
+    csv: z.object({ byteOrderMark: z.boolean().default(true) }).strict().default({ byteOrderMark: true }),
   })
   .strict();
 

@@ -86,7 +86,7 @@ Each source is saved as <strong>JSON</strong> (exact values, for moving your dat
 ${sections}
 <h2>Reading the files</h2>
 <ul>
-<li>In CSV files, a text cell that begins with <code>=</code>, <code>+</code>, <code>-</code>, <code>@</code> or a tab starts with an apostrophe, so spreadsheets show it instead of running it. The JSON files hold the untouched value.</li>
+<li>CSV files are UTF-8${dataMap.csv.byteOrderMark ? ', marked as such at their start so spreadsheets such as Excel show every character' : ''}. In them, a text cell that begins with <code>=</code>, <code>+</code>, <code>-</code>, <code>@</code>, a tab or a carriage return starts with an apostrophe, so spreadsheets show it instead of running it. The JSON files hold the untouched value.</li>
 <li>Numbers are written with every digit we store. Binary values are base64 text. Nested values appear as JSON inside CSV cells.</li>
 </ul>
 <p>Questions about your data or this export: <a href="mailto:${PRIVACY_CONTACT}">${PRIVACY_CONTACT}</a>.</p>

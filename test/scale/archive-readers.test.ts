@@ -161,6 +161,31 @@ describe('the archive in every reader', () => {
   });
 });
 
+describe('CSV for spreadsheets', () => {
+  const emptySource = async (csv?: { byteOrderMark: boolean }) => {
+    const store = new FileBackedS3(folder('readers-csv-'));
+    mkdirSync(join(store.root, BUCKET), { recursive: true });
+    const map = parseDataMap({
+      sources: [{ id: 'orders', category: 'payment', type: 'dynamodb', table: 'Orders', partitionKey: 'userId', sortKey: 'orderId', keyTemplate: '{userId}' }],
+      ...(csv ? { csv } : {}),
+    });
+    const s3 = store.asClient();
+    const result = await bundleUntilBuilt(
+      { exportId: 'read-0000-0007', userId: 'u-1', formats: ['csv'], sources: [{ sourceId: 'orders', nextPart: 0, records: 0 }] },
+      { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: map },
+    );
+    return (await readArchive(store.path(BUCKET, result.archiveKey))).get('payment/orders.csv')?.toString('utf8');
+  };
+
+  it('gives an empty source its header, after the byte-order mark that makes Excel read UTF-8', { timeout: 60_000 }, async () => {
+    expect(await emptySource()).toBe('\ufeffuserId,orderId\r\n');
+  });
+
+  it('leaves the byte-order mark out when the data map says so, for machine consumers', { timeout: 60_000 }, async () => {
+    expect(await emptySource({ byteOrderMark: false })).toBe('userId,orderId\r\n');
+  });
+});
+
 describe('an entry past 4 GiB read from a pipe', () => {
   it('streams through bsdtar: the local header announces ZIP64, as the 8-byte data descriptor needs', { timeout: 600_000 }, async () => {
     const store = new FileBackedS3(folder('readers-big-'));

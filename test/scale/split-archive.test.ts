@@ -124,7 +124,9 @@ async function verify(parts: string[], records: number, files: Staged, limit?: n
   expect(jsonPieces.map((f) => read(f)?.toString()).join('')).toContain('"amount":12345678901234567890.123456789');
 
   const csvPieces = manifest.files.filter((f) => f.sourceId === 'usage-events' && f.format === 'csv');
-  const tables = csvPieces.map((f): string[][] => parse(read(f)?.toString() ?? ''));
+  // Each piece is a CSV of its own: byte-order mark, header, rows.
+  for (const piece of csvPieces) expect(read(piece)?.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+  const tables = csvPieces.map((f): string[][] => parse(read(f)?.toString().slice(1) ?? ''));
   for (const table of tables) expect(table[0]).toEqual(['userId', 'amount', 'detail', 'eventId', 'note']);
   const rows = tables.flatMap((table) => table.slice(1));
   expect(rows).toHaveLength(records);

@@ -60,7 +60,9 @@ export function sortRecords<T>(records: T[]): T[] {
 }
 
 export function parseCsvText(text: string): { header: string[]; rows: string[][] } {
-  const table: string[][] = parseCsv(text, { relax_column_count: false });
+  // Every CSV begins with the UTF-8 byte-order mark (the data map's default), so Excel reads it as UTF-8.
+  if (!text.startsWith('\ufeff')) throw new Error(`The CSV does not begin with its byte-order mark: ${JSON.stringify(text.slice(0, 20))}`);
+  const table: string[][] = parseCsv(text.slice(1), { relax_column_count: false });
   const [header = [], ...rows] = table;
   return { header, rows };
 }
