@@ -168,12 +168,12 @@ export class FileBackedS3 {
       }
       case 'HeadObjectCommand': {
         const segments = this.segmentsOf(input.Bucket, input.Key, 'NotFound');
-        return { ContentLength: segments.reduce((sum, segment) => sum + segment.length, 0), ETag: this.etagOf(input.Bucket, input.Key) };
+        return { ContentLength: bytesOf(segments), ETag: this.etagOf(input.Bucket, input.Key) };
       }
       case 'CopyObjectCommand': {
         const source = parseCopySource(input.CopySource);
         const segments = this.segmentsOf(source.bucket, source.key);
-        const size = segments.reduce((sum, segment) => sum + segment.length, 0);
+        const size = bytesOf(segments);
         if (size > MAX_PART_BYTES) {
           throw s3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_BYTES}`);
         }
@@ -190,7 +190,7 @@ export class FileBackedS3 {
         const number = partNumber(input.PartNumber);
         const source = parseCopySource(input.CopySource);
         const whole = this.segmentsOf(source.bucket, source.key);
-        const size = whole.reduce((sum, s) => sum + s.length, 0);
+        const size = bytesOf(whole);
         if (input.CopySourceIfMatch !== undefined && input.CopySourceIfMatch !== this.etagOf(source.bucket, source.key)) {
           throw Object.assign(s3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold'), { $metadata: { httpStatusCode: 412 } });
         }
@@ -249,7 +249,7 @@ export class FileBackedS3 {
       }
       case 'GetObjectCommand': {
         const segments = this.segmentsOf(input.Bucket, input.Key);
-        const size = segments.reduce((sum, s) => sum + s.length, 0);
+        const size = bytesOf(segments);
         if (input.Range === undefined) return { Body: read(segments), ContentLength: size };
         const [first, last] = parseRange(input.Range, size, 'InvalidRange');
         return { Body: read(slice(segments, first, last - first + 1)), ContentLength: last - first + 1, ContentRange: `bytes ${first}-${last}/${size}` };
@@ -261,7 +261,7 @@ export class FileBackedS3 {
         const page = keys.slice(0, MAX_KEYS);
         const truncated = keys.length > MAX_KEYS;
         return {
-          Contents: page.map((Key) => ({ Key, Size: this.segmentsOf(input.Bucket, Key).reduce((sum, s) => sum + s.length, 0), ETag: this.etagOf(input.Bucket, Key) })),
+          Contents: page.map((Key) => ({ Key, Size: bytesOf(this.segmentsOf(input.Bucket, Key)), ETag: this.etagOf(input.Bucket, Key) })),
           KeyCount: page.length,
           IsTruncated: truncated,
           ...(truncated ? { NextContinuationToken: page.at(-1) } : {}),
@@ -404,6 +404,9 @@ function parseRange(range: string | undefined, size: number, errorName: string):
   if (errorName === 'InvalidArgument' && Number(match[2]) > size - 1) throw s3Error(errorName, `The range "${range}" ends past the object's ${size} bytes.`);
   return [first, last];
 }
+
+/** How many bytes `segments` hold. */
+const bytesOf = (segments: Segment[]) => segments.reduce((sum, segment) => sum + segment.length, 0);
 
 /** The `length` bytes from `first` on of an object made of `segments`. */
 function slice(segments: Segment[], first: number, length: number): Segment[] {

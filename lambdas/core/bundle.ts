@@ -22,7 +22,7 @@ import type { Format } from './identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
 import { archiveFileName, archiveKey, archiveProgressKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteObjects, deleteStaging, putObject, uploadStream, type ExportBucket } from './export-bucket.ts';
+import { deleteObjects, deleteStaging, putObject, readJson, uploadStream, type ExportBucket } from './export-bucket.ts';
 import { ZipWriter } from './zip-writer.ts';
 
 export interface CollectedSource {
@@ -206,9 +206,7 @@ export async function bundleUntilBuilt(request: BundleRequest, deps: BundleDeps,
 async function loadProgress(deps: BundleDeps, exportId: string, partsDone: number): Promise<SavedArchive> {
   const key = archiveProgressKey(exportId, partsDone);
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await getObject(deps.s3, deps.exportBucket.bucket, key)) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as SavedArchive;
+    return await readJson<SavedArchive>(deps.s3, deps.exportBucket.bucket, key);
   } catch (error) {
     throw new ArchiveWriteError(`The archive's progress after part ${partsDone} is missing from staging (${(error as Error).message}); start the export again.`, { cause: error });
   }
@@ -635,17 +633,12 @@ function withSeparators(lines: Buffer, separator: Buffer, buffers: BlockBuffers)
 
 /** The attribute names the collector saw in one part. */
 async function readColumns(deps: BundleDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
-  const key = columnsKey(exportId, sourceId, part);
-  let body: Readable;
   try {
-    body = await getObject(deps.s3, deps.exportBucket.bucket, key);
+    return await readJson<string[]>(deps.s3, deps.exportBucket.bucket, columnsKey(exportId, sourceId, part));
   } catch (error) {
     if ((error as Error).name !== 'NoSuchKey') throw error;
     throw new ArchiveWriteError(`Part ${part} of source "${sourceId}" has no column list; it was staged by another version of the collector. Start the export again.`, { cause: error });
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as string[];
 }
 
 interface StagedObject {

@@ -7,7 +7,6 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   UploadPartCopyCommand,
@@ -19,7 +18,7 @@ import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, fi
 import { ExportEndedError, SourceReadError, SourceUnavailableError } from './errors.ts';
 import { ACTIVE_STATUSES, type JobStore } from './jobs.ts';
 import { copyPartsKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteStaging, putObject, StagingWriter, type ExportBucket } from './export-bucket.ts';
+import { deleteStaging, putObject, readJson, StagingWriter, type ExportBucket } from './export-bucket.ts';
 import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './multipart-upload.ts';
 
 export interface CollectRequest {
@@ -315,14 +314,15 @@ async function copyInParts(
   let copy: PartCopy;
   let parts: CompletedPart[] = [];
   let createdHere = false;
+  const abort = (uploadId: string) => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: uploadId })).catch(() => undefined);
   if (resume && resume.size === size && resume.etag === object.etag) {
     if ((await stagedSize(s3, bucket, stagedKey)) === size) return undefined;
     copy = { ...resume };
-    const saved = copy.nextPart > 1 ? (JSON.parse(await readText(s3, bucket, copyPartsKey(stagedKey))) as CompletedPart[]) : [];
+    const saved = copy.nextPart > 1 ? await readJson<CompletedPart[]>(s3, bucket, copyPartsKey(stagedKey)) : [];
     parts = saved.filter((part) => (part.PartNumber ?? 0) < copy.nextPart);
   } else {
     // The object changed since the copy began: what was copied is of another version.
-    if (resume) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: resume.uploadId })).catch(() => undefined);
+    if (resume) await abort(resume.uploadId);
     const created = await s3.send(
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, ContentType: 'application/octet-stream', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: exportBucket.kmsKeyId }),
     );
@@ -366,7 +366,7 @@ async function copyInParts(
   } catch (error) {
     // A copy begun here is not needed by the retry, which starts it again from the cursor it was given;
     // one the cursor handed in is the retry's to go on with.
-    if (createdHere) await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
+    if (createdHere) await abort(copy.uploadId);
     throw error;
   }
 }
@@ -379,13 +379,6 @@ async function stagedSize(s3: S3Client, bucket: string, key: string): Promise<nu
     if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
     throw error;
   }
-}
-
-async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const chunks: Buffer[] = [];
-  for await (const chunk of object.Body as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

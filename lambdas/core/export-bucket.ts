@@ -1,7 +1,7 @@
 // Writing to the export bucket: streamed uploads with SSE-KMS and backpressure (a slow upload pauses the
 // producer instead of letting buffers grow; multipart-upload.ts says how parts grow with the object), and
 // removal of an export's staging objects.
-import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { ArchiveWriteError, CleanupError } from './errors.ts';
@@ -40,6 +40,14 @@ export async function uploadStream(target: ExportBucket, key: string, body: Read
     body.destroy();
     throw new ArchiveWriteError(`Could not write ${key} to the export bucket: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Reads a small JSON object of the export bucket whole (a column list, a saved progress, copied ETags). */
+export async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 /** Writes a small object to the export bucket in one request, with SSE-KMS. */
