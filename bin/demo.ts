@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { CATEGORIES } from '../lambdas/core/privacy-policy.ts';
 import { findRecipient } from '../lambdas/core/export-lifecycle.ts';
 import { formatsFromChoice } from '../lambdas/core/identifiers.ts';
-import { formatBytes } from '../lambdas/core/index-page.ts';
+import { formatBytes } from '../lambdas/core/wording.ts';
 import { verifyArchive } from '../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../local/demo-seed.ts';
 import { EmbeddedStack } from '../local/embedded-stack.ts';

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseEnv, pickEnv } from './core/config.ts';
 import { handleDownload } from './core/download.ts';
-import { escapeHtml } from './core/index-page.ts';
+import { escapeHtml } from './core/wording.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 

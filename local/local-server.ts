@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { userExists } from '../lambdas/core/exports-api.ts';
 import { findRecipient } from '../lambdas/core/export-lifecycle.ts';
-import { escapeHtml } from '../lambdas/core/index-page.ts';
+import { escapeHtml } from '../lambdas/core/wording.ts';
 import { userIdSchema } from '../lambdas/core/identifiers.ts';
 import { buildDemoSeed, DEMO_USERS } from './demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION, type EmbeddedStackOptions } from './embedded-stack.ts';

@@ -156,7 +156,11 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
     // Whole, and together in the last part: a reader opens the last part and finds both complete.
-    await archive.addWholeFiles([textFile('index.html', renderIndexPage(manifest, deps.dataMap), blockBytes), textFile('manifest.json', JSON.stringify(manifest, null, 2) + '\n', blockBytes)], blockBytes);
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    await archive.addWholeFiles(
+      (partCount) => [textFile('index.html', renderIndexPage(manifest, deps.dataMap, { partCount }), blockBytes), textFile('manifest.json', manifestText, blockBytes)],
+      blockBytes,
+    );
     const parts = await archive.finish();
     await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
     return {
@@ -356,20 +360,23 @@ class SplitArchive {
 
   /**
    * Adds files that must not be cut (manifest.json, index.html), all in one part: this one when they fit
-   * in what is left of it, else a new one.
+   * in what is left of it, else a new one. `render` gives the files for the part they go in, the last.
    */
-  async addWholeFiles(files: FileContent[], blockBytes: number): Promise<void> {
+  async addWholeFiles(render: (partNumber: number) => FileContent[], blockBytes: number): Promise<void> {
     const limit = this.deps.maxArchiveBytes;
-    const entries = files.map((file) => ({ name: file.path, bytes: file.sizeBound ?? 0 }));
-    if (limit !== undefined && this.zip.sizeIfFinishedWith(entries, blockBytes) > limit) {
+    let files = render(this.partNumber);
+    const entries = () => files.map((file) => ({ name: file.path, bytes: file.sizeBound ?? 0 }));
+    if (limit !== undefined && this.zip.sizeIfFinishedWith(entries(), blockBytes) > limit) {
       await this.zip.drain();
-      if (this.zip.sizeIfFinishedWith(entries, blockBytes) > limit && this.zip.entryCount > 0) {
+      if (this.zip.sizeIfFinishedWith(entries(), blockBytes) > limit && this.zip.entryCount > 0) {
         await this.finishPart();
         this.openPart();
+        // The files now go in a later part: what they say about the part count changes with it.
+        files = render(this.partNumber);
       }
-      if (this.zip.sizeIfFinishedWith(entries, blockBytes) > limit) {
+      if (this.zip.sizeIfFinishedWith(entries(), blockBytes) > limit) {
         throw new ArchiveWriteError(
-          `maxArchiveBytes (${limit}) is too small to hold ${files.map((f) => f.path).join(' and ')} whole (${entries.reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
+          `maxArchiveBytes (${limit}) is too small to hold ${files.map((f) => f.path).join(' and ')} whole (${entries().reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
         );
       }
     }

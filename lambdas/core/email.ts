@@ -4,7 +4,7 @@ import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DataMap } from './data-map.ts';
 import { categoryPolicy } from './data-map.ts';
 import { DeliveryError } from './errors.ts';
-import { escapeHtml, formatBytes } from './index-page.ts';
+import { escapeHtml, formatBytes, formatDate } from './wording.ts';
 import { CATEGORIES, PRIVACY_CONTACT, SUPPORT_CONTACT, type Category } from './privacy-policy.ts';
 
 export interface EmailContent {
@@ -29,9 +29,6 @@ export interface ReadyEmailFacts {
 export function partLinks(link: string, parts: number): string[] {
   return Array.from({ length: parts }, (_, i) => (i === 0 ? link : `${link}${link.includes('?') ? '&' : '?'}part=${i + 1}`));
 }
-
-const formatDate = (date: Date) =>
-  date.toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
 
 const layout = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
@@ -61,10 +58,10 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
     'It contains:',
     ...lines.map((l) => `  - ${l.title}: ${l.count} ${l.count === 1 ? 'item' : 'items'}`),
     '',
-    ...(split ? ['Download every part (index.html and manifest.json are in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)] : ['Download it here:', facts.link]),
+    ...(split ? ['Download every part and extract them all into the same folder (index.html is in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)] : ['Download it here:', facts.link]),
     '',
     `The link works until ${expires}. After that, request a new export from your account page.`,
-    'Open index.html inside the ZIP for an overview; every source is there as JSON and/or CSV.',
+    'Extract (unzip) the ZIP file first, then open index.html in the folder: it tells you what each file holds.',
     '',
     "If you did not ask for this export, don't open the link; contact " + SUPPORT_CONTACT + ' right away.',
     '',
@@ -77,11 +74,11 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
 <ul>${lines.map((l) => `<li>${escapeHtml(l.title)}: ${l.count} ${l.count === 1 ? 'item' : 'items'}</li>`).join('')}</ul>
 ${
   split
-    ? `<p>Download every part; <code>index.html</code> and <code>manifest.json</code> are in the last one.</p>\n<ul>${parts.map((l, i) => `<li><a href="${escapeHtml(l)}">Part ${i + 1} of ${parts.length}</a></li>`).join('')}</ul>`
+    ? `<p>Download every part and extract them all into the same folder; <strong>index.html</strong> is in the last one.</p>\n<ul>${parts.map((l, i) => `<li><a href="${escapeHtml(l)}">Part ${i + 1} of ${parts.length}</a></li>`).join('')}</ul>`
     : `<p><a href="${escapeHtml(facts.link)}" style="display:inline-block;background:#0b5fff;color:#fff;padding:.6rem 1.2rem;border-radius:6px;text-decoration:none">Download my data</a></p>`
 }
 <p>The link works until <strong>${escapeHtml(expires)}</strong>. After that, request a new export from your account page.
-Open <code>index.html</code> inside the ZIP for an overview.</p>
+Extract (unzip) the ZIP file first, then open <strong>index.html</strong> in the folder: it tells you what each file holds.</p>
 <p>If you did not ask for this export, don't open the link; contact <a href="mailto:${SUPPORT_CONTACT}">${SUPPORT_CONTACT}</a> right away.</p>
 <p style="color:#666;font-size:.85em">Export reference: ${escapeHtml(facts.exportId)}</p>`,
   );

@@ -1,50 +1,94 @@
-// index.html: the page a person opens first. Self-contained (inline style, no scripts, no external
-// assets), it says per category what we hold, why, who may see it and how long we keep it, and links
-// every file by its relative path so the links work in the extracted folder.
+// index.html: the page a person opens first, written as a letter to someone who is not an engineer.
+// It starts with how to open the files (extract the ZIP first: inside it, links do not work), says in
+// plain words and units what the archive holds, and per category what we hold, why, who may see it and
+// how long we keep it. It links every file by its relative path, shows each renamed file's original
+// name, and keeps identifiers, ISO times and checksums in a "Technical details" section at the end.
+// Self-contained: inline style, no scripts, no external assets.
 import type { DataMap } from './data-map.ts';
 import { categoryPolicy } from './data-map.ts';
-import type { Manifest } from './manifest.ts';
+import type { Manifest, ManifestFile, ManifestSource } from './manifest.ts';
 import { CATEGORIES, PRIVACY_CONTACT } from './privacy-policy.ts';
+import { count, escapeHtml, formatBytes, formatDate, listInWords } from './wording.ts';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+export interface IndexPageFacts {
+  /** The part of a split archive that holds index.html: the last one, so also how many parts there are. */
+  partCount: number;
 }
 
 /** Paths are relative links; each segment is percent-encoded so names with "#", "?" or spaces still open. */
 const href = (path: string) => path.split('/').map(encodeURIComponent).join('/');
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+/**
+ * A name as text that shows what it is: controls and bidirectional overrides become visible
+ * ("rtl⟨U+202E⟩txt.exe", not "rtlexe.txt"), and <bdi> keeps a right-to-left name from reordering the
+ * words around it.
+ */
+const INVISIBLE = /[\p{Cc}\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/gu;
+export function visibleName(name: string): string {
+  const shown = name.replace(INVISIBLE, (c) => `⟨U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
+  return `<bdi>${escapeHtml(shown)}</bdi>`;
 }
 
-export function renderIndexPage(manifest: Manifest, dataMap: DataMap): string {
-  const sections = CATEGORIES.map((category) => {
-    const sources = manifest.sources.filter((s) => s.category === category);
-    if (sources.length === 0) return '';
-    const policy = categoryPolicy(dataMap, category);
-    const sourceRows = sources
-      .map((source) => {
-        const files = manifest.files.filter((f) => f.sourceId === source.sourceId);
-        const links =
-          files.length === 0
-            ? '<em>nothing stored</em>'
-            : files
-                .slice(0, 200)
-                .map((f) => `<a href="${href(f.path)}">${escapeHtml(f.path)}</a>`)
-                .join('<br>') + (files.length > 200 ? `<br>… and ${files.length - 200} more files in the same folder` : '');
-        const unit = source.type === 's3' ? 'files' : 'records';
-        return `<tr><td><strong>${escapeHtml(source.sourceId)}</strong>${source.description ? `<br><span class="muted">${escapeHtml(source.description)}</span>` : ''}</td><td class="num">${source.records} ${unit}</td><td>${links}</td></tr>`;
-      })
-      .join('\n');
-    return `<section id="${category}">
+/** More files than this in one source are listed behind "Show all N files". */
+const OPEN_LIST = 20;
+
+const FORMAT_WORDS: Record<string, string> = {
+  json: 'JSON, every value exactly as we store it, for moving your data to another service',
+  csv: 'CSV, opens in a spreadsheet',
+};
+
+/** The name a file of an S3 source would have had unchanged; the file was renamed when its path differs. */
+function originalName(file: ManifestFile, source: ManifestSource): string | undefined {
+  if (file.originalKey === undefined) return undefined;
+  return file.path === `${source.category}/${source.sourceId}/${file.originalKey.normalize('NFC')}` ? undefined : file.originalKey;
+}
+
+function fileLine(file: ManifestFile, pieces: ManifestFile[], source: ManifestSource, facts: IndexPageFacts): string {
+  const where = (f: ManifestFile) => (facts.partCount > 1 ? `, in part ${f.archivePart}` : '');
+  const what =
+    file.format === 'file'
+      ? formatBytes(pieces.reduce((sum, piece) => sum + piece.bytes, file.bytes))
+      : `${FORMAT_WORDS[file.format] ?? file.format.toUpperCase()}`;
+  const original = originalName(file, source);
+  const renamed = original === undefined ? '' : `<br><span class="note">Renamed so that every computer can save it. Its original name: ${visibleName(original)}</span>`;
+  const rest =
+    pieces.length === 0
+      ? ''
+      : `<br><span class="note">Too big for one piece, so it is saved in ${pieces.length + 1}: this one${where(file)}, then ${pieces
+          .map((piece) => `<a href="${href(piece.path)}">${visibleName(piece.path.split('/').at(-1) ?? piece.path)}</a>${where(piece)}`)
+          .join(', ')}. ${file.format === 'file' ? 'Join them in this order before opening (see “Reading the files”).' : 'Each piece opens on its own.'}</span>`;
+  return `<li><a href="${href(file.path)}">${visibleName(file.path)}</a> <span class="muted">(${what}${where(file)})</span>${renamed}${rest}</li>`;
+}
+
+function sourceBlock(source: ManifestSource, manifest: Manifest, facts: IndexPageFacts): string {
+  const all = manifest.files.filter((f) => f.sourceId === source.sourceId);
+  const firsts = all.filter((f) => f.continues === undefined);
+  const lines = firsts.map((file) =>
+    fileLine(
+      file,
+      all.filter((f) => f.continues === file.path),
+      source,
+      facts,
+    ),
+  );
+  const amount = source.type === 's3' ? count(source.records, 'file you uploaded', 'files you uploaded') : count(source.records, 'record');
+  const heading = source.sourceId.replace(/[-_]+/g, ' ');
+  const title = `<h3>${escapeHtml(heading.charAt(0).toUpperCase() + heading.slice(1))}</h3>${source.description ? `\n<p class="muted">${escapeHtml(source.description)}</p>` : ''}`;
+  if (firsts.length === 0) return `${title}\n<p>${amount}: we hold nothing of this kind about you.</p>`;
+  const list = `<ul class="files">${lines.join('\n')}</ul>`;
+  const shown = firsts.length > OPEN_LIST ? `<details><summary>Show all ${count(firsts.length, 'file')}</summary>\n${list}\n</details>` : list;
+  const intro = source.type === 's3' ? `${amount}:` : `${amount}, in ${firsts.length === 1 ? 'this file' : `these ${count(firsts.length, 'file')}`}:`;
+  return `${title}\n<p>${intro}</p>\n${shown}`;
+}
+
+export function renderIndexPage(manifest: Manifest, dataMap: DataMap, facts: IndexPageFacts = { partCount: 1 }): string {
+  const present = CATEGORIES.filter((c) => manifest.sources.some((s) => s.category === c));
+  const sections = present
+    .map((category) => {
+      const policy = categoryPolicy(dataMap, category);
+      const sources = manifest.sources.filter((s) => s.category === category);
+      return `<section id="${category}">
 <h2>${escapeHtml(policy.title)}</h2>
 <dl>
 <dt>What it holds</dt><dd>${escapeHtml(policy.holds)}</dd>
@@ -52,15 +96,31 @@ export function renderIndexPage(manifest: Manifest, dataMap: DataMap): string {
 <dt>Who it may be shared with</dt><dd>${escapeHtml(policy.sharing)}</dd>
 <dt>How long we keep it</dt><dd>${escapeHtml(policy.retention)}</dd>
 </dl>
-<table><thead><tr><th>Source</th><th>Amount</th><th>Files</th></tr></thead><tbody>
-${sourceRows}
-</tbody></table>
+${sources.map((source) => sourceBlock(source, manifest, facts)).join('\n')}
 </section>`;
-  }).join('\n');
+    })
+    .join('\n');
 
-  const toc = CATEGORIES.filter((c) => manifest.sources.some((s) => s.category === c))
-    .map((c) => `<li><a href="#${c}">${escapeHtml(categoryPolicy(dataMap, c).title)}</a></li>`)
-    .join('');
+  const recordCount = manifest.sources.filter((s) => s.type !== 's3').reduce((sum, s) => sum + s.records, 0);
+  const uploadCount = manifest.sources.filter((s) => s.type === 's3').reduce((sum, s) => sum + s.records, 0);
+  const held = [count(recordCount, 'record'), ...(manifest.sources.some((s) => s.type === 's3') ? [count(uploadCount, 'file you uploaded', 'files you uploaded')] : [])];
+  const toc = present
+    .map((c) => {
+      const sources = manifest.sources.filter((s) => s.category === c);
+      const records = sources.filter((s) => s.type !== 's3').reduce((sum, s) => sum + s.records, 0);
+      const uploads = sources.filter((s) => s.type === 's3').reduce((sum, s) => sum + s.records, 0);
+      const amounts = [...(sources.some((s) => s.type !== 's3') ? [count(records, 'record')] : []), ...(sources.some((s) => s.type === 's3') ? [count(uploads, 'file')] : [])];
+      return `<li><a href="#${c}">${escapeHtml(categoryPolicy(dataMap, c).title)}</a>: ${listInWords(amounts)}</li>`;
+    })
+    .join('\n');
+  const renamed = manifest.files.some((file) => {
+    const source = manifest.sources.find((s) => s.sourceId === file.sourceId);
+    return source !== undefined && originalName(file, source) !== undefined;
+  });
+  const split =
+    facts.partCount > 1
+      ? `<p>Your export came as <strong>${facts.partCount} ZIP files</strong>, because it is large. Extract every one of them into the <strong>same folder</strong>; this page is in the last one. Below, each file says which part holds it.</p>`
+      : '';
 
   return `<!doctype html>
 <html lang="en">
@@ -69,27 +129,54 @@ ${sourceRows}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Your data export</title>
 <style>
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-h1{margin-bottom:.25rem}h2{margin-top:2.5rem;border-bottom:2px solid #e5e5e5;padding-bottom:.25rem}
-.muted{color:#666;font-size:.9em}table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;vertical-align:top;padding:.4rem .6rem;border-bottom:1px solid #eee}td.num{white-space:nowrap}
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;overflow-wrap:anywhere}
+h1{margin-bottom:.25rem}h2{margin-top:2.5rem;border-bottom:2px solid #e5e5e5;padding-bottom:.25rem}h3{margin:1.5rem 0 .25rem}
+.start{background:#fff8e1;border:1px solid #f0d98c;border-radius:6px;padding:.25rem 1rem;margin:1.5rem 0}
+.muted{color:#555}.note{color:#555;font-size:.92em}
+ul.files{padding-left:1.25rem}ul.files li{margin:.3rem 0}
 dt{font-weight:600;margin-top:.5rem}dd{margin:0 0 0 1rem}code{background:#f4f4f4;padding:0 .2rem}
+details{margin:.5rem 0}summary{cursor:pointer;color:#0b5fff}
 </style>
 </head>
 <body>
 <h1>Your data export</h1>
-<p class="muted">Export <code>${escapeHtml(manifest.exportId)}</code> for account <code>${escapeHtml(manifest.userId)}</code>, generated ${escapeHtml(manifest.generatedAt)}.</p>
-<p>This archive holds everything we store about you: ${manifest.totals.records} records in ${manifest.totals.files} files (${formatBytes(manifest.totals.bytes)}).
-Each source is saved as <strong>JSON</strong> (exact values, for moving your data to another service) and/or <strong>CSV</strong> (for spreadsheets).
-<code>manifest.json</code> lists every file with its size and SHA-256 checksum so you can verify nothing was changed.</p>
-<ul>${toc}</ul>
+<p>Hello,</p>
+<p>This is the copy you asked for of the personal data we hold about you, as it stood on ${escapeHtml(formatDate(new Date(manifest.generatedAt)))}.</p>
+<section class="start">
+<h2 style="margin-top:1rem;border:0">First, extract the ZIP file</h2>
+<p>The links on this page work only once the ZIP file has been extracted (unzipped) into a folder. Opened from inside the ZIP, they do not.</p>
+<ul>
+<li><strong>Windows:</strong> right-click the ZIP file, choose <em>Extract All…</em>, then open <em>index.html</em> in the new folder.</li>
+<li><strong>Mac:</strong> double-click the ZIP file, then open <em>index.html</em> in the folder that appears beside it.</li>
+<li><strong>Linux:</strong> right-click the ZIP file and choose <em>Extract Here</em>.</li>
+<li><strong>Phone or tablet:</strong> open the ZIP file in the Files app, which extracts it into a folder.</li>
+</ul>
+${split}
+</section>
+<h2>What is in it</h2>
+<p>We hold ${listInWords(held)} about you, in ${count(present.length, 'kind', 'kinds')} of data: ${formatBytes(manifest.totals.bytes)} in all, in ${count(manifest.files.filter((f) => f.continues === undefined).length, 'file')}.</p>
+<ul>
+${toc}
+</ul>
 ${sections}
 <h2>Reading the files</h2>
 <ul>
-<li>CSV files are UTF-8${dataMap.csv.byteOrderMark ? ', marked as such at their start so spreadsheets such as Excel show every character' : ''}. In them, a text cell that begins with <code>=</code>, <code>+</code>, <code>-</code>, <code>@</code>, a tab or a carriage return starts with an apostrophe, so spreadsheets show it instead of running it. The JSON files hold the untouched value.</li>
-<li>Numbers are written with every digit we store. Binary values are base64 text. Nested values appear as JSON inside CSV cells.</li>
+<li><strong>JSON</strong> files keep every value exactly as we store it. Other services can import them.</li>
+<li><strong>CSV</strong> files open in Excel, Numbers, LibreOffice or Google Sheets.${dataMap.csv.byteOrderMark ? ' They start with a marker that tells spreadsheets the text is Unicode, so accents, other alphabets and emoji show as they should.' : ' They are Unicode text (UTF-8); choose that encoding if your spreadsheet asks.'} A cell whose text begins with <code>=</code>, <code>+</code>, <code>-</code>, <code>@</code>, a tab or a line break starts with an apostrophe, so that a spreadsheet shows it rather than running it as a formula. The JSON files hold the text as it was.</li>
+${renamed ? '<li>Some files were <strong>renamed</strong> so that every computer can save them: names Windows reserves, characters some systems refuse or show misleadingly, names too long for Windows, or two names a computer would take for the same one. Each renamed file shows its original name under it.</li>\n' : ''}<li>A file too big for one piece is saved in pieces: the file, then the same name with <code>.part-2</code>, <code>.part-3</code> and so on. Join them in order before opening: on Windows, in a command prompt, <code>copy /b name + name.part-2 whole</code>; on a Mac or Linux, in a terminal, <code>cat name name.part-2 &gt; whole</code>.</li>
 </ul>
-<p>Questions about your data or this export: <a href="mailto:${PRIVACY_CONTACT}">${PRIVACY_CONTACT}</a>.</p>
+<h2>Questions</h2>
+<p>Write to us at <a href="mailto:${PRIVACY_CONTACT}">${PRIVACY_CONTACT}</a> about your data or this export.</p>
+<details>
+<summary>Technical details</summary>
+<dl>
+<dt>Export reference</dt><dd><code>${escapeHtml(manifest.exportId)}</code></dd>
+<dt>Account</dt><dd><code>${escapeHtml(manifest.userId)}</code></dd>
+<dt>Made at</dt><dd><code>${escapeHtml(manifest.generatedAt)}</code> (file times in the ZIP are UTC)</dd>
+<dt>manifest.json</dt><dd>Lists every file with its size in bytes and its SHA-256 checksum, so you can check that nothing was changed; a program reads it to import the export.</dd>
+<dt>Values</dt><dd>Numbers keep every digit we store. Binary values are base64 text. Nested values appear as JSON inside CSV cells. Text is UTF-8.</dd>
+</dl>
+</details>
 </body>
 </html>
 `;

@@ -1,27 +1,22 @@
 // A person on the account page, in a real browser: Debian's Chromium driven by playwright-core (which
 // downloads no browser). Sign in, "Export my data", watch it become READY, open the link in the local
 // inbox, and check the ZIP that the browser downloaded.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyArchive } from '../../local/archive-reader.ts';
 import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
+import { launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const downloads = mkdtempSync(join(tmpdir(), 'browser-'));
 let server: LocalServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}; npm test installs it (scripts/ensure-chromium.sh) or set CHROMIUM_PATH.`);
   server = await startLocalServer();
-  // The flags keep a headless Chromium from reaching for the network on its own (this machine has none).
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -6,37 +6,24 @@
 // the readers from Debian.)
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { itemToJson } from '../../lambdas/core/attribute-values.ts';
 import { bundleUntilBuilt } from '../../lambdas/core/bundle.ts';
 import { parseDataMap } from '../../lambdas/core/data-map.ts';
 import type { Manifest } from '../../lambdas/core/manifest.ts';
-import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
 import { forEachEntry, readArchive } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+import { BUCKET, buildStagedArchive, Folders, GENERATED_AT, stagedDataMap } from '../support/staged-archive.ts';
 
 const run = promisify(execFile);
 const sh = (script: string) => run('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 64 * 1024 * 1024 });
-const BUCKET = 'exports';
-const GENERATED_AT = new Date(Date.UTC(2026, 10, 24, 12, 30, 10));
-const folders: string[] = [];
-const folder = (name: string) => {
-  const made = mkdtempSync(join(tmpdir(), name));
-  folders.push(made);
-  return made;
-};
-afterAll(() => folders.forEach((made) => rmSync(made, { recursive: true, force: true })));
-
-const dataMap = parseDataMap({
-  sources: [
-    { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}' },
-    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-  ],
-});
+const folders = new Folders();
+const folder = (name: string) => folders.make(name);
+afterAll(() => folders.removeAll());
+const dataMap = stagedDataMap;
 
 /** 200 files named with emoji (four UTF-8 bytes, two UTF-16 units each), so manifest.json has emoji at every block edge. */
 const files = [
@@ -45,32 +32,8 @@ const files = [
   ...['caf\u00e9.txt', 'cafe\u0301.txt', 'ς.txt', 'σ.txt', 'rtl\u202etxt.exe'].map((key) => ({ key, bytes: Buffer.from(key) })),
 ];
 
-async function build(exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) {
-  const staged = randomFileBytes > 0 ? files.map((file) => ({ ...file, bytes: randomBytes(randomFileBytes) })) : files;
-  const store = new FileBackedS3(folder('readers-'));
-  mkdirSync(join(store.root, BUCKET), { recursive: true });
-  const columns = new Set<string>();
-  const records = Array.from({ length: 300 }, (_, n) => ({ userId: { S: 'u-1' }, eventId: { S: `evt-${n}` }, note: { S: `日本 🎉 ${n}` } }));
-  writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', 0)), records.map((r) => itemToJson(r, columns) + '\n').join(''));
-  writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', 0)), JSON.stringify([...columns]));
-  staged.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
-  writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), staged.map((f, sequence) => JSON.stringify({ sequence, key: f.key, size: f.bytes.length }) + '\n').join(''));
-  const s3 = store.asClient();
-  const result = await bundleUntilBuilt(
-    {
-      exportId,
-      userId: 'u-1',
-      formats: ['json', 'csv'],
-      sources: [
-        { sourceId: 'usage-events', nextPart: 1, records: records.length },
-        { sourceId: 'attachments', nextPart: 1, records: files.length },
-      ],
-    },
-    // Small blocks: the manifest (tens of KiB) is cut into many.
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, blockBytes: 4096, maxArchiveBytes, now: () => GENERATED_AT },
-  );
-  return { result, parts: Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1))) };
-}
+// Small blocks: the manifest (tens of KiB) is cut into many.
+const build = (exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) => buildStagedArchive(exportId, folders, { files, maxArchiveBytes, randomFileBytes, blockBytes: 4096 });
 
 /** Every file under `root` with its sha256. */
 function tree(root: string): Record<string, string> {
@@ -154,6 +117,9 @@ describe('the archive in every reader', () => {
     expect(result.fileCount).toBe(names.length);
     const manifest = JSON.parse(contents.at(-1)?.get('manifest.json')?.toString('utf8') ?? '') as Manifest;
     expect(manifest.files.length + 2).toBe(names.length);
+    // index.html knows it is in the last part, so how many there are, even when it opened that part itself.
+    expect(contents.at(-1)?.get('index.html')?.toString('utf8')).toContain(`Your export came as <strong>${parts.length} ZIP files</strong>`);
+    expect(Math.max(...manifest.files.map((f) => f.archivePart))).toBe(parts.length - 1);
   });
 
   it('refuses, with a sentence, a part limit too small for manifest.json whole', { timeout: 60_000 }, async () => {
