@@ -14,8 +14,22 @@ export const MAX_PATH_CHARS = 150;
 /** Bidirectional and invisible format controls: "rtl\u202etxt.exe" would show as "rtlexe.txt". */
 const FORMAT_CONTROLS = /[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
-/** Case folding for comparison: upper then lower case folds "ς", "σ" and "Σ" together, and "ß" with "ss". */
-const fold = (path: string) => path.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
+/**
+ * Full Unicode case folding for comparison, as APFS compares names: upper then lower case, repeated until
+ * nothing changes, folds "ς", "σ" and "Σ" together, and "ß", "ẞ" and "ss" (ẞ lowers to ß, which uppers to
+ * SS). It equates every pair that Unicode's CaseFolding.txt does (a test checks every code point against
+ * Python's str.casefold) and a few more, such as "ı" with "i", which NTFS's upcase table merges too:
+ * a name renamed needlessly loses nothing, two names merged would lose a file.
+ */
+export function foldForComparison(path: string): string {
+  let folded = path.normalize('NFC');
+  for (let previous = ''; previous !== folded; ) {
+    previous = folded;
+    folded = folded.toUpperCase().toLowerCase().normalize('NFC');
+  }
+  return folded;
+}
+const fold = foldForComparison;
 
 /** "head~hash.ext": a name whose start is cut to `headBytes` bytes, its extension kept, a hash of the whole keeping distinct names distinct. */
 function shorten(cleaned: string, original: string, headBytes: number): string {
