@@ -22,7 +22,7 @@ declare module 's3rver' {
     vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
   }
-  /** The filesystem store behind the server; local/emulators.ts replaces two of its methods. */
+  /** The filesystem store behind the server; local/emulators.ts replaces some of its methods. */
   export interface S3rverObject {
     bucket: string;
     key: string;
@@ -30,6 +30,8 @@ declare module 's3rver' {
     metadata: Record<string, string>;
   }
   export interface S3rverFilesystemStore {
+    rootDirectory: string;
+    getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
