@@ -4,9 +4,9 @@
 // ranges inside the source, ETags at completion); the 6 GiB object is a sparse file, so nothing is
 // written. The job store is a fixed RUNNING job: the job's lifecycle is not what is measured here.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -180,5 +180,61 @@ describe('objects too large for CopyObject', () => {
       expect(s3.calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(2);
       expect(s3.openUploads).toBe(0);
     });
+  });
+});
+
+describe('many small objects', () => {
+  const put = (s3: FileBackedS3, key: string, text: string) => {
+    mkdirSync(dirname(s3.path(UPLOADS, key)), { recursive: true });
+    writeFileSync(s3.path(UPLOADS, key), text);
+  };
+  /** The stand-in's client, with each CopyObject held until the next tick and the copies at once counted. */
+  function counting(s3: FileBackedS3) {
+    const client = s3.asClient();
+    const seen = { started: 0, inFlight: 0, most: 0 };
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    (client as unknown as { send: (command: { constructor: { name: string } }) => Promise<unknown> }).send = async (command) => {
+      if (command.constructor.name !== 'CopyObjectCommand') return send(command);
+      seen.started += 1;
+      seen.inFlight += 1;
+      seen.most = Math.max(seen.most, seen.inFlight);
+      try {
+        await new Promise((resolve) => setImmediate(resolve));
+        return await send(command);
+      } finally {
+        seen.inFlight -= 1;
+      }
+    };
+    return { client, seen };
+  }
+
+  it('copies sixteen at a time and stages them in listing order, so thousands of files take seconds', async () => {
+    const s3 = store();
+    const keys = Array.from({ length: 100 }, (_, i) => `users/${USER}/photos/p-${String(i).padStart(3, '0')}.jpg`);
+    keys.forEach((key, i) => put(s3, key, `photo ${i}`));
+    const { client, seen } = counting(s3);
+    const result = await collectSource(first, deps(s3, {}, client), Date.now() + 60_000);
+    expect(result).toMatchObject({ done: true, records: 100 });
+    expect(seen.most).toBe(16);
+    const lines = (await read(client, partKey(EXPORT_ID, 'attachments', 0))).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as { sequence: number; key: string });
+    expect(lines.map((line) => line.key)).toEqual(keys.map((key) => key.slice(`users/${USER}/`.length)));
+    expect(lines.map((line) => line.sequence)).toEqual(keys.map((_, i) => i));
+    for (const i of keys.keys()) expect((await read(client, stagedObjectKey(EXPORT_ID, 'attachments', i))).toString()).toBe(`photo ${i}`);
+  });
+
+  it('stops starting copies at the deadline, and the next call goes on after the last one staged', async () => {
+    const s3 = store();
+    const keys = Array.from({ length: 40 }, (_, i) => `users/${USER}/f-${String(i).padStart(2, '0')}`);
+    keys.forEach((key, i) => put(s3, key, `file ${i}`));
+    // The clock passes the deadline once 20 copies have started.
+    const { client, seen } = counting(s3);
+    const cut = await collectSource(first, deps(s3, { now: () => (seen.started >= 20 ? 100 : 0) }, client), 50);
+    expect(cut.done).toBe(false);
+    expect(cut.records).toBe(20);
+    const rest = await collectSource({ ...cut, cursor: cut.cursor }, deps(s3, {}, client), Date.now() + 60_000);
+    expect(rest).toMatchObject({ done: true, records: 40 });
+    const parts = await Promise.all([0, 1].map((part) => read(client, partKey(EXPORT_ID, 'attachments', part))));
+    const listed = parts.flatMap((part) => part.toString('utf8').trim().split('\n'));
+    expect(listed.map((line) => (JSON.parse(line) as { key: string }).key)).toEqual(keys.map((key) => key.slice(`users/${USER}/`.length)));
   });
 });
