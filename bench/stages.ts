@@ -3,8 +3,10 @@
 // source and a file-backed S3, so what is measured is our code, not an emulator.
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -155,7 +157,7 @@ export async function entriesStage(workDir: string): Promise<StageResult> {
 const entriesFile = (workDir: string) => join(workDir, 'entries.bin');
 
 /** The limit: raw deflate of exactly the archive's JSON and CSV bytes (from entriesStage), same level and chunking. */
-export async function limitStage(workDir: string): Promise<StageResult & { writers: { archiverSeconds: number; zipWriterSeconds: number } }> {
+export async function limitStage(workDir: string): Promise<StageResult & { writers: { archiverSeconds: number; zipWriterSeconds: number }; pigzSeconds: number }> {
   const file = entriesFile(workDir);
   const bytes = statSync(file).size;
   const started = performance.now();
@@ -165,7 +167,22 @@ export async function limitStage(workDir: string): Promise<StageResult & { write
     new Writable({ write: (_chunk: Buffer, _encoding, callback) => callback(null) }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { stage: 'raw deflate', records: 0, seconds, bytes, peakRssMB: peakRssMB(), writers: await zipWritersOver(file) };
+  return { stage: 'raw deflate', records: 0, seconds, bytes, peakRssMB: peakRssMB(), writers: await zipWritersOver(file), pigzSeconds: await pigzOver(file) };
+}
+
+/**
+ * The machine's real limit for parallel deflate: pigz on every core, at the same level, over the same
+ * bytes, its output discarded. (npm run bench installs Debian's pigz first: scripts/ensure-bench-packages.sh.)
+ */
+async function pigzOver(file: string): Promise<number> {
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('pigz', ['-p', String(availableParallelism()), `-${ZLIB.level}`, '-c', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', (error) => reject(new Error(`pigz could not run (${error.message}); npm run bench installs it from Debian (scripts/ensure-bench-packages.sh).`)));
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`pigz exited with code ${code}`);
+  return (performance.now() - started) / 1000;
 }
 
 const nullSink = () => new Writable({ objectMode: true, write: (_chunk: Buffer, _encoding, callback) => callback(null) });
