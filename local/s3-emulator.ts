@@ -2,7 +2,7 @@
 // continuation tokens, copy-source decoding, folder removal). It runs in a process of its own
 // (local/s3-emulator-process.ts), so that its work and the handlers' share both cores instead of one.
 import crypto, { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rmdir, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rmdir, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -16,6 +16,7 @@ const S3Object = createRequire(import.meta.url)('s3rver/lib/models/object') as n
 export async function startS3Emulator(directory: string): Promise<{ port: number; close(): Promise<void> }> {
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, resetOnClose: true });
   letPutsAndDeletesTakeTurns(s3.store);
+  rememberBucketConfiguration(s3.store);
   listInByteOrder(s3.store);
   letContinuationTokensRoundTrip();
   decodeCopySourceAsS3Does(s3);
@@ -40,6 +41,21 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
     return result;
   };
   store.deleteObject = (bucket, key) => inTurn(() => deleteObjectFiles(store, bucket, key));
+  // A copy creates its file in turn too, with one copyFile per file: s3rver's fs-extra copy stat'ed every
+  // folder up to the root for each, a fifth of what copying a small object cost.
+  store.copyObject = async (sourceBucket, sourceKey, bucket, key, replacementMetadata) => {
+    const source = (resource: string) => store.getResourcePath(sourceBucket, sourceKey, resource);
+    const target = (resource: string) => store.getResourcePath(bucket, key, resource);
+    if (source('object') !== target('object')) {
+      await inTurn(async () => {
+        await mkdir(dirname(target('object')), { recursive: true });
+        await copyFile(source('object'), target('object'));
+      });
+      if (!replacementMetadata) await Promise.all(['metadata.json', 'object.md5'].map((resource) => copyFile(source(resource), target(resource))));
+    }
+    if (replacementMetadata) await store.putMetadata(bucket, key, replacementMetadata);
+    return store.getMetadata(bucket, key);
+  };
   store.putObject = async (object) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     const file = await inTurn(async () => {
@@ -204,4 +220,42 @@ function decodeCopySourceAsS3Does(s3: S3rver): void {
     }
     await next();
   });
+}
+
+/**
+ * s3rver reads a bucket's CORS and website configuration from its files on every request (two reads
+ * each, mostly of files that are not there). Here each is read once and forgotten when it is put or
+ * deleted (or its bucket is), so what a request sees is what a read would have found.
+ */
+function rememberBucketConfiguration(store: S3rverFilesystemStore): void {
+  const known = new Map<string, Promise<unknown>>();
+  const id = (bucket: string, type: string) => `${bucket}\u0000${type}`;
+  const read = store.getSubresource.bind(store);
+  const put = store.putSubresource.bind(store);
+  const remove = store.deleteSubresource.bind(store);
+  store.getSubresource = (bucket, key, type) => {
+    if (key !== undefined) return read(bucket, key, type);
+    let configuration = known.get(id(bucket, type));
+    if (!configuration) {
+      configuration = read(bucket, key, type);
+      known.set(id(bucket, type), configuration);
+      configuration.catch(() => known.delete(id(bucket, type)));
+    }
+    return configuration;
+  };
+  store.putSubresource = async (bucket, key, resource) => {
+    known.delete(id(bucket, resource.type));
+    await put(bucket, key, resource);
+    known.delete(id(bucket, resource.type));
+  };
+  const deleteBucket = store.deleteBucket.bind(store);
+  store.deleteBucket = async (bucket) => {
+    await deleteBucket(bucket);
+    for (const entry of known.keys()) if (entry.startsWith(id(bucket, ''))) known.delete(entry);
+  };
+  store.deleteSubresource = async (bucket, key, type) => {
+    known.delete(id(bucket, type));
+    await remove(bucket, key, type);
+    known.delete(id(bucket, type));
+  };
 }

@@ -36,6 +36,11 @@ declare module 's3rver' {
     putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
     deleteObject(bucket: string, key: string): Promise<void>;
+    copyObject(sourceBucket: string, sourceKey: string, bucket: string, key: string, replacementMetadata?: Record<string, string>): Promise<Record<string, string>>;
+    getSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown>;
+    putSubresource(bucket: string, key: string | undefined, resource: { type: string }): Promise<void>;
+    deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<void>;
+    deleteBucket(bucket: string): Promise<void>;
     listObjects(bucket: string, options: S3rverListOptions): Promise<S3rverListing>;
   }
   export interface S3rverListOptions {
