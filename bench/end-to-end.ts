@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoSeed, DEMO_USER_ID } from '../local/demo-seed.ts';
 import { EmbeddedStack } from '../local/embedded-stack.ts';
-import type { WireItem } from '../lambdas/core/attribute-values.ts';
+import type { WireItem } from '../lambdas/core/values/attribute-values.ts';
 import { BENCH_USER, benchDataMap, pageSource, type StageResult } from './stages.ts';
 
 async function timeExport(stack: EmbeddedStack, userId: string, email: string): Promise<number> {

@@ -12,11 +12,11 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import { ZipArchive } from 'archiver';
-import { ZipWriter } from '../lambdas/core/zip-writer.ts';
-import { bundleUntilBuilt } from '../lambdas/core/bundle.ts';
-import { collectSource } from '../lambdas/core/collect.ts';
-import { parseDataMap } from '../lambdas/core/data-map.ts';
-import type { JobStore } from '../lambdas/core/jobs.ts';
+import { ZipWriter } from '../lambdas/core/archive/zip/zip-writer.ts';
+import { bundleUntilBuilt } from '../lambdas/core/archive/build-archive.ts';
+import { collectSource } from '../lambdas/core/collect/collect-source.ts';
+import { parseDataMap } from '../lambdas/core/data-map/data-map.ts';
+import type { JobStore } from '../lambdas/core/jobs/job-store.ts';
 import { forEachEntry } from '../local/archive-reader.ts';
 import { FileBackedS3 } from '../local/file-backed-s3.ts';
 

@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageResult } from '../bench/stages.ts';
-import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/config.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '5' }, 'e2e-records': { type: 'string' }, files: { type: 'string', default: '20000' }, json: { type: 'string' } } });
 const records = Number(values.records);

@@ -5,15 +5,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CATEGORIES } from '../lambdas/core/privacy-policy.ts';
-import { findRecipient } from '../lambdas/core/export-lifecycle.ts';
-import { formatsFromChoice } from '../lambdas/core/identifiers.ts';
-import { formatBytes } from '../lambdas/core/wording.ts';
+import { CATEGORIES } from '../lambdas/core/data-map/privacy-policy.ts';
+import { findRecipient } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { formatsFromChoice } from '../lambdas/core/data-map/identifiers.ts';
+import { formatBytes } from '../lambdas/core/delivery/wording.ts';
 import { verifyArchive } from '../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../local/demo-seed.ts';
 import { EmbeddedStack } from '../local/embedded-stack.ts';
 import { loadSeedFile, type Seed } from '../local/seed.ts';
-import { loadDataMapFile } from '../lambdas/core/data-map.ts';
+import { loadDataMapFile } from '../lambdas/core/data-map/data-map.ts';
 
 const USAGE = `Usage: npm run demo -- [--user ID] [--data-map FILE] [--seed FILE] [--format json|csv|both] [--out DIR] [--email ADDRESS]
 

@@ -1,6 +1,6 @@
 // How the CLI shows exports to a person: a status block with a progress bar per source, lists as
 // aligned tables, and the audit trail as a log.
-import { formatBytes } from '../lambdas/core/wording.ts';
+import { formatBytes } from '../lambdas/core/delivery/wording.ts';
 import type { AuditEntry, ExportView } from './support-client.ts';
 
 const BAR_WIDTH = 24;

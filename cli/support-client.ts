@@ -2,9 +2,9 @@
 // deployed stack, the embedded stack's support identity with --local), answers parsed, refusals turned
 // into errors that carry the API's own sentence.
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { signRequest } from '../lambdas/core/signed-request.ts';
+import { signRequest } from './signed-request.ts';
 
-/** An export as the API shows it (lambdas/core/exports-api.ts publicView). */
+/** An export as the API shows it (lambdas/core/api/exports-api.ts publicView). */
 export interface ExportView {
   exportId: string;
   userId: string;

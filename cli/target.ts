@@ -6,7 +6,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
-import { regionOfApi } from '../lambdas/core/signed-request.ts';
+import { regionOfApi } from './signed-request.ts';
 import type { ApiTarget } from './support-client.ts';
 
 export const DEFAULT_ENDPOINT_FILE = resolve('.local', 'endpoint.json');

@@ -4,11 +4,11 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { bundleArchive, type BundleRequest, type BundleResult } from './core/bundle.ts';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { loadDataMapFile } from './core/data-map.ts';
-import { exportIdSchema, formatsSchema, userIdSchema } from './core/identifiers.ts';
-import { logFailures, parseEvent } from './core/middleware.ts';
+import { bundleArchive, type BundleRequest, type BundleResult } from './core/archive/build-archive.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { loadDataMapFile } from './core/data-map/data-map.ts';
+import { exportIdSchema, formatsSchema, userIdSchema } from './core/data-map/identifiers.ts';
+import { logFailures, parseEvent } from './core/platform/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({

@@ -2,12 +2,12 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { collectSource, type CollectRequest, type CollectResult } from './core/collect.ts';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { loadDataMapFile } from './core/data-map.ts';
-import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
-import { logFailures, parseEvent } from './core/middleware.ts';
+import { collectSource, type CollectRequest, type CollectResult } from './core/collect/collect-source.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { loadDataMapFile } from './core/data-map/data-map.ts';
+import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
+import { logFailures, parseEvent } from './core/platform/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({

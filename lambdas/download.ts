@@ -1,10 +1,10 @@
 // GET /exports/{id}/download?token=… (HTTP API, no authorizer: the signed token is the credential).
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { handleDownload } from './core/download.ts';
-import { escapeHtml } from './core/wording.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { handleDownload } from './core/delivery/download.ts';
+import { escapeHtml } from './core/delivery/wording.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const SECURITY_HEADERS = {

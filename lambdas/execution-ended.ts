@@ -4,10 +4,10 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/export-lifecycle.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
-import { logFailures } from './core/middleware.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/lifecycle/export-lifecycle.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
+import { logFailures } from './core/platform/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 /** The detail of the event as Step Functions documents it (only the fields used here). */

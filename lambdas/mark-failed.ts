@@ -1,10 +1,10 @@
 // MarkFailed: the one failure path. Job FAILED with the reason, staging removed, lock freed, user told.
 import middy from '@middy/core';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { markFailed, type FailureInput } from './core/export-lifecycle.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
-import { logFailures, parseEvent } from './core/middleware.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { markFailed, type FailureInput } from './core/lifecycle/export-lifecycle.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
+import { logFailures, parseEvent } from './core/platform/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 // Lenient on purpose: whatever state the failure left behind, the job must still be closed.

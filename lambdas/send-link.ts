@@ -1,12 +1,12 @@
 // SendLink: job READY, a signed download link, and the email that carries it.
 import middy from '@middy/core';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './core/config.ts';
-import { loadDataMapFile } from './core/data-map.ts';
-import { deliverLink, type DeliverRequest } from './core/export-lifecycle.ts';
-import { exportIdSchema, userIdSchema } from './core/identifiers.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs.ts';
-import { logFailures, parseEvent } from './core/middleware.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
+import { loadDataMapFile } from './core/data-map/data-map.ts';
+import { deliverLink, type DeliverRequest } from './core/lifecycle/export-lifecycle.ts';
+import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
+import { logFailures, parseEvent } from './core/platform/middleware.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({

@@ -9,11 +9,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
-import type { Workflow } from './core/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/exports-api.ts';
-import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
-import { userIdSchema } from './core/identifiers.ts';
-import { MAX_AUDIT_PAGE, type Actor } from './core/jobs.ts';
+import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
+import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
+import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
+import { userIdSchema } from './core/data-map/identifiers.ts';
+import { MAX_AUDIT_PAGE, type Actor } from './core/jobs/job-store.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason: reasonSchema });

@@ -6,11 +6,11 @@
 //   DELETE /exports/{id}         cancel my running export
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import type { Workflow } from './core/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/exports-api.ts';
-import { HttpError, json, parseBody, respond, type HttpResult } from './core/http.ts';
-import { userIdSchema } from './core/identifiers.ts';
-import type { Actor } from './core/jobs.ts';
+import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
+import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
+import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
+import { userIdSchema } from './core/data-map/identifiers.ts';
+import type { Actor } from './core/jobs/job-store.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {

@@ -5,7 +5,7 @@ import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { accountSource, loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map.ts';
+import { accountSource, loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 /** A prefix template as an IAM pattern: users/{userId}/attachments/ → users/*\/attachments/ */

@@ -9,7 +9,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccountRecovery, FeaturePlan, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/routes.ts';
+import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import type { AppConfig } from './app-config.ts';
 import type { DataMapAccess } from './data-map-access.ts';
 import type { ExportStorage } from './export-storage.ts';

@@ -8,7 +8,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { Construct } from 'constructs';
-import { ARCHIVE_ROOT, STAGING_ROOT } from '../lambdas/core/staging.ts';
+import { ARCHIVE_ROOT, STAGING_ROOT } from '../lambdas/core/storage/object-keys.ts';
 
 export interface ExportStorageProps {
   retentionDays: number;
@@ -95,7 +95,7 @@ export class ExportStorage extends Construct {
   /** CollectSource: writes staging parts and copies; removes them again if the export ended meanwhile. */
   grantStagingWrite(fn: EnvFunction): void {
     this.configure(fn);
-    // GetObject: the ETags of a large object's copy that a call left under way (collect.ts copyInParts).
+    // GetObject: the ETags of a large object's copy that a call left under way (collect-source.ts copyInParts).
     this.grantPrefix(fn, STAGING_ROOT, ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
     this.grantKey(fn);

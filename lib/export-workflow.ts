@@ -16,8 +16,8 @@ import type { JobsTable } from './jobs-table.ts';
 import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
-import { UNHANDLED_ENDINGS } from '../lambdas/core/export-lifecycle.ts';
-import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/config.ts';
+import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 
 export const EXPORT_DEFINITION = resolve(import.meta.dirname, '..', 'state-machines', 'export.asl.json');
 

@@ -6,7 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs.ts';
+import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs/job-store.ts';
 
 type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
 

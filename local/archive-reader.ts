@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import type { Manifest } from '../lambdas/core/manifest.ts';
+import type { Manifest } from '../lambdas/core/archive/manifest.ts';
 
 function open(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>

@@ -9,7 +9,7 @@
 // - u-10010 shares a prefix with u-1001 in every id and S3 key, so a begins_with/prefix bug leaks it.
 // - u-heavy has enough usage events that a DynamoDB Query returns several 1 MB pages.
 import { crc32, deflateSync } from 'node:zlib';
-import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
+import type { WireItem, WireValue } from '../lambdas/core/values/attribute-values.ts';
 import type { Seed } from './seed.ts';
 
 export const DEMO_USER_ID = 'u-1001';

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/export-lifecycle.ts';
+import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 
 export const EXPORT_DEFINITION_FILE = fileURLToPath(new URL('../state-machines/export.asl.json', import.meta.url));
 

@@ -7,8 +7,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
-import type { DataMap } from '../lambdas/core/data-map.ts';
+import type { WireItem, WireValue } from '../lambdas/core/values/attribute-values.ts';
+import type { DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { resolveTableSchemas, type Seed, type TableSchema } from './seed.ts';
 
 export function wireToAttributeValue(value: WireValue): AttributeValue {

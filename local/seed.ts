@@ -2,9 +2,9 @@
 // and S3 objects. Validated before anything is created, with errors naming the file and the field.
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import type { WireItem, WireValue } from '../lambdas/core/attribute-values.ts';
-import type { DataMap } from '../lambdas/core/data-map.ts';
-import { SeedError } from '../lambdas/core/errors.ts';
+import type { WireItem, WireValue } from '../lambdas/core/values/attribute-values.ts';
+import type { DataMap } from '../lambdas/core/data-map/data-map.ts';
+import { SeedError } from '../lambdas/core/platform/errors.ts';
 
 const numberText = z.string({ error: 'must be a number written as a string' }).regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, 'must be a number written as a string');
 // Padded base64 only: Buffer.from would silently drop the leftover of an impossible length.

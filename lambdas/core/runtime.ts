@@ -7,8 +7,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import { parseEnv, pickEnv, type Env } from './config.ts';
-import { KmsLinkSigner, type LinkSigner } from './link-token.ts';
+import { parseEnv, pickEnv, type Env } from './platform/config.ts';
+import { KmsLinkSigner, type LinkSigner } from './delivery/link-token.ts';
 
 export interface Clients {
   dynamodb: DynamoDBClient;

@@ -4,7 +4,7 @@
 // (@cloud-copilot/iam-simulate). The emulators allow everything; this makes the local stack refuse what
 // AWS would refuse, with the same AccessDenied, naming the function, the action and the resource.
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import type { DataMap } from '../../lambdas/core/data-map.ts';
+import type { DataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { LOCAL_ACCOUNT, LOCAL_NAMES, LocalResources } from './local-resources.ts';
 import type { Authorization, KeyLookup } from './sdk-actions.ts';
 import type { SynthesizedStack } from './stack-template.ts';

@@ -3,7 +3,7 @@
 // by use; this pins it, and checks that the README's deploy section says the same.)
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDataMapFile } from '../../lambdas/core/data-map.ts';
+import { loadDataMapFile } from '../../lambdas/core/data-map/data-map.ts';
 import { PolicyEnforcer } from '../../local/iam/policy-enforcer.ts';
 import { synthesize } from '../../local/iam/stack-template.ts';
 

@@ -5,7 +5,7 @@
 // (nothing to reuse), and the two must agree, allowed and refused alike.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDataMapFile, type DataMap } from '../../lambdas/core/data-map.ts';
+import { loadDataMapFile, type DataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { PolicyEnforcer } from '../../local/iam/policy-enforcer.ts';
 import { synthesize, type SynthesizedStack } from '../../local/iam/stack-template.ts';
 

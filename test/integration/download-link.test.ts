@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../lambdas/core/jobs.ts';
-import { issueToken } from '../../lambdas/core/link-token.ts';
+import type { Job } from '../../lambdas/core/jobs/job-store.ts';
+import { issueToken } from '../../lambdas/core/delivery/link-token.ts';
 import { EmbeddedStack, linkInEmail } from '../../local/embedded-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
 

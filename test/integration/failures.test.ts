@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SourceReadError } from '../../lambdas/core/errors.ts';
+import { SourceReadError } from '../../lambdas/core/platform/errors.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';

@@ -6,7 +6,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
-import { SourceUnavailableError } from '../../lambdas/core/errors.ts';
+import { SourceUnavailableError } from '../../lambdas/core/platform/errors.ts';
 import type { Clients } from '../../lambdas/core/runtime.ts';
 import { buildDemoSeed } from '../../local/demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
@@ -25,7 +25,7 @@ const REACHED_ELSEWHERE: Record<string, string> = {
   'CollectSource s3:GetObject arn:aws:s3:::user-data-exports-local/staging/*':
     'test/scale/large-objects.test.ts "goes on with a copy that its time budget cut": the ETags of a copy under way, read back (the emulator has no UploadPartCopy)',
   'CollectSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
-    'test/scale/multipart-upload.test.ts "aborts the upload when a part fails", and lambdas/core/collect.ts copyInParts: a large object\'s copy that fails',
+    'test/scale/multipart-upload.test.ts "aborts the upload when a part fails", and lambdas/core/collect/collect-source.ts copyInParts: a large object\'s copy that fails',
 };
 /** The Lambda platform's own calls (log delivery, X-Ray), not the code's. */
 const PLATFORM = /^(logs|xray):/;

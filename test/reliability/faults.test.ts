@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
-import { SourceReadError } from '../../lambdas/core/errors.ts';
+import { SourceReadError } from '../../lambdas/core/platform/errors.ts';
 import type { Clients } from '../../lambdas/core/runtime.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';

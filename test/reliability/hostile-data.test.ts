@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lambdas/core/manifest.ts';
+import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import type { Seed } from '../../local/seed.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbSource } from '../../lambdas/core/data-map.ts';
+import type { DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
 import { readArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import type { Seed } from '../../local/seed.ts';

@@ -10,10 +10,10 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleUntilBuilt } from '../../lambdas/core/bundle.ts';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import type { Manifest } from '../../lambdas/core/manifest.ts';
-import { partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
+import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { forEachEntry, readArchive } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 import { BUCKET, buildStagedArchive, Folders, GENERATED_AT, stagedDataMap } from '../support/staged-archive.ts';

@@ -11,11 +11,11 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectSource, type CollectDeps, type CollectRequest } from '../../lambdas/core/collect.ts';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import type { JobStore } from '../../lambdas/core/jobs.ts';
-import { MIB } from '../../lambdas/core/multipart-upload.ts';
-import { partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { collectSource, type CollectDeps, type CollectRequest } from '../../lambdas/core/collect/collect-source.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import type { JobStore } from '../../lambdas/core/jobs/job-store.ts';
+import { MIB } from '../../lambdas/core/storage/multipart-upload.ts';
+import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 
 const EXPORTS = 'exports';

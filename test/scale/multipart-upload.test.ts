@@ -20,7 +20,7 @@ import {
   S3_MAX_PARTS,
   S3_MIN_PART_BYTES,
   uploadObject,
-} from '../../lambdas/core/multipart-upload.ts';
+} from '../../lambdas/core/storage/multipart-upload.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 
 const BUCKET = 'exports';

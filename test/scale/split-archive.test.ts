@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
-import { itemToJson } from '../../lambdas/core/attribute-values.ts';
-import { bundleArchive, bundleUntilBuilt, type BundleDeps } from '../../lambdas/core/bundle.ts';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import type { Manifest } from '../../lambdas/core/manifest.ts';
-import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
+import { bundleArchive, bundleUntilBuilt, type BundleDeps } from '../../lambdas/core/archive/build-archive.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
+import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { readArchive } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 

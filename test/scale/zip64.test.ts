@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleUntilBuilt } from '../../lambdas/core/bundle.ts';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import { partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { forEachEntry } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 

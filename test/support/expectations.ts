@@ -3,8 +3,8 @@
 // csv-parse, then compared with the seed's own DynamoDB JSON.
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseLossless } from 'lossless-json';
-import type { WireItem, WireValue } from '../../lambdas/core/attribute-values.ts';
-import type { DynamoDbSource } from '../../lambdas/core/data-map.ts';
+import type { WireItem, WireValue } from '../../lambdas/core/values/attribute-values.ts';
+import type { DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
 import type { Seed } from '../../local/seed.ts';
 
 /** A number in canonical form: its text, never a double. */

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { itemToJson } from '../../lambdas/core/attribute-values.ts';
-import { bundleUntilBuilt } from '../../lambdas/core/bundle.ts';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/staging.ts';
+import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
+import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 
 export const BUCKET = 'exports';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { foldForComparison, MAX_PATH_CHARS, PathAllocator, safeRelativePath } from '../../lambdas/core/archive-paths.ts';
+import { foldForComparison, MAX_PATH_CHARS, PathAllocator, safeRelativePath } from '../../lambdas/core/archive/archive-paths.ts';
 
 /**
  * Unicode's full case folding (CaseFolding.txt, statuses C and F) as Python's str.casefold implements it:

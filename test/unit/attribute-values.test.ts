@@ -13,8 +13,8 @@ import {
   valueToJson,
   type WireItem,
   type WireValue,
-} from '../../lambdas/core/attribute-values.ts';
-import { CsvRows } from '../../lambdas/core/csv-rows.ts';
+} from '../../lambdas/core/values/attribute-values.ts';
+import { CsvRows } from '../../lambdas/core/archive/csv/csv-rows.ts';
 
 /** CSV text of staged lines (export JSON objects), rendered as the bundler renders them. */
 const renderCsv = (columns: string[], lines: string[]) => new CsvRows(columns).render(Buffer.from(lines.map((line) => `${line}\n`).join(''))).data.toString('utf8');

@@ -5,8 +5,8 @@ import { GenerateMacCommand, KMSClient, KMSInvalidMacException, NotFoundExceptio
 import { ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StateMachineDoesNotExist, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StepFunctionsWorkflow } from '../../lambdas/core/exports-api.ts';
-import { KmsLinkSigner } from '../../lambdas/core/link-token.ts';
+import { StepFunctionsWorkflow } from '../../lambdas/core/api/exports-api.ts';
+import { KmsLinkSigner } from '../../lambdas/core/delivery/link-token.ts';
 
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:WorkflowStateMachine8F1B1C15-AbC';
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:WorkflowStateMachine8F1B1C15-AbC:0b6e2d6e-1f7a-4c1e-9d65-4b1f0d3c2a11';

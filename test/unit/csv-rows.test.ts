@@ -5,8 +5,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvHeader, itemToJson, orderColumns, toJsonNumber } from '../../lambdas/core/attribute-values.ts';
-import { CsvRows, type OutputBuffers } from '../../lambdas/core/csv-rows.ts';
+import { csvHeader, itemToJson, orderColumns, toJsonNumber } from '../../lambdas/core/values/attribute-values.ts';
+import { CsvRows, type OutputBuffers } from '../../lambdas/core/archive/csv/csv-rows.ts';
 import { expectedCsvCell } from '../support/expectations.ts';
 
 const buffers: OutputBuffers = { take: (bytes) => Buffer.alloc(bytes), give: () => undefined };

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { categoryPolicy, loadDataMapFile, parseDataMap, renderKeyTemplate, selectSources, type DataMap } from '../../lambdas/core/data-map.ts';
-import { DataMapError } from '../../lambdas/core/errors.ts';
-import { DEFAULT_CATEGORY_POLICIES } from '../../lambdas/core/privacy-policy.ts';
+import { categoryPolicy, loadDataMapFile, parseDataMap, renderKeyTemplate, selectSources, type DataMap } from '../../lambdas/core/data-map/data-map.ts';
+import { DataMapError } from '../../lambdas/core/platform/errors.ts';
+import { DEFAULT_CATEGORY_POLICIES } from '../../lambdas/core/data-map/privacy-policy.ts';
 
 const ORIGIN = 'maps/test.json';
 

@@ -3,9 +3,9 @@
 // would prove nothing.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { WireItem } from '../../lambdas/core/attribute-values.ts';
-import { parseDataMap, renderKeyTemplate, type DataMap, type DynamoDbSource } from '../../lambdas/core/data-map.ts';
-import { CATEGORIES } from '../../lambdas/core/privacy-policy.ts';
+import type { WireItem } from '../../lambdas/core/values/attribute-values.ts';
+import { parseDataMap, renderKeyTemplate, type DataMap, type DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
+import { CATEGORIES } from '../../lambdas/core/data-map/privacy-policy.ts';
 import { buildDemoSeed, DEMO_BUCKET, DEMO_USER_ID, DEMO_USERS } from '../../local/demo-seed.ts';
 import { parseSeed, resolveTableSchemas } from '../../local/seed.ts';
 

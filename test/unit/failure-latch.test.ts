@@ -1,7 +1,7 @@
 // FailureLatch: waits that end with the failure of what they depend on (an upload), and otherwise with
 // their own outcome.
 import { describe, expect, it } from 'vitest';
-import { FailureLatch } from '../../lambdas/core/failure-latch.ts';
+import { FailureLatch } from '../../lambdas/core/platform/failure-latch.ts';
 
 describe('FailureLatch', () => {
   it('passes a wait through while nothing has failed', async () => {

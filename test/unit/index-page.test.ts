@@ -3,10 +3,10 @@
 // its original name (shown as it is, bidi overrides visible), and the engineer's words (identifiers,
 // ISO times, base64, SHA-256) only behind "Technical details".
 import { describe, expect, it } from 'vitest';
-import { parseDataMap } from '../../lambdas/core/data-map.ts';
-import { renderIndexPage, visibleName } from '../../lambdas/core/index-page.ts';
-import { buildManifest, type ManifestFile } from '../../lambdas/core/manifest.ts';
-import { formatBytes } from '../../lambdas/core/wording.ts';
+import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
+import { renderIndexPage, visibleName } from '../../lambdas/core/archive/index-page.ts';
+import { buildManifest, type ManifestFile } from '../../lambdas/core/archive/manifest.ts';
+import { formatBytes } from '../../lambdas/core/delivery/wording.ts';
 
 const dataMap = parseDataMap({
   sources: [

@@ -1,7 +1,7 @@
 // The emailed link's token: only a token we signed, unchanged and unexpired, opens a download.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HmacLinkSigner, issueToken, verifyToken, type LinkClaims } from '../../lambdas/core/link-token.ts';
+import { HmacLinkSigner, issueToken, verifyToken, type LinkClaims } from '../../lambdas/core/delivery/link-token.ts';
 
 const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 8);

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDataMap, type DataMap } from '../../lambdas/core/data-map.ts';
-import { SeedError } from '../../lambdas/core/errors.ts';
+import { parseDataMap, type DataMap } from '../../lambdas/core/data-map/data-map.ts';
+import { SeedError } from '../../lambdas/core/platform/errors.ts';
 import { loadSeedFile, parseSeed, resolveTableSchemas } from '../../local/seed.ts';
 
 const ORIGIN = 'seeds/test.json';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deflateBound, ZipWriter } from '../../lambdas/core/zip-writer.ts';
+import { deflateBound, ZipWriter } from '../../lambdas/core/archive/zip/zip-writer.ts';
 import { readArchive } from '../../local/archive-reader.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'zip-writer-'));

@@ -5,17 +5,17 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
-import type { BuiltArchive } from './bundle.ts';
-import { deleteArchive, deleteStaging } from './export-bucket.ts';
-import { userQuery } from './collect.ts';
-import { recipientOf, selectSources, type DataMap } from './data-map.ts';
-import { renderFailedEmail, renderReadyEmail, sendEmail } from './email.ts';
-import { InvalidRequestError } from './errors.ts';
-import { newExportId, userIdSchema, type Format } from './identifiers.ts';
-import type { Actor, Job, JobStore } from './jobs.ts';
-import { issueToken, type LinkSigner } from './link-token.ts';
-import { CATEGORIES, type Category } from './privacy-policy.ts';
-import type { EmitMetric } from './runtime.ts';
+import type { BuiltArchive } from '../archive/build-archive.ts';
+import { deleteArchive, deleteStaging } from '../storage/export-bucket.ts';
+import { userQuery } from '../collect/collect-source.ts';
+import { recipientOf, selectSources, type DataMap } from '../data-map/data-map.ts';
+import { renderFailedEmail, renderReadyEmail, sendEmail } from '../delivery/email.ts';
+import { InvalidRequestError } from '../platform/errors.ts';
+import { newExportId, userIdSchema, type Format } from '../data-map/identifiers.ts';
+import type { Actor, Job, JobStore } from '../jobs/job-store.ts';
+import { issueToken, type LinkSigner } from '../delivery/link-token.ts';
+import { CATEGORIES, type Category } from '../data-map/privacy-policy.ts';
+import type { EmitMetric } from '../runtime.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
 export interface Workflow {

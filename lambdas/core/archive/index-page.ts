@@ -4,11 +4,11 @@
 // how long we keep it. It links every file by its relative path, shows each renamed file's original
 // name, and keeps identifiers, ISO times and checksums in a "Technical details" section at the end.
 // Self-contained: inline style, no scripts, no external assets.
-import type { DataMap } from './data-map.ts';
-import { categoryPolicy } from './data-map.ts';
+import type { DataMap } from '../data-map/data-map.ts';
+import { categoryPolicy } from '../data-map/data-map.ts';
 import type { Manifest, ManifestFile, ManifestSource } from './manifest.ts';
-import { CATEGORIES, PRIVACY_CONTACT } from './privacy-policy.ts';
-import { count, escapeHtml, formatBytes, formatDate, listInWords } from './wording.ts';
+import { CATEGORIES, PRIVACY_CONTACT } from '../data-map/privacy-policy.ts';
+import { count, escapeHtml, formatBytes, formatDate, listInWords } from '../delivery/wording.ts';
 
 
 export interface IndexPageFacts {

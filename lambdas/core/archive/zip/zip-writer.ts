@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 import { availableParallelism } from 'node:os';
-import { FailureLatch } from './failure-latch.ts';
+import { FailureLatch } from '../../platform/failure-latch.ts';
 
 export interface ZipWriterOptions {
   /** zlib level (default 6). */

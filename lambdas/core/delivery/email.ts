@@ -1,11 +1,11 @@
 // The emails a user receives: "your export is ready" (what is inside, its size, when the link expires)
 // and "your export failed" (in plain words, and what to do). Each in HTML and plain text.
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import type { DataMap } from './data-map.ts';
-import { categoryPolicy } from './data-map.ts';
-import { DeliveryError } from './errors.ts';
+import type { DataMap } from '../data-map/data-map.ts';
+import { categoryPolicy } from '../data-map/data-map.ts';
+import { DeliveryError } from '../platform/errors.ts';
 import { escapeHtml, formatBytes, formatDate } from './wording.ts';
-import { CATEGORIES, PRIVACY_CONTACT, SUPPORT_CONTACT, type Category } from './privacy-policy.ts';
+import { CATEGORIES, PRIVACY_CONTACT, SUPPORT_CONTACT, type Category } from '../data-map/privacy-policy.ts';
 
 export interface EmailContent {
   subject: string;

@@ -5,17 +5,17 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './config.ts';
-import { userQuery } from './collect.ts';
-import { accountSource, loadDataMapFile, type DataMap } from './data-map.ts';
-import { renderReadyEmail, sendEmail } from './email.ts';
-import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from './errors.ts';
-import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from './export-lifecycle.ts';
-import { exportIdSchema, formatsFromChoice } from './identifiers.ts';
-import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JOB_STORE_ENV, jobStoreFrom, type Actor, type Job, type JobStore } from './jobs.ts';
-import type { LinkSigner } from './link-token.ts';
-import { CATEGORIES } from './privacy-policy.ts';
-import type { Runtime } from './runtime.ts';
+import { parseEnv, pickEnv } from '../platform/config.ts';
+import { userQuery } from '../collect/collect-source.ts';
+import { accountSource, loadDataMapFile, type DataMap } from '../data-map/data-map.ts';
+import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
+import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from '../platform/errors.ts';
+import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from '../lifecycle/export-lifecycle.ts';
+import { exportIdSchema, formatsFromChoice } from '../data-map/identifiers.ts';
+import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JOB_STORE_ENV, jobStoreFrom, type Actor, type Job, type JobStore } from '../jobs/job-store.ts';
+import type { LinkSigner } from '../delivery/link-token.ts';
+import { CATEGORIES } from '../data-map/privacy-policy.ts';
+import type { Runtime } from '../runtime.ts';
 
 export const startBodySchema = z
   .object({

@@ -13,13 +13,13 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { itemToJson, projectItem } from './attribute-values.ts';
-import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from './data-map.ts';
-import { ExportEndedError, SourceReadError, SourceUnavailableError } from './errors.ts';
-import { ACTIVE_STATUSES, type JobStore } from './jobs.ts';
-import { copyPartsKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteStaging, putObject, readJson, StagingWriter, type ExportBucket } from './export-bucket.ts';
-import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './multipart-upload.ts';
+import { itemToJson, projectItem } from '../values/attribute-values.ts';
+import { renderKeyTemplate, type DataMap, type DynamoDbSource, type S3Source, findSource } from '../data-map/data-map.ts';
+import { ExportEndedError, SourceReadError, SourceUnavailableError } from '../platform/errors.ts';
+import { ACTIVE_STATUSES, type JobStore } from '../jobs/job-store.ts';
+import { copyPartsKey, columnsKey, partKey, stagedObjectKey } from '../storage/object-keys.ts';
+import { deleteStaging, putObject, readJson, StagingWriter, type ExportBucket } from '../storage/export-bucket.ts';
+import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
 
 export interface CollectRequest {
   exportId: string;

@@ -1,6 +1,6 @@
 // manifest.json (DESIGN ⚑): what the archive holds, and proof of it (bytes and sha256 of every file).
-import type { Format } from './identifiers.ts';
-import type { Category } from './privacy-policy.ts';
+import type { Format } from '../data-map/identifiers.ts';
+import type { Category } from '../data-map/privacy-policy.ts';
 
 export interface ManifestFile {
   path: string;

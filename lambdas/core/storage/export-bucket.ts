@@ -4,10 +4,10 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { ArchiveWriteError, CleanupError } from './errors.ts';
-import { FailureLatch } from './failure-latch.ts';
+import { ArchiveWriteError, CleanupError } from '../platform/errors.ts';
+import { FailureLatch } from '../platform/failure-latch.ts';
 import { uploadObject } from './multipart-upload.ts';
-import { archivePrefix, stagingPrefix } from './staging.ts';
+import { archivePrefix, stagingPrefix } from './object-keys.ts';
 
 export interface ExportBucket {
   s3: S3Client;

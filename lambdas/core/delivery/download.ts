@@ -2,9 +2,9 @@
 // and redirect to a presigned S3 URL that lives for seconds. Every refusal is a page with a sentence.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { applyRetention, type JobStore } from './jobs.ts';
+import { applyRetention, type JobStore } from '../jobs/job-store.ts';
 import { verifyToken, type LinkSigner } from './link-token.ts';
-import { archiveFileName, archiveKey } from './staging.ts';
+import { archiveFileName, archiveKey } from '../storage/object-keys.ts';
 
 export interface DownloadRequest {
   exportId: string;

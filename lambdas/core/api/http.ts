@@ -2,7 +2,7 @@
 // field), errors mapped to status codes with a sentence, and never a stack trace in a response.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, InvalidRequestError, NotFoundError } from './errors.ts';
+import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, InvalidRequestError, NotFoundError } from '../platform/errors.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 

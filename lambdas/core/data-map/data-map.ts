@@ -2,7 +2,7 @@
 // run time; IAM grants are derived from it, so a mistake must stop everything with a precise message.
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { DataMapError } from './errors.ts';
+import { DataMapError } from '../platform/errors.ts';
 import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPolicy } from './privacy-policy.ts';
 
 const PLACEHOLDER = '{userId}';

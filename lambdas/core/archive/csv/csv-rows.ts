@@ -3,7 +3,7 @@
 // nothing for the garbage collector but one output buffer per block. Values are never parsed: numbers
 // keep every digit, nested maps and lists their exact JSON text. Only a string holding a JSON escape
 // takes the slow road (decoded, then guarded and quoted as text).
-import { guardFormula, quoteCsvField } from './attribute-values.ts';
+import { guardFormula, quoteCsvField } from '../../values/attribute-values.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -14,16 +14,16 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PathAllocator, safeRelativePath } from './archive-paths.ts';
-import { csvHeader, orderColumns } from './attribute-values.ts';
-import { CsvRows, type OutputBuffers } from './csv-rows.ts';
-import { findSource, type DataMap, type Source } from './data-map.ts';
-import { ArchiveWriteError } from './errors.ts';
-import type { Format } from './identifiers.ts';
+import { csvHeader, orderColumns } from '../values/attribute-values.ts';
+import { CsvRows, type OutputBuffers } from './csv/csv-rows.ts';
+import { findSource, type DataMap, type Source } from '../data-map/data-map.ts';
+import { ArchiveWriteError } from '../platform/errors.ts';
+import type { Format } from '../data-map/identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
 import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
-import { archiveFileName, archiveKey, archiveProgressKey, columnsKey, partKey, stagedObjectKey } from './staging.ts';
-import { deleteObjects, deleteStaging, putObject, readJson, uploadStream, type ExportBucket } from './export-bucket.ts';
-import { ZipWriter } from './zip-writer.ts';
+import { archiveFileName, archiveKey, archiveProgressKey, columnsKey, partKey, stagedObjectKey } from '../storage/object-keys.ts';
+import { deleteObjects, deleteStaging, putObject, readJson, uploadStream, type ExportBucket } from '../storage/export-bucket.ts';
+import { ZipWriter } from './zip/zip-writer.ts';
 
 export interface CollectedSource {
   sourceId: string;

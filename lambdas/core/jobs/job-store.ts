@@ -15,9 +15,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { ExportInProgressError, InvalidRequestError } from './errors.ts';
-import type { Format } from './identifiers.ts';
-import type { Category } from './privacy-policy.ts';
+import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
+import type { Format } from '../data-map/identifiers.ts';
+import type { Category } from '../data-map/privacy-policy.ts';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
