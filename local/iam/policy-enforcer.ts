@@ -43,11 +43,12 @@ export const STATE_MACHINE = 'StateMachine';
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
 const patterns = new Map<string, RegExp>();
-/** An IAM Resource pattern as a regular expression: "*" any run of characters ("/" included), "?" any one; case-sensitive. */
+/** An IAM Resource pattern as a regular expression: "*" any run of characters ("/" included), "?" any one; case-sensitive. Only for patterns whose first five segments hold no wildcard (see objectMatches). */
 function wildcardPattern(pattern: string): RegExp {
   let compiled = patterns.get(pattern);
   if (!compiled) {
-    compiled = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+    // No "s" flag: as in the evaluator, "*" and "?" do not match a line break.
+    compiled = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     patterns.set(pattern, compiled);
   }
   return compiled;
@@ -192,12 +193,15 @@ export class PolicyEnforcer {
    */
   private objectMatches(functionName: string, resource: string): string | undefined {
     const object = /^arn:aws:s3:::([^/]+)\/./s.exec(resource);
-    if (!object) return undefined;
+    // A key with a line break is decided for itself: the evaluator's "*" does not cross one.
+    if (!object || /[\n\r\u2028\u2029]/.test(resource)) return undefined;
     const resourcePolicy = this.resourcePolicy(resource);
     const patterns = [...this.role(functionName).policies, ...(resourcePolicy ? [resourcePolicy] : [])].flatMap((policy) =>
       policy.Statement.flatMap((statement) => [...asList(statement.Resource), ...asList(statement.NotResource)].map(String)),
     );
-    if (patterns.some((pattern) => pattern.includes('${'))) return undefined;
+    // The evaluator matches an ARN segment by segment; a wildcard before the resource part could match
+    // across a ":" in the key here, so such patterns are decided for each ARN.
+    if (patterns.some((pattern) => pattern.includes('${') || (pattern !== '*' && /[*?]/.test(pattern.split(':').slice(0, 5).join(':'))))) return undefined;
     const matched = patterns.map((pattern) => (wildcardPattern(pattern).test(resource) ? '1' : '0')).join('');
     return `arn:aws:s3:::${object[1]}/(an object matching ${matched})`;
   }
