@@ -4,7 +4,7 @@
 // no Docker is needed.
 import dynalite from 'dynalite';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +38,16 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** /dev/shm when it exists with room to spare (a container's default is 64 MiB, too little for thousands of files). */
+function memoryFolder(): string | undefined {
+  try {
+    const { bavail, bsize } = statfsSync('/dev/shm');
+    return bavail * bsize >= 2 * 1024 ** 3 ? '/dev/shm' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Starts local/s3-emulator-process.ts under tsx with this Node; resolves once it serves. It stops when
  * `close` ends its stdin, and with this process, whose end closes the pipe.
@@ -50,7 +60,14 @@ function startS3Process(directory: string): Promise<{ port: number; close(): Pro
     child.once('error', reject);
     void exited.then((code) => reject(new Error(`The S3 emulator (local/s3-emulator-process.ts) exited with code ${code} before it served.`)));
     lines.once('line', (line) => {
-      const { port } = JSON.parse(line) as { port: number };
+      let port: number;
+      try {
+        port = (JSON.parse(line) as { port: number }).port;
+      } catch {
+        child.kill();
+        reject(new Error(`The S3 emulator (local/s3-emulator-process.ts) printed "${line}" where its port was expected.`));
+        return;
+      }
       resolve({
         port,
         close: async () => {
@@ -65,7 +82,7 @@ function startS3Process(directory: string): Promise<{ port: number; close(): Pro
 export async function startEmulators(): Promise<Emulators> {
   // In memory where the machine has it: s3rver keeps three files per object, and a disk's latency would
   // be most of what a copy or a listing costs.
-  const s3Directory = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'user-data-export-s3-'));
+  const s3Directory = mkdtempSync(join(memoryFolder() ?? tmpdir(), 'user-data-export-s3-'));
   const dynamodb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listen(dynamodb);
   const s3 = await startS3Process(s3Directory);

@@ -10,7 +10,10 @@ if (!directory) {
 }
 const emulator = await startS3Emulator(directory);
 console.log(JSON.stringify({ port: emulator.port }));
+let stopping = false;
 const stop = () => {
+  if (stopping) return;
+  stopping = true;
   void emulator.close().finally(() => process.exit(0));
 };
 process.stdin.on('end', stop);

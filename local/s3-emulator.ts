@@ -47,10 +47,12 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
     const source = (resource: string) => store.getResourcePath(sourceBucket, sourceKey, resource);
     const target = (resource: string) => store.getResourcePath(bucket, key, resource);
     if (source('object') !== target('object')) {
+      // In turn only the folder and the file's creation, which keeps the folder; the bytes after that.
       await inTurn(async () => {
         await mkdir(dirname(target('object')), { recursive: true });
-        await copyFile(source('object'), target('object'));
+        await (await open(target('object'), 'a')).close();
       });
+      await copyFile(source('object'), target('object'));
       if (!replacementMetadata) await Promise.all(['metadata.json', 'object.md5'].map((resource) => copyFile(source(resource), target(resource))));
     }
     if (replacementMetadata) await store.putMetadata(bucket, key, replacementMetadata);

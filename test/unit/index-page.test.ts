@@ -131,6 +131,8 @@ describe('index.html', () => {
     expect(visible).toContain('saved in 2: this one, in part 1, then big.bin.part-2 , in part 2. Join them in this order');
     // A piece is no file of its own in the counts.
     expect(visible).toContain('in 2 files.');
+    // Its second piece's path ends in ".part-2": that is no rename.
+    expect(visible).not.toContain('renamed');
   });
 
   it('puts more than 20 files of a source behind "Show all", every one still linked', () => {

@@ -24,7 +24,7 @@ const href = (path: string) => path.split('/').map(encodeURIComponent).join('/')
  * ("rtl⟨U+202E⟩txt.exe", not "rtlexe.txt"), and <bdi> keeps a right-to-left name from reordering the
  * words around it.
  */
-const INVISIBLE = /[\p{Cc}\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/gu;
+const INVISIBLE = /[\p{Cc}\u00ad\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/gu;
 export function visibleName(name: string): string {
   const shown = name.replace(INVISIBLE, (c) => `⟨U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
   return `<bdi>${escapeHtml(shown)}</bdi>`;
@@ -64,14 +64,9 @@ function fileLine(file: ManifestFile, pieces: ManifestFile[], source: ManifestSo
 function sourceBlock(source: ManifestSource, manifest: Manifest, facts: IndexPageFacts): string {
   const all = manifest.files.filter((f) => f.sourceId === source.sourceId);
   const firsts = all.filter((f) => f.continues === undefined);
-  const lines = firsts.map((file) =>
-    fileLine(
-      file,
-      all.filter((f) => f.continues === file.path),
-      source,
-      facts,
-    ),
-  );
+  const piecesOf = new Map<string, ManifestFile[]>();
+  for (const piece of all) if (piece.continues !== undefined) piecesOf.set(piece.continues, [...(piecesOf.get(piece.continues) ?? []), piece]);
+  const lines = firsts.map((file) => fileLine(file, piecesOf.get(file.path) ?? [], source, facts));
   const amount = source.type === 's3' ? count(source.records, 'file you uploaded', 'files you uploaded') : count(source.records, 'record');
   const heading = source.sourceId.replace(/[-_]+/g, ' ');
   const title = `<h3>${escapeHtml(heading.charAt(0).toUpperCase() + heading.slice(1))}</h3>${source.description ? `\n<p class="muted">${escapeHtml(source.description)}</p>` : ''}`;
@@ -103,7 +98,10 @@ ${sources.map((source) => sourceBlock(source, manifest, facts)).join('\n')}
 
   const recordCount = manifest.sources.filter((s) => s.type !== 's3').reduce((sum, s) => sum + s.records, 0);
   const uploadCount = manifest.sources.filter((s) => s.type === 's3').reduce((sum, s) => sum + s.records, 0);
-  const held = [count(recordCount, 'record'), ...(manifest.sources.some((s) => s.type === 's3') ? [count(uploadCount, 'file you uploaded', 'files you uploaded')] : [])];
+  const held = [
+    ...(manifest.sources.some((s) => s.type !== 's3') ? [count(recordCount, 'record')] : []),
+    ...(manifest.sources.some((s) => s.type === 's3') ? [count(uploadCount, 'file you uploaded', 'files you uploaded')] : []),
+  ];
   const toc = present
     .map((c) => {
       const sources = manifest.sources.filter((s) => s.category === c);
@@ -113,7 +111,9 @@ ${sources.map((source) => sourceBlock(source, manifest, facts)).join('\n')}
       return `<li><a href="#${c}">${escapeHtml(categoryPolicy(dataMap, c).title)}</a>: ${listInWords(amounts)}</li>`;
     })
     .join('\n');
+  // Pieces of a split file carry its original key under a ".part-N" path: only whole files count here.
   const renamed = manifest.files.some((file) => {
+    if (file.continues !== undefined) return false;
     const source = manifest.sources.find((s) => s.sourceId === file.sourceId);
     return source !== undefined && originalName(file, source) !== undefined;
   });

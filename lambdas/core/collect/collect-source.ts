@@ -275,6 +275,8 @@ async function collectS3(source: S3Source, request: CollectRequest, deps: Collec
           continue;
         }
         sequence += 1;
+        // A large copy the cursor named is past (its object is gone or now small): nothing goes on with it.
+        if (copying && copying.key !== key) copying = undefined;
         // Small copies overlap, up to COPIES_IN_FLIGHT and never more bytes at once than one copy may hold.
         while (queue.length > 0 && (queue.length >= COPIES_IN_FLIGHT || bytesInFlight + size > copyLimit)) await settleFirst();
         const staged = copyToStaging(source, listed, stagedKey, deps, deadline, undefined);
