@@ -6,7 +6,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from '../platform/config.ts';
-import { userQuery } from '../collect/collect-source.ts';
+import { userQuery } from '../collect/dynamodb-source.ts';
 import { accountSource, loadDataMapFile, type DataMap } from '../data-map/data-map.ts';
 import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from '../platform/errors.ts';

@@ -7,7 +7,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
 import type { BuiltArchive } from '../archive/build-archive.ts';
 import { deleteArchive, deleteStaging } from '../storage/export-bucket.ts';
-import { userQuery } from '../collect/collect-source.ts';
+import { userQuery } from '../collect/dynamodb-source.ts';
 import { recipientOf, selectSources, type DataMap } from '../data-map/data-map.ts';
 import { renderFailedEmail, renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { InvalidRequestError } from '../platform/errors.ts';

@@ -1,0 +1,80 @@
+// A DynamoDB source: the user's items, a Query page at a time, staged as export-JSON lines with the
+// attribute names each part saw (the CSV's columns).
+import { QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { itemToJson, projectItem } from '../values/attribute-values.ts';
+import { renderKeyTemplate, type DynamoDbSource } from '../data-map/data-map.ts';
+import { SourceReadError } from '../platform/errors.ts';
+import { columnsKey, partKey } from '../storage/object-keys.ts';
+import { putObject, StagingWriter } from '../storage/export-bucket.ts';
+import { readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+
+export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const now = deps.now ?? Date.now;
+  const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
+  const query = userQuery(source, request.userId);
+  let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
+  let writer: StagingWriter | undefined;
+  let records = request.records;
+  const columns = new Set<string>();
+  do {
+    const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
+    const items = page.Items ?? [];
+    if (items.length > 0) {
+      let lines = '';
+      for (const item of items) {
+        // Query cannot return another partition, but this is personal data: prove it for every item.
+        if (item[source.partitionKey]?.S !== keyValue) {
+          throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
+        }
+        lines += itemToJson(projectItem(item, source), columns) + '\n';
+      }
+      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+      await writer.write(lines);
+      records += items.length;
+    }
+    cursor = page.LastEvaluatedKey;
+  } while (cursor && now() < deadline);
+  if (writer) {
+    await writer.close();
+    await putObject(deps.exportBucket, columnsKey(request.exportId, source.id, request.nextPart), JSON.stringify([...columns]), 'application/json');
+  }
+  return {
+    ...request,
+    cursor: cursor ? JSON.stringify(cursor) : null,
+    nextPart: writer ? request.nextPart + 1 : request.nextPart,
+    records,
+    done: cursor === undefined,
+  };
+}
+
+/**
+ * The Query for one user's items of a source: the partition of the rendered key template, narrowed by
+ * the sort-key prefix and (for an allow-list) projected. Collecting, finding the recipient and checking
+ * that a user exists all read a user this one way.
+ */
+export function userQuery(source: DynamoDbSource, userId: string): QueryCommandInput {
+  const keyValue = renderKeyTemplate(source.keyTemplate, userId);
+  const names: Record<string, string> = { '#pk': source.partitionKey };
+  const values: Record<string, AttributeValue> = { ':pk': { S: keyValue } };
+  let condition = '#pk = :pk';
+  if (source.sortKey !== undefined && source.sortKeyPrefix !== undefined) {
+    names['#sk'] = source.sortKey;
+    values[':skPrefix'] = { S: source.sortKeyPrefix };
+    condition += ' AND begins_with(#sk, :skPrefix)';
+  }
+  let projection: string | undefined;
+  if (source.include) {
+    // With an allow-list, excluded attributes never leave DynamoDB at all. The partition key is always
+    // read (to prove ownership) and dropped again by projectItem when it is not on the list.
+    const wanted = [...new Set([...source.include, source.partitionKey])];
+    projection = wanted.map((name, i) => ((names[`#p${i}`] = name), `#p${i}`)).join(', ');
+  }
+  return {
+    TableName: source.table,
+    IndexName: source.index,
+    KeyConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ProjectionExpression: projection,
+  };
+}

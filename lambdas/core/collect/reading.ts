@@ -1,0 +1,52 @@
+// What a CollectSource call is given and answers, and how a read of a user store fails: as an error
+// the workflow acts on (a store that cannot be read, or a read that failed).
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DataMap } from '../data-map/data-map.ts';
+import { SourceReadError, SourceUnavailableError } from '../platform/errors.ts';
+import type { JobStore } from '../jobs/job-store.ts';
+import type { ExportBucket } from '../storage/export-bucket.ts';
+
+export interface CollectRequest {
+  exportId: string;
+  userId: string;
+  sourceId: string;
+  /** Where the previous invocation stopped (opaque to the state machine); null on the first call. */
+  cursor: string | null;
+  /** The next part number to write. */
+  nextPart: number;
+  /** Records (or objects) collected so far. */
+  records: number;
+}
+
+export interface CollectResult extends CollectRequest {
+  done: boolean;
+}
+
+export interface CollectDeps {
+  dynamodb: DynamoDBClient;
+  s3: S3Client;
+  exportBucket: ExportBucket;
+  jobs: JobStore;
+  dataMap: DataMap;
+  now?: () => number;
+  /** Objects up to this size are copied with one CopyObject (S3's limit for it, 5 GiB, by default). */
+  copyLimitBytes?: number;
+  /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
+  copyPartBytes?: number;
+}
+
+const UNAVAILABLE = new Set(['ResourceNotFoundException', 'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'ValidationException']);
+
+/** Runs one read against a user store, turning its failure into a named error the workflow acts on. */
+export async function readPage<T>(sourceId: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    const name = (error as Error).name;
+    if (UNAVAILABLE.has(name)) {
+      throw new SourceUnavailableError(sourceId, `Source "${sourceId}" cannot be read (${name}): ${(error as Error).message}`, { cause: error });
+    }
+    throw new SourceReadError(sourceId, `Reading source "${sourceId}" failed (${name}): ${(error as Error).message}`, { cause: error });
+  }
+}

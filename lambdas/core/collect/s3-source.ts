@@ -1,0 +1,314 @@
+// An S3 source: the user's objects, listed in S3's byte order and copied into staging inside S3, small
+// ones sixteen at a time, large ones part by part across calls.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { renderKeyTemplate, type S3Source } from '../data-map/data-map.ts';
+import { SourceReadError } from '../platform/errors.ts';
+import { copyPartsKey, partKey, stagedObjectKey } from '../storage/object-keys.ts';
+import { putObject, readJson, StagingWriter } from '../storage/export-bucket.ts';
+import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
+import { readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+
+/** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
+const COPY_LIMIT_BYTES = 5 * 1024 * MIB;
+/** A large object's parts: 256 MiB is ~2 s of S3's copying each, so a deadline is never far off. */
+const COPY_PART_BYTES = 256 * MIB;
+/** UploadPartCopy requests at once. */
+const COPY_PARTS_IN_FLIGHT = 4;
+/**
+ * CopyObject requests at once for objects up to the copy limit. S3 takes tens of milliseconds for even
+ * the smallest copy, so one at a time a user's 20,000 files would take the collector ten minutes.
+ */
+const COPIES_IN_FLIGHT = 16;
+
+/**
+ * Where an S3 source stopped: the last key already staged. Resuming lists the keys after it (S3 lists
+ * in UTF-8 byte order), so an object added or removed between invocations is neither skipped nor staged
+ * twice: what comes after the cursor is listed as it is then, what came before is done.
+ */
+interface S3Cursor {
+  after?: string;
+  /** An object too large for one CopyObject whose copy the deadline interrupted: it goes on from here. */
+  copying?: PartCopy;
+}
+
+/** A multipart copy under way: the parts before `nextPart` are copied (their ETags are staged beside it). */
+interface PartCopy {
+  key: string;
+  size: number;
+  /** The source object's ETag: every part is copied from that version only (CopySourceIfMatch). */
+  etag?: string;
+  uploadId: string;
+  partBytes: number;
+  nextPart: number;
+}
+
+function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
+  if (cursor === null) return {};
+  try {
+    const parsed = JSON.parse(cursor) as S3Cursor;
+    const copying = parsed.copying;
+    const validCopy =
+      copying === undefined ||
+      (typeof copying.key === 'string' &&
+        typeof copying.uploadId === 'string' &&
+        (copying.etag === undefined || typeof copying.etag === 'string') &&
+        [copying.size, copying.partBytes, copying.nextPart].every(Number.isSafeInteger) &&
+        copying.partBytes >= S3_MIN_PART_BYTES &&
+        copying.partBytes <= S3_MAX_PART_BYTES &&
+        copying.nextPart >= 1 &&
+        copying.nextPart <= S3_MAX_PARTS);
+    if (typeof parsed === 'object' && parsed !== null && (parsed.after === undefined || typeof parsed.after === 'string') && validCopy) {
+      return { after: parsed.after, copying };
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new SourceReadError(sourceId, `Source "${sourceId}" was given a cursor that is not one of its own; start the export again.`);
+}
+
+export async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const now = deps.now ?? Date.now;
+  const prefix = renderKeyTemplate(source.prefix, request.userId);
+  const copyLimit = deps.copyLimitBytes ?? COPY_LIMIT_BYTES;
+  let { after, copying } = parseS3Cursor(source.id, request.cursor);
+  let sequence = request.records;
+  let writer: StagingWriter | undefined;
+  let finished = false;
+  // Objects in listing order whose copies may still be under way; each is written to the part, and the
+  // cursor moved past it, in that order, once its copy is done.
+  const queue: { key: string; line?: string; size: number; staged?: Promise<unknown> }[] = [];
+  let bytesInFlight = 0;
+  const settleFirst = async () => {
+    const entry = queue.shift();
+    if (!entry) return;
+    if (entry.staged) {
+      bytesInFlight -= entry.size;
+      await entry.staged;
+    }
+    if (entry.line !== undefined) {
+      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+      await writer.write(entry.line);
+    }
+    after = entry.key;
+  };
+  const settleAll = async () => {
+    while (queue.length > 0) await settleFirst();
+  };
+  let started = 0;
+  try {
+    for (let outOfTime = false; !finished && !outOfTime; ) {
+      const page = await readPage(source.id, () => deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: after })));
+      const objects = page.Contents ?? [];
+      for (let index = 0; index < objects.length; index += 1) {
+        const object = objects[index];
+        const key = object?.Key ?? '';
+        if (!key.startsWith(prefix)) {
+          throw new SourceReadError(source.id, `Source "${source.id}" listed an object outside the user's prefix.`);
+        }
+        // Every call stages at least one object; after that, none is started past the deadline.
+        if (started > 0 && now() >= deadline) {
+          outOfTime = true;
+          break;
+        }
+        started += 1;
+        const size = object?.Size ?? 0;
+        // Zero-byte "folder" markers carry no data.
+        if (key.endsWith('/') && size === 0) {
+          queue.push({ key, size: 0 });
+          continue;
+        }
+        const line = JSON.stringify({ sequence, key: key.slice(prefix.length), size, lastModified: object?.LastModified?.toISOString() }) + '\n';
+        const listed = { key, size, etag: object?.ETag };
+        const stagedKey = stagedObjectKey(request.exportId, source.id, sequence);
+        if (size > copyLimit) {
+          // A large copy runs alone and may outlast the call: it saves where it is and the next call goes on.
+          await settleAll();
+          const resume = copying?.key === key ? copying : undefined;
+          copying = await copyToStaging(source, listed, stagedKey, deps, deadline, resume);
+          if (copying) {
+            // Out of time inside one object: the next call lists from just before it and goes on copying.
+            outOfTime = true;
+            break;
+          }
+          sequence += 1;
+          queue.push({ key, line, size: 0 });
+          continue;
+        }
+        sequence += 1;
+        // A large copy the cursor named is past (its object is gone or now small): nothing goes on with it.
+        if (copying && copying.key !== key) copying = undefined;
+        // Small copies overlap, up to COPIES_IN_FLIGHT and never more bytes at once than one copy may hold.
+        while (queue.length > 0 && (queue.length >= COPIES_IN_FLIGHT || bytesInFlight + size > copyLimit)) await settleFirst();
+        const staged = copyToStaging(source, listed, stagedKey, deps, deadline, undefined);
+        staged.catch(() => undefined);
+        bytesInFlight += size;
+        queue.push({ key, line, size, staged });
+      }
+      await settleAll();
+      if (!outOfTime && (!page.IsTruncated || objects.length === 0)) finished = true;
+    }
+  } catch (error) {
+    // No copy may go on writing staging after this call has failed (the failure's cleanup removes it).
+    await Promise.allSettled(queue.flatMap((entry) => (entry.staged ? [entry.staged] : [])));
+    throw error;
+  }
+  if (writer) await writer.close();
+  return {
+    ...request,
+    cursor: finished ? null : JSON.stringify({ after, ...(copying ? { copying } : {}) }),
+    nextPart: writer ? request.nextPart + 1 : request.nextPart,
+    records: sequence,
+    done: finished,
+  };
+}
+
+/**
+ * Copies one object of the source into staging, inside S3: one CopyObject up to 5 GiB, UploadPartCopy
+ * part by part above. Returns the copy still under way when the deadline came first (its parts' ETags
+ * are staged), or undefined once the object is staged.
+ */
+async function copyToStaging(
+  source: S3Source,
+  object: ListedObject,
+  stagedKey: string,
+  deps: CollectDeps,
+  deadline: number,
+  resume: PartCopy | undefined,
+): Promise<PartCopy | undefined> {
+  const { s3, exportBucket } = deps;
+  const copySource = `${source.bucket}/${encodeCopySourceKey(object.key)}`;
+  if (object.size <= (deps.copyLimitBytes ?? COPY_LIMIT_BYTES)) {
+    await readPage(source.id, () =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: exportBucket.bucket,
+          Key: stagedKey,
+          CopySource: copySource,
+          // The archive holds an object's bytes, never its S3 tags; copying them (the default) would need
+          // s3:GetObjectTagging on every source and s3:PutObjectTagging on staging for nothing.
+          TaggingDirective: 'REPLACE',
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: exportBucket.kmsKeyId,
+        }),
+      ),
+    );
+    return undefined;
+  }
+  return copyInParts(source, object, stagedKey, copySource, deps, deadline, resume);
+}
+
+interface ListedObject {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+/**
+ * Copies a large object part by part with UploadPartCopy, as far as the deadline allows. Safe to run
+ * again with the same cursor: a copy this cursor handed in is never aborted here (the retry goes on
+ * with it), saved ETags past the cursor's part are ignored (a lost later call saved them), and a copy
+ * already completed by a call that failed afterwards is recognised by the staged object itself.
+ */
+async function copyInParts(
+  source: S3Source,
+  object: ListedObject,
+  stagedKey: string,
+  copySource: string,
+  deps: CollectDeps,
+  deadline: number,
+  resume: PartCopy | undefined,
+): Promise<PartCopy | undefined> {
+  const { s3, exportBucket } = deps;
+  const now = deps.now ?? Date.now;
+  const bucket = exportBucket.bucket;
+  const { size } = object;
+  let copy: PartCopy;
+  let parts: CompletedPart[] = [];
+  let createdHere = false;
+  const abort = (uploadId: string) => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: uploadId })).catch(() => undefined);
+  if (resume && resume.size === size && resume.etag === object.etag) {
+    if ((await stagedSize(s3, bucket, stagedKey)) === size) return undefined;
+    copy = { ...resume };
+    const saved = copy.nextPart > 1 ? await readJson<CompletedPart[]>(s3, bucket, copyPartsKey(stagedKey)) : [];
+    parts = saved.filter((part) => (part.PartNumber ?? 0) < copy.nextPart);
+  } else {
+    // The object changed since the copy began: what was copied is of another version.
+    if (resume) await abort(resume.uploadId);
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, ContentType: 'application/octet-stream', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: exportBucket.kmsKeyId }),
+    );
+    createdHere = true;
+    const partBytes = Math.min(S3_MAX_PART_BYTES, Math.max(S3_MIN_PART_BYTES, deps.copyPartBytes ?? COPY_PART_BYTES, Math.ceil(size / S3_MAX_PARTS / MIB) * MIB));
+    copy = { key: object.key, size, ...(object.etag ? { etag: object.etag } : {}), uploadId: created.UploadId ?? '', partBytes, nextPart: 1 };
+  }
+  const partCount = Math.ceil(size / copy.partBytes);
+  const copyPart = async (PartNumber: number) => {
+    const first = (PartNumber - 1) * copy.partBytes;
+    const last = Math.min(size, first + copy.partBytes) - 1;
+    const result = await readPage(source.id, () =>
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: stagedKey,
+          UploadId: copy.uploadId,
+          PartNumber,
+          CopySource: copySource,
+          CopySourceRange: `bytes=${first}-${last}`,
+          // Every part from the version listed: an object replaced meanwhile fails the part (412), and
+          // the retry, listing the new version, starts the copy again.
+          CopySourceIfMatch: copy.etag,
+        }),
+      ),
+    );
+    return { PartNumber, ETag: result.CopyPartResult?.ETag };
+  };
+  try {
+    while (copy.nextPart <= partCount) {
+      const batch = Array.from({ length: Math.min(COPY_PARTS_IN_FLIGHT, partCount - copy.nextPart + 1) }, (_, i) => copy.nextPart + i);
+      parts.push(...(await Promise.all(batch.map(copyPart))));
+      copy.nextPart += batch.length;
+      if (copy.nextPart <= partCount && now() >= deadline) {
+        await putObject(exportBucket, copyPartsKey(stagedKey), JSON.stringify(parts), 'application/json');
+        return copy;
+      }
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, MultipartUpload: { Parts: parts } }));
+    return undefined;
+  } catch (error) {
+    // A copy begun here is not needed by the retry, which starts it again from the cursor it was given;
+    // one the cursor handed in is the retry's to go on with.
+    if (createdHere) await abort(copy.uploadId);
+    throw error;
+  }
+}
+
+/** The staged object's size, or undefined when it is not there (yet). */
+async function stagedSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength;
+  } catch (error) {
+    if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The key as a URL path: each segment percent-encoded, but ":" and "@" left as RFC 3986 allows in a
+ * path segment (S3 accepts either form; the s3rver emulator decodes only this one).
+ */
+export function encodeCopySourceKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/%3A/g, ':').replace(/%40/g, '@'))
+    .join('/');
+}
