@@ -15,4 +15,27 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  ...importDirection(),
 );
+
+/**
+ * The core's import direction (docs/architecture.md): each concern imports only the layers below it,
+ * so a back-import fails `npm run lint`. The handlers in lambdas/*.ts compose them and may import any;
+ * the core imports nothing of the handlers, lib/, local/ or cli/.
+ */
+function importDirection() {
+  const layers = [['platform'], ['data-map', 'values'], ['storage', 'jobs'], ['collect', 'delivery'], ['archive'], ['runtime'], ['lifecycle'], ['api']];
+  const handlers = ['bundle-archive', 'collect-source', 'download', 'execution-ended', 'mark-failed', 'prepare-export', 'send-link', 'support-api', 'user-api'];
+  const outside = {
+    regex: `^(\\.\\./)+(lib|local|cli|bin|test|bench)/|^\\.\\./\\.\\./(\\.\\./)?(${handlers.join('|')})\\.ts$`,
+    message: 'The core imports nothing of the handlers, lib/, local/ or cli/.',
+  };
+  return layers.flatMap((layer, depth) =>
+    layer.map((concern) => {
+      const above = layers.slice(depth + 1).flat();
+      const files = concern === 'runtime' ? ['lambdas/core/runtime.ts'] : [`lambdas/core/${concern}/**/*.ts`];
+      const upward = above.length === 0 ? [] : [{ regex: `(^|/)(${above.join('|')})(/|\\.ts$)`, message: `${concern} sits below ${above.join(', ')}: it may not import them (docs/architecture.md).` }];
+      return { files, rules: { 'no-restricted-imports': ['error', { patterns: [...upward, ...(concern === 'runtime' ? [] : [outside])] }] } };
+    }),
+  );
+}

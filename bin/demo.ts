@@ -1,4 +1,4 @@
-// `npm run demo`: the whole export on the embedded stack, end to end, exactly as DESIGN ⚑ Commands says.
+// `npm run demo`: the whole export on the embedded stack, end to end, exactly as the README's "Two commands" says.
 // Starts the emulators, creates the data map's tables and buckets, loads the seed, runs the real
 // workflow, reads the email from local SES, follows its link through the download endpoint, saves and
 // verifies the ZIP, and prints its path. Exit code 0 only when every step worked.

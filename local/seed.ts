@@ -1,4 +1,4 @@
-// Seed files for the embedded stack (DESIGN ⚑): tables of items in DynamoDB JSON, optional key schemas,
+// Seed files for the embedded stack (README, "The seed file"): tables of items in DynamoDB JSON, optional key schemas,
 // and S3 objects. Validated before anything is created, with errors naming the file and the field.
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';

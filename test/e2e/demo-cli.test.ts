@@ -21,7 +21,7 @@ function writeJson(name: string, value: unknown): string {
   return path;
 }
 
-// The minimum shape from DESIGN ⚑ "The data map", with data for two users.
+// The minimum shape from docs/architecture.md, "The data map", with data for two users.
 const minimalMap = writeJson('map.json', {
   sources: [
     { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', exclude: ['passwordHash'] },

@@ -1,4 +1,4 @@
-// DESIGN ⚑ "The archive": S3 keys become ZIP paths that are safe to extract anywhere (no "..", no
+// docs/architecture.md, "The archive": S3 keys become ZIP paths that are safe to extract anywhere (no "..", no
 // absolute paths, nothing Windows refuses) and unique, even case-insensitively.
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';

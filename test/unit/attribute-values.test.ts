@@ -1,4 +1,4 @@
-// DESIGN ⚑ "The archive": values leave DynamoDB without loss (exact number digits, base64 binary,
+// docs/architecture.md, "The archive": values leave DynamoDB without loss (exact number digits, base64 binary,
 // nested maps and lists) and CSV cells are RFC 4180 with a spreadsheet formula guard.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';

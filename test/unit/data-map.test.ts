@@ -1,4 +1,4 @@
-// DESIGN ⚑ "The data map": a mistake in the map must stop everything with a message that names the
+// docs/architecture.md, "The data map": a mistake in the map must stop everything with a message that names the
 // file, the source (index and id) and the field, and lists every problem at once.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ const messages = {
 const usage = { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', index: 'byUser', partitionKey: 'userId', keyTemplate: '{userId}' };
 const attachments = { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' };
 
-/** The DESIGN's minimum map with one source replaced or extended. */
+/** The contract's minimum map with one source replaced or extended. */
 function mapWith(changes: Record<string, unknown>, index = 1, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const sources: Record<string, unknown>[] = [profile, messages, usage, attachments].map((s) => ({ ...s }));
   sources[index] = { ...sources[index], ...changes };
@@ -54,7 +54,7 @@ describe('config/data-map.json', () => {
 });
 
 describe('parseDataMap', () => {
-  it('accepts the DESIGN minimum map and keeps its fields', () => {
+  it('accepts the contract’s minimum map and keeps its fields', () => {
     const map = parseDataMap(mapWith({}), ORIGIN);
     expect(map.sources.map((s) => s.id)).toEqual(['profile', 'messages', 'usage-events', 'attachments']);
     expect(map.sources[1]).toEqual(messages);

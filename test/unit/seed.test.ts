@@ -1,4 +1,4 @@
-// DESIGN ⚑ "Commands" (seed file): a seed is validated before anything is created, with errors naming
+// The seed file (README, "The seed file"): a seed is validated before anything is created, with errors naming
 // the field, and its tables must fit the data map's keys.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ const fitProblems = (seed: unknown, map: DataMap): string[] =>
 const VALUE_MESSAGE = 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}';
 
 describe('parseSeed', () => {
-  it('accepts the DESIGN shape with every attribute type', () => {
+  it('accepts the contract’s shape with every attribute type', () => {
     const value = {
       tables: {
         Users: [

@@ -1,4 +1,4 @@
-// manifest.json (DESIGN ⚑): what the archive holds, and proof of it (bytes and sha256 of every file).
+// manifest.json (docs/architecture.md): what the archive holds, and proof of it (bytes and sha256 of every file).
 import type { Format } from '../data-map/identifiers.ts';
 import type { Category } from '../data-map/privacy-policy.ts';
 

@@ -1,4 +1,4 @@
-// The data map (DESIGN ⚑): which stores hold what about a user. Validated here at synth time and at
+// The data map (docs/architecture.md): which stores hold what about a user. Validated here at synth time and at
 // run time; IAM grants are derived from it, so a mistake must stop everything with a precise message.
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';

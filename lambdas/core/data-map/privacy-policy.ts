@@ -1,4 +1,4 @@
-// What the privacy policy (shared/privacy-policy.txt) says about each data category. The data map may
+// What the privacy policy (the marketplace's privacy policy) says about each data category. The data map may
 // override any field per category; these are the defaults shown in the archive's index.html and email.
 
 export const CATEGORIES = [
