@@ -34,7 +34,10 @@ function importDirection() {
     layer.map((concern) => {
       const above = layers.slice(depth + 1).flat();
       const files = concern === 'runtime' ? ['lambdas/core/runtime.ts'] : [`lambdas/core/${concern}/**/*.ts`];
-      const upward = above.length === 0 ? [] : [{ regex: `(^|/)(${above.join('|')})(/|\\.ts$)`, message: `${concern} sits below ${above.join(', ')}: it may not import them (docs/architecture.md).` }];
+      const upward =
+        above.length === 0
+          ? []
+          : [{ regex: `(^|/)(${above.join('|')})(/|\\.ts$)`, message: `${concern} sits below ${above.join(', ')}: it may not import them (docs/architecture.md).` }];
       return { files, rules: { 'no-restricted-imports': ['error', { patterns: [...upward, ...(concern === 'runtime' ? [] : [outside])] }] } };
     }),
   );

@@ -96,7 +96,11 @@ export async function collectStage(records: number, workDir: string): Promise<St
   let request = { exportId: EXPORT_ID, userId: BENCH_USER, sourceId: 'usage-events', cursor: null as string | null, nextPart: 0, records: 0 };
   for (;;) {
     // A 60 s budget per call, as in Lambda: big users loop through the cursor like the state machine does.
-    const result = await collectSource(request, { dynamodb: pageSource(records), s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap }, Date.now() + 60_000);
+    const result = await collectSource(
+      request,
+      { dynamodb: pageSource(records), s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap },
+      Date.now() + 60_000,
+    );
     request = { ...result };
     if (result.done) break;
   }

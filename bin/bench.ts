@@ -16,7 +16,15 @@ import { parseArgs } from 'node:util';
 import type { StageResult } from '../bench/stages.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, repeat: { type: 'string', default: '5' }, 'e2e-records': { type: 'string' }, files: { type: 'string', default: '20000' }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    repeat: { type: 'string', default: '5' },
+    'e2e-records': { type: 'string' },
+    files: { type: 'string', default: '20000' },
+    json: { type: 'string' },
+  },
+});
 const records = Number(values.records);
 if (!Number.isInteger(records) || records < 1000) {
   console.error('--records must be a whole number of at least 1000.');
@@ -70,8 +78,10 @@ const log = (message: string) => console.error(`… ${message}`);
 const dirN = mkdtempSync(join(workRoot, 'bench-n-'));
 const dir4N = mkdtempSync(join(workRoot, 'bench-4n-'));
 /** The fastest of the rounds, with the largest peak RSS any of them reached. */
-const fastest = <T extends StageResult>(results: T[]): T =>
-  ({ ...results.reduce((best, r) => (r.seconds < best.seconds ? r : best)), peakRssMB: Math.max(...results.map((r) => r.peakRssMB)) });
+const fastest = <T extends StageResult>(results: T[]): T => ({
+  ...results.reduce((best, r) => (r.seconds < best.seconds ? r : best)),
+  peakRssMB: Math.max(...results.map((r) => r.peakRssMB)),
+});
 try {
   const collects: StageResult[] = [];
   const floors: StageResult[] = [];
@@ -128,8 +138,8 @@ try {
     uncompressedMB: mb(bundleN.bytes),
     // What one BundleArchive call writes before its budget ends the part, at the measured rate; the
     // state machine's further calls add a part each.
-    perBundleCallGB: (mb(bundleN.bytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS / 1000,
-    perBundleCallZipGB: (mb(bundleN.archiveBytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS / 1000,
+    perBundleCallGB: ((mb(bundleN.bytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS) / 1000,
+    perBundleCallZipGB: ((mb(bundleN.archiveBytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS) / 1000,
     stages: { collectN, floor, bundleN, limit, collect4N, bundle4N, e2e, files },
   };
 
@@ -145,13 +155,23 @@ try {
   console.log(row('bundle / limit', figures.bundleRatio.toFixed(2), 'target ≥ 0.90 (single-stream deflate)'));
   console.log(row('bundle / pigz', figures.bundleToPigz.toFixed(2), 'JSON and CSV rendered, hashed and uploaded as well'));
   console.log(
-    row(`one BundleArchive call (${DEFAULT_BUNDLE_BUDGET_SECONDS} s)`, `${f1(figures.perBundleCallGB)} GB`, `of JSON+CSV (${f1(figures.perBundleCallZipGB)} GB of ZIP) per call at this rate; each further call adds a part`),
+    row(
+      `one BundleArchive call (${DEFAULT_BUNDLE_BUDGET_SECONDS} s)`,
+      `${f1(figures.perBundleCallGB)} GB`,
+      `of JSON+CSV (${f1(figures.perBundleCallZipGB)} GB of ZIP) per call at this rate; each further call adds a part`,
+    ),
   );
   console.log(row('decode floor', `${f0(figures.decodeFloorItemsPerSec)} items/s`, 'unmarshall + JSON.stringify of the same pages'));
   console.log(row('collect (pages → staging parts)', `${f0(figures.collectItemsPerSec)} items/s`));
   console.log(row('collect / floor', figures.collectRatio.toFixed(2), 'target ≥ 0.80'));
   console.log(row('peak RSS at N (collect, bundle)', `${collectN.peakRssMB}, ${bundleN.peakRssMB} MB`, 'target < 256'));
-  console.log(row('peak RSS at 4N (collect, bundle)', `${collect4N.peakRssMB}, ${bundle4N.peakRssMB} MB`, `target < 256 and ≤ 1.2 × N (${(figures.peakRssMB4N / figures.peakRssMB).toFixed(2)})`));
+  console.log(
+    row(
+      'peak RSS at 4N (collect, bundle)',
+      `${collect4N.peakRssMB}, ${bundle4N.peakRssMB} MB`,
+      `target < 256 and ≤ 1.2 × N (${(figures.peakRssMB4N / figures.peakRssMB).toFixed(2)})`,
+    ),
+  );
   console.log(row('end to end, demo user', `${f0(figures.smallUserEndToEndMs)} ms`, 'start → email, embedded stack'));
   console.log(row(`end to end, ${e2eRecords.toLocaleString('en-US')}-event user`, `${f0(figures.bigUserEndToEndMs)} ms`));
   console.log(row(`end to end, ${manyFiles.toLocaleString('en-US')}-file user`, `${f1(figures.files20kSeconds)} s`, 'target < 120 s at 20,000; embedded stack'));

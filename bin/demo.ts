@@ -113,7 +113,7 @@ main().then(
     // A person reads this: the sentence, not a stack trace (DEBUG=1 shows the trace).
     const message = error instanceof Error ? error.message : String(error);
     console.error(`\ndemo failed: ${message}`);
-    if (error instanceof UsageError || (error as Error).name === 'TypeError' && /parseArgs|Unknown option/.test(message)) console.error(`\n${USAGE}`);
+    if (error instanceof UsageError || ((error as Error).name === 'TypeError' && /parseArgs|Unknown option/.test(message))) console.error(`\n${USAGE}`);
     if (process.env.DEBUG) console.error(error);
     process.exit(1);
   },

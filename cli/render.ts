@@ -45,7 +45,14 @@ export function renderList(jobs: ExportView[]): string {
   const rows = jobs.map((j) => [j.exportId, j.status, j.createdAt, j.archiveBytes === null ? '' : formatBytes(j.archiveBytes), String(j.progress.records)]);
   const header = ['EXPORT', 'STATUS', 'CREATED', 'SIZE', 'RECORDS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function renderAudit(events: AuditEntry[]): string {

@@ -40,9 +40,7 @@ export async function resolveTarget(options: { local: boolean; endpointFile?: st
   try {
     outputs = (await cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }))).Stacks?.[0]?.Outputs ?? [];
   } catch (error) {
-    throw new TargetError(
-      `Cannot read the outputs of stack ${options.stack} (${(error as Error).message}). Pass --api URL, set USER_DATA_EXPORT_API_URL, or use --local.`,
-    );
+    throw new TargetError(`Cannot read the outputs of stack ${options.stack} (${(error as Error).message}). Pass --api URL, set USER_DATA_EXPORT_API_URL, or use --local.`);
   }
   const apiUrl = outputs.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
   if (!apiUrl) throw new TargetError(`Stack ${options.stack} has no ApiUrl output; is it the user-data-export stack?`);

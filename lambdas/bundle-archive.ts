@@ -16,7 +16,10 @@ const event = z.object({
   userId: userIdSchema,
   formats: formatsSchema,
   sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0) })),
-  resume: z.object({ partsDone: z.number().int().min(1) }).nullable().default(null),
+  resume: z
+    .object({ partsDone: z.number().int().min(1) })
+    .nullable()
+    .default(null),
 });
 
 /** Time kept back from Lambda's limit to finish the part, save the progress and report. */
@@ -31,8 +34,7 @@ export function createBundleArchiveHandler(runtime: Runtime) {
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
   };
-  const deadline = (context: Context) =>
-    Date.now() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) => Date.now() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
   return middy<BundleRequest, BundleResult>()
     .use(logFailures(runtime.log, 'BundleArchive'))
     .use(parseEvent(event))

@@ -32,8 +32,7 @@ export function createCollectSourceHandler(runtime: Runtime) {
     jobs: jobStoreFrom(dynamodb, config),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
   };
-  const deadline = (context: Context) =>
-    Date.now() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) => Date.now() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
   return middy<CollectRequest, CollectResult>()
     .use(logFailures(runtime.log, 'CollectSource'))
     .use(parseEvent(event))

@@ -2,7 +2,15 @@
 // every missing or wrong value is reported at once, before anything is synthesized.
 import * as z from 'zod';
 
-const commaList = z.union([z.array(z.string().min(1)), z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))]);
+const commaList = z.union([
+  z.array(z.string().min(1)),
+  z.string().transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ),
+]);
 
 export const appConfigSchema = z
   .object({
@@ -10,12 +18,24 @@ export const appConfigSchema = z
     alarmEmail: z.string().email('must be the email address that receives operational alarms'),
     dataMapFile: z.string().min(1).default('config/data-map.json'),
     retentionDays: z.coerce.number().int().min(1).max(365, 'must be at most 365').default(7),
-    linkLifetimeHours: z.coerce.number().min(1).max(24 * 30, 'must be at most 720 (30 days)').default(72),
-    cooldownHours: z.coerce.number().min(0).max(24 * 30).default(24),
+    linkLifetimeHours: z.coerce
+      .number()
+      .min(1)
+      .max(24 * 30, 'must be at most 720 (30 days)')
+      .default(72),
+    cooldownHours: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 30)
+      .default(24),
     /** Days an audit row (who did what, from which IP and browser) is kept; the jobs table's TTL removes it. */
     auditRetentionDays: z.coerce.number().int().min(1).max(3650, 'must be at most 3650 (10 years)').default(400),
     /** Split archives into numbered ZIP parts of at most this many bytes; unset: one ZIP of any size. */
-    maxArchiveBytes: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KiB)').optional(),
+    maxArchiveBytes: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024, 'must be at least 65536 (64 KiB)')
+      .optional(),
     /** An OIDC issuer for the account page's JWTs; when absent a Cognito user pool is created. */
     jwtIssuer: z.string().url('must be the OIDC issuer URL').optional(),
     jwtAudience: commaList.optional(),

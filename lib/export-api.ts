@@ -48,7 +48,12 @@ export class ExportApi extends Construct {
       createDefaultStage: false,
       corsPreflight:
         config.allowedOrigins.length > 0
-          ? { allowOrigins: config.allowedOrigins, allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE], allowHeaders: ['authorization', 'content-type'], maxAge: Duration.hours(1) }
+          ? {
+              allowOrigins: config.allowedOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
+              allowHeaders: ['authorization', 'content-type'],
+              maxAge: Duration.hours(1),
+            }
           : undefined,
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
@@ -135,7 +140,9 @@ export class ExportApi extends Construct {
       // The download route takes no credentials but a token; a tighter limit there slows token guessing.
       const cfnStage = this.stage.node.defaultChild as CfnStage;
       // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
-      cfnStage.routeSettings = { [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit } };
+      cfnStage.routeSettings = {
+        [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit },
+      };
       // API Gateway refuses RouteSettings for a route that does not exist yet, and nothing else orders the
       // stage after the route: without this, CloudFormation may create the stage first and fail the deploy.
       this.stage.node.addDependency(downloadRoute);

@@ -87,9 +87,7 @@ export class ExportStorage extends Construct {
   }
 
   private grantList(fn: EnvFunction, prefix: string): void {
-    fn.addToRolePolicy(
-      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
-    );
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }));
   }
 
   /** CollectSource: writes staging parts and copies; removes them again if the export ended meanwhile. */

@@ -67,7 +67,10 @@ export class ExportWorkflow extends Construct {
       timeout: Duration.minutes(15),
       // 3,538 MB is where Lambda gives two vCPUs: the archive's blocks are deflated on both at once.
       memorySize: 3538,
-      environment: { BUNDLE_BUDGET_SECONDS: String(DEFAULT_BUNDLE_BUDGET_SECONDS), ...(props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) }) },
+      environment: {
+        BUNDLE_BUDGET_SECONDS: String(DEFAULT_BUNDLE_BUDGET_SECONDS),
+        ...(props.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(props.maxArchiveBytes) }),
+      },
     });
     storage.grantBundle(bundle);
 

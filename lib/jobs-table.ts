@@ -54,10 +54,7 @@ export class JobsTable extends Construct {
     if (access.items.length > 0) {
       fn.addToRolePolicy(new PolicyStatement({ actions: access.items.map((action) => `dynamodb:${action}`), resources: [this.table.tableArn] }));
     }
-    const queried = [
-      ...(access.queryAudit ? [this.table.tableArn] : []),
-      ...(access.queryHistory ? [`${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`] : []),
-    ];
+    const queried = [...(access.queryAudit ? [this.table.tableArn] : []), ...(access.queryHistory ? [`${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`] : [])];
     if (queried.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
     this.key.grant(fn, 'kms:Decrypt');
   }

@@ -25,7 +25,7 @@ export class UserDataExportStack extends Stack {
   readonly linkSigning: LinkSigning;
 
   constructor(scope: Construct, id: string, props: UserDataExportStackProps) {
-    super(scope, id, { description: 'user-data-export: data-portability exports of one user\'s personal data', ...props });
+    super(scope, id, { description: "user-data-export: data-portability exports of one user's personal data", ...props });
     const { config } = props;
     const dataMap = new DataMapAccess(this, 'DataMap', resolve(config.dataMapFile));
     this.storage = new ExportStorage(this, 'Storage', { retentionDays: config.retentionDays });

@@ -7,9 +7,7 @@ import type { Manifest } from '../lambdas/core/archive/manifest.ts';
 
 function open(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: true, validateEntrySizes: true }, (error, zip) =>
-      error ? reject(error) : resolve(zip),
-    ),
+    yauzl.open(path, { lazyEntries: true, autoClose: true, strictFileNames: true, validateEntrySizes: true }, (error, zip) => (error ? reject(error) : resolve(zip))),
   );
 }
 
@@ -20,8 +18,7 @@ export async function forEachEntry(path: string, visit: (entry: yauzl.Entry, rea
     zip.on('error', reject);
     zip.on('end', () => resolve());
     zip.on('entry', (entry: yauzl.Entry) => {
-      const read = () =>
-        new Promise<Readable>((ok, fail) => zip.openReadStream(entry, (error, stream) => (error ? fail(error) : ok(stream))));
+      const read = () => new Promise<Readable>((ok, fail) => zip.openReadStream(entry, (error, stream) => (error ? fail(error) : ok(stream))));
       visit(entry, read).then(() => zip.readEntry(), reject);
     });
     zip.readEntry();

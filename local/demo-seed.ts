@@ -257,7 +257,13 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
         last4: S(random.chars('0123456789', 4)),
         expMonth: N(random.int(1, 12)),
         expYear: N(random.int(2026, 2031)),
-        billingAddress: M({ line1: S(`${random.int(100, 9999)} Main St`), city: S(person.home.city), state: S(person.home.region), postalCode: S(`${person.home.postalPrefix}${random.chars('0123456789', 2)}`), country: S('US') }),
+        billingAddress: M({
+          line1: S(`${random.int(100, 9999)} Main St`),
+          city: S(person.home.city),
+          state: S(person.home.region),
+          postalCode: S(`${person.home.postalPrefix}${random.chars('0123456789', 2)}`),
+          country: S('US'),
+        }),
         isDefault: BOOL(i === 0),
         addedAt: S(spaced(i, 60 * 24 * 30)),
         // Processor-side data the allow-list keeps out of every export.
@@ -281,7 +287,14 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
         pk,
         sk: S(`SEARCH#${spaced(i, 60 * 24 * 7)}`),
         name: S(`${v.make} ${v.model} under $${Math.ceil(v.listPrice / 1000)}k`),
-        filters: M({ make: S(v.make), model: S(v.model), yearMin: N(v.year - 2), maxPrice: N(Math.ceil(v.listPrice / 1000) * 1000), radiusMiles: N(100), bodyStyles: L(S('suv'), S('wagon')) }),
+        filters: M({
+          make: S(v.make),
+          model: S(v.model),
+          yearMin: N(v.year - 2),
+          maxPrice: N(Math.ceil(v.listPrice / 1000) * 1000),
+          radiusMiles: N(100),
+          bodyStyles: L(S('suv'), S('wagon')),
+        }),
         alertsEnabled: BOOL(i === 0),
       };
     }),
@@ -322,7 +335,7 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
   add('SupportTickets', {
     userId,
     ticketId: S(`T-${random.int(40_000, 49_999)}`),
-    subject: S(isDemo ? 'Dealer listed the wrong mileage, and the photos don\'t match' : 'Cannot save a search'),
+    subject: S(isDemo ? "Dealer listed the wrong mileage, and the photos don't match" : 'Cannot save a search'),
     status: S(random.pick(['open', 'pending', 'resolved'])),
     priority: S('normal'),
     channel: S(random.pick(['web', 'email', 'chat'])),
@@ -339,7 +352,11 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
       rating: N(random.int(3, 5)),
       npsScore: N(random.int(6, 10)),
       page: S(random.pick(['/search', '/inventory', '/saved'])),
-      comment: S(i === 0 && isDemo ? 'Love the map view, but filters reset when I go back — please fix!' : random.pick(['Great selection.', 'Search is fast.', 'Would like more photos per listing.'])),
+      comment: S(
+        i === 0 && isDemo
+          ? 'Love the map view, but filters reset when I go back — please fix!'
+          : random.pick(['Great selection.', 'Search is fast.', 'Would like more photos per listing.']),
+      ),
     })),
   );
 
@@ -359,7 +376,11 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
         occurredAt: S(spaced(i, 7)),
         type: S(type),
         page: S(page),
-        pageTitle: S(type === 'search' ? `Used ${v.make} ${v.model} for sale near ${person.home.city}, ${person.home.region} | Cartropic` : `${v.year} ${v.make} ${v.model} ${v.trim} for sale in ${v.dealer.city} | Cartropic`),
+        pageTitle: S(
+          type === 'search'
+            ? `Used ${v.make} ${v.model} for sale near ${person.home.city}, ${person.home.region} | Cartropic`
+            : `${v.year} ${v.make} ${v.model} ${v.trim} for sale in ${v.dealer.city} | Cartropic`,
+        ),
         vin: S(v.vin),
         dealerId: S(v.dealer.id),
         listingPrice: money(v.listPrice),
@@ -432,7 +453,7 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
       loggedAt: S(spaced(1, 60 * 13)),
       level: S('warn'),
       code: S('UNCAUGHT_EXCEPTION'),
-      message: S('TypeError: Cannot read properties of undefined (reading \'price\')\n    at ListingCard (listing-card.tsx:88:17)'),
+      message: S("TypeError: Cannot read properties of undefined (reading 'price')\n    at ListingCard (listing-card.tsx:88:17)"),
       page: S('/saved'),
       appVersion: S('web-4.18.1'),
     },
@@ -460,7 +481,11 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
   const text = (body: string): string => Buffer.from(body, 'utf8').toString('base64');
   objects.push(
     { bucket: DEMO_BUCKET, key: `${prefix}${car(0).vin}-front.png`, base64: solidPng(8, [random.int(0, 255), random.int(0, 255), random.int(0, 255)]).toString('base64') },
-    { bucket: DEMO_BUCKET, key: `${prefix}trade-in-${person.id}.txt`, base64: text(`Trade-in details for ${person.name}\nVehicle: ${car(1).year} ${car(1).make} ${car(1).model}\nMileage: ${random.int(12_000, 98_000)}\n`) },
+    {
+      bucket: DEMO_BUCKET,
+      key: `${prefix}trade-in-${person.id}.txt`,
+      base64: text(`Trade-in details for ${person.name}\nVehicle: ${car(1).year} ${car(1).make} ${car(1).model}\nMileage: ${random.int(12_000, 98_000)}\n`),
+    },
   );
   if (isDemo) {
     objects.push(

@@ -125,7 +125,10 @@ export class EmbeddedStack {
     });
     try {
       const settings = { retentionDays: options.retentionDays ?? 7, linkLifetimeHours: options.linkTtlHours ?? 72, cooldownHours: options.cooldownHours ?? 24 };
-      const [synthesized, started] = await Promise.all([options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }), startEmulators()]);
+      const [synthesized, started] = await Promise.all([
+        options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }),
+        startEmulators(),
+      ]);
       emulators = started;
       const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
@@ -213,11 +216,25 @@ export class EmbeddedStack {
       for (const route of USER_ROUTES) gateway.add({ ...route, handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const route of SUPPORT_ROUTES) gateway.add({ ...route, handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
 
-      const stack = new EmbeddedStack(dataMap, clients, jobs, workflow, baseUrl, emulators.endpoints, signer, metrics, identity, gateway, permissions, { retentionDays: settings.retentionDays }, async () => {
-        await workflow.drain();
-        await gateway.close();
-        await emulators?.close();
-      });
+      const stack = new EmbeddedStack(
+        dataMap,
+        clients,
+        jobs,
+        workflow,
+        baseUrl,
+        emulators.endpoints,
+        signer,
+        metrics,
+        identity,
+        gateway,
+        permissions,
+        { retentionDays: settings.retentionDays },
+        async () => {
+          await workflow.drain();
+          await gateway.close();
+          await emulators?.close();
+        },
+      );
       return stack;
     } catch (error) {
       await gateway.close().catch(() => undefined);
@@ -310,7 +327,15 @@ function statusChangeEvent(input: WorkflowInput, status: UnhandledEnding) {
     time: now.toISOString(),
     region: LOCAL_REGION,
     resources: [executionArn],
-    detail: { executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name: input.exportId, status, startDate: now.getTime(), stopDate: now.getTime(), input: JSON.stringify(input) },
+    detail: {
+      executionArn,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      name: input.exportId,
+      status,
+      startDate: now.getTime(),
+      stopDate: now.getTime(),
+      input: JSON.stringify(input),
+    },
   };
 }
 

@@ -131,7 +131,8 @@ export class FileBackedS3 {
         const file = join(this.root, '.uploads', id);
         mkdirSync(dirname(file), { recursive: true });
         await writeFile(file, '');
-        if (input.ChecksumAlgorithm !== undefined && input.ChecksumAlgorithm !== 'CRC32') throw s3Error('InvalidRequest', `The stand-in knows only CRC32, not ${input.ChecksumAlgorithm}.`);
+        if (input.ChecksumAlgorithm !== undefined && input.ChecksumAlgorithm !== 'CRC32')
+          throw s3Error('InvalidRequest', `The stand-in knows only CRC32, not ${input.ChecksumAlgorithm}.`);
         this.uploads.set(id, { key: input.Key, bucket: input.Bucket, file, parts: new Map(), sideFiles: [], ...(input.ChecksumAlgorithm ? { checksum: 'CRC32' as const } : {}) });
         return { UploadId: id, Bucket: input.Bucket, Key: input.Key };
       }
@@ -180,7 +181,8 @@ export class FileBackedS3 {
         await this.place(input.Bucket, input.Key, async (target) => {
           await writeFile(target, '');
           for (const segment of segments) {
-            if (segment.length > 0) await pipeline(createReadStream(segment.file, { start: segment.start, end: segment.start + segment.length - 1 }), createWriteStream(target, { flags: 'a' }));
+            if (segment.length > 0)
+              await pipeline(createReadStream(segment.file, { start: segment.start, end: segment.start + segment.length - 1 }), createWriteStream(target, { flags: 'a' }));
           }
         });
         return { CopyObjectResult: { ETag: '"copy"' } };

@@ -91,8 +91,7 @@ function toEvent(request: IncomingMessage, url: URL, route: Route, params: Recor
   };
 }
 
-const context = (name: string) =>
-  ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 29_000 }) as unknown as Context;
+const context = (name: string) => ({ functionName: name, awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => 29_000 }) as unknown as Context;
 
 export class HttpGateway {
   private readonly server: Server;
@@ -139,7 +138,9 @@ export class HttpGateway {
     // The request as received: raw target, every header value, the body's bytes (what API Gateway signs over).
     const principal = await this.authorizers.iam({ method: request.method ?? 'GET', target: request.url ?? '/', rawHeaders: request.rawHeaders, body });
     if ('refused' in principal) return { status: 403, message: `Forbidden: ${principal.refused}.` };
-    context.authorizer = { iam: { accessKey: principal.accessKey, accountId: '000000000000', callerId: principal.accessKey, userArn: principal.userArn, userId: principal.accessKey } };
+    context.authorizer = {
+      iam: { accessKey: principal.accessKey, accountId: '000000000000', callerId: principal.accessKey, userArn: principal.userArn, userId: principal.accessKey },
+    };
     return undefined;
   }
 

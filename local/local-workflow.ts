@@ -65,10 +65,7 @@ export function lambdaContext(functionName: string, timeoutSeconds: number): Con
   };
 }
 
-export type ExecutionOutcome =
-  | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: string; cause: string }
-  | { status: 'TIMED_OUT' | 'ABORTED' };
+export type ExecutionOutcome = { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string } | { status: 'TIMED_OUT' | 'ABORTED' };
 
 export interface LocalWorkflowOptions {
   handlers: Record<TaskName, TaskHandler>;
@@ -91,9 +88,7 @@ export class LocalWorkflow implements Workflow {
   private readonly inFlight = new Map<string, Set<Promise<unknown>>>();
 
   constructor(private readonly options: LocalWorkflowOptions) {
-    const substitutions = Object.fromEntries(
-      Object.entries(TASK_FUNCTIONS).map(([task, variable]) => [variable, `arn:aws:lambda:us-east-1:000000000000:function:${task}`]),
-    );
+    const substitutions = Object.fromEntries(Object.entries(TASK_FUNCTIONS).map(([task, variable]) => [variable, `arn:aws:lambda:us-east-1:000000000000:function:${task}`]));
     const definition = loadDefinition(substitutions);
     if (options.timeoutSeconds !== undefined) definition.TimeoutSeconds = options.timeoutSeconds;
     const timeouts = taskTimeouts(definition);
@@ -111,10 +106,11 @@ export class LocalWorkflow implements Workflow {
       return Promise.reject(new Error(`An execution named ${exportId} already exists.`));
     }
     const retryIntervalOverrides =
-      this.options.retryIntervalMs === undefined
-        ? undefined
-        : Object.fromEntries(Object.keys(TASK_FUNCTIONS).map((task) => [task, this.options.retryIntervalMs ?? 0]));
-    const execution = this.machine.run({ exportId: input.exportId, userId: input.userId }, { overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides } });
+      this.options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(TASK_FUNCTIONS).map((task) => [task, this.options.retryIntervalMs ?? 0]));
+    const execution = this.machine.run(
+      { exportId: input.exportId, userId: input.userId },
+      { overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides } },
+    );
     const outcome = execution.result.then(
       (output: unknown): ExecutionOutcome => ({ status: 'SUCCEEDED', output }),
       async (error: unknown): Promise<ExecutionOutcome> => {

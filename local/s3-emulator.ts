@@ -10,7 +10,12 @@ import { pipeline } from 'node:stream/promises';
 import S3rver, { type S3rverFilesystemStore } from 's3rver';
 
 /** The object s3rver's listing returns (key, metadata, size), built the same way for the pages listed here. */
-const S3Object = createRequire(import.meta.url)('s3rver/lib/models/object') as new (bucket: string, key: string, content: null, metadata: Record<string, string>) => { key: string };
+const S3Object = createRequire(import.meta.url)('s3rver/lib/models/object') as new (
+  bucket: string,
+  key: string,
+  content: null,
+  metadata: Record<string, string>,
+) => { key: string };
 
 /** Starts s3rver on a free loopback port, storing its objects under `directory`; resolves to its port. */
 export async function startS3Emulator(directory: string): Promise<{ port: number; close(): Promise<void> }> {

@@ -1,11 +1,5 @@
 // Creates the data map's tables and buckets in the emulators and loads a seed into them.
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WireItem, WireValue } from '../lambdas/core/values/attribute-values.ts';
 import type { DataMap } from '../lambdas/core/data-map/data-map.ts';
@@ -38,9 +32,7 @@ export async function createTable(dynamodb: DynamoDBClient, name: string, schema
         AttributeDefinitions: [...keyNames].filter((k): k is string => k !== undefined).map((k) => ({ AttributeName: k, AttributeType: 'S' })),
         KeySchema: keySchema(schema),
         GlobalSecondaryIndexes:
-          indexes.length > 0
-            ? indexes.map(([indexName, k]) => ({ IndexName: indexName, KeySchema: keySchema(k), Projection: { ProjectionType: 'ALL' } }))
-            : undefined,
+          indexes.length > 0 ? indexes.map(([indexName, k]) => ({ IndexName: indexName, KeySchema: keySchema(k), Projection: { ProjectionType: 'ALL' } })) : undefined,
       }),
     );
   } catch (error) {

@@ -12,7 +12,10 @@ const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-
 
 /** DynamoDB refuses empty sets and sets with repeated members. */
 const uniqueSet = (member: z.ZodString) =>
-  z.array(member).min(1, 'a set must not be empty').refine((values) => new Set(values).size === values.length, 'a set must not repeat a value');
+  z
+    .array(member)
+    .min(1, 'a set must not be empty')
+    .refine((values) => new Set(values).size === values.length, 'a set must not repeat a value');
 
 const VALUE_MESSAGE = 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}';
 
@@ -27,7 +30,14 @@ const valueTypes: Record<string, z.ZodType> = {
   NS: z.object({ NS: uniqueSet(numberText) }).strict(),
   BS: z.object({ BS: uniqueSet(base64) }).strict(),
   L: z.object({ L: z.array(z.lazy(() => attributeValue)) }).strict(),
-  M: z.object({ M: z.record(z.string(), z.lazy(() => attributeValue)) }).strict(),
+  M: z
+    .object({
+      M: z.record(
+        z.string(),
+        z.lazy(() => attributeValue),
+      ),
+    })
+    .strict(),
 };
 
 /**

@@ -18,8 +18,7 @@ export const LOCAL_NAMES = {
   stateMachineName: 'UserDataExport-local',
 } as const;
 
-const arn = (service: string, resource: string, region = LOCAL_REGION, account = LOCAL_ACCOUNT) =>
-  `arn:${LOCAL_PARTITION}:${service}:${region}:${account}:${resource}`;
+const arn = (service: string, resource: string, region = LOCAL_REGION, account = LOCAL_ACCOUNT) => `arn:${LOCAL_PARTITION}:${service}:${region}:${account}:${resource}`;
 
 export const localArns = {
   table: (name: string) => arn('dynamodb', `table/${name}`),

@@ -48,7 +48,12 @@ function wildcardPattern(pattern: string): RegExp {
   let compiled = patterns.get(pattern);
   if (!compiled) {
     // No "s" flag: as in the evaluator, "*" and "?" do not match a line break.
-    compiled = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    compiled = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     patterns.set(pattern, compiled);
   }
   return compiled;
@@ -80,8 +85,7 @@ export class PolicyEnforcer {
     }
     const jobsKey = resources.resolve((stack.template.Resources[stack.ids.jobsTable]?.Properties?.SSESpecification as { KMSMasterKeyId?: unknown } | undefined)?.KMSMasterKeyId);
     const bucketEncryption = resources.resolve(stack.template.Resources[stack.ids.exportBucket]?.Properties?.BucketEncryption) as
-      | { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { KMSMasterKeyID?: string } }[] }
-      | undefined;
+      { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { KMSMasterKeyID?: string } }[] } | undefined;
     const exportKey = bucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID;
     const sourceKey = (match: (s: DataMap['sources'][number]) => boolean) => dataMap.sources.find((s) => match(s) && s.kmsKeyArn)?.kmsKeyArn;
     this.keys = {
@@ -129,7 +133,9 @@ export class PolicyEnforcer {
   /** Every action a function's role allows, as written in the template (for least-privilege checks). */
   grantedActions(functionName: string): { action: string; resources: string[] }[] {
     return this.role(functionName).policies.flatMap((policy) =>
-      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => asList(s.Action).map((action) => ({ action: String(action), resources: asList(s.Resource).map(String) }))),
+      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+        asList(s.Action).map((action) => ({ action: String(action), resources: asList(s.Resource).map(String) })),
+      ),
     );
   }
 
@@ -242,4 +248,3 @@ export class PolicyEnforcer {
     return policy.Statement.some((s) => s.Effect === 'Deny');
   }
 }
-

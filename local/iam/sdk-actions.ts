@@ -20,7 +20,6 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import type { StartExecutionCommandInput, StopExecutionCommandInput } from '@aws-sdk/client-sfn';
 import { localArns } from './local-resources.ts';
 
-
 export interface Authorization {
   action: string;
   /** The resource ARN; several mean the request is authorized against whichever one applies (SES identities). */
@@ -47,10 +46,7 @@ const objectArn = (bucket: string | undefined, key: string | undefined) => `${lo
 function dynamodb(action: string, input: { TableName?: string; IndexName?: string }, keys: KeyLookup): Authorization[] {
   const table = localArns.table(input.TableName ?? '');
   const key = keys.tableKey(input.TableName ?? '');
-  return [
-    { action: `dynamodb:${action}`, resource: input.IndexName ? `${table}/index/${input.IndexName}` : table },
-    ...(key ? [{ action: 'kms:Decrypt', resource: key }] : []),
-  ];
+  return [{ action: `dynamodb:${action}`, resource: input.IndexName ? `${table}/index/${input.IndexName}` : table }, ...(key ? [{ action: 'kms:Decrypt', resource: key }] : [])];
 }
 
 /** A put's encryption headers, as the bucket policy sees them. */
@@ -102,7 +98,9 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
       ...kmsFor('kms:Decrypt', keys.objectKey(input.Bucket ?? '', input.Key ?? '')),
     ]),
     HeadObjectCommand: row<HeadObjectCommandInput>((input) => [{ action: 's3:GetObject', resource: objectArn(input.Bucket, input.Key) }]),
-    ListObjectsV2Command: row<ListObjectsV2CommandInput>((input) => [{ action: 's3:ListBucket', resource: localArns.bucket(input.Bucket ?? ''), context: { 's3:prefix': input.Prefix ?? '' } }]),
+    ListObjectsV2Command: row<ListObjectsV2CommandInput>((input) => [
+      { action: 's3:ListBucket', resource: localArns.bucket(input.Bucket ?? ''), context: { 's3:prefix': input.Prefix ?? '' } },
+    ]),
     DeleteObjectCommand: row<DeleteObjectCommandInput>((input) => [{ action: 's3:DeleteObject', resource: objectArn(input.Bucket, input.Key) }]),
     // Each key of a DeleteObjects request is authorized on its own; see perObject below.
     DeleteObjectsCommand: () => [],
@@ -112,11 +110,7 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
       const source = copySource(input.CopySource);
       const putTags = { action: 's3:PutObjectTagging', resource: objectArn(input.Bucket, input.Key) };
       const tagging =
-        input.TaggingDirective === 'REPLACE'
-          ? input.Tagging
-            ? [putTags]
-            : []
-          : [{ action: 's3:GetObjectTagging', resource: objectArn(source.bucket, source.key) }, putTags];
+        input.TaggingDirective === 'REPLACE' ? (input.Tagging ? [putTags] : []) : [{ action: 's3:GetObjectTagging', resource: objectArn(source.bucket, source.key) }, putTags];
       return [
         { action: 's3:GetObject', resource: objectArn(source.bucket, source.key) },
         ...kmsFor('kms:Decrypt', keys.objectKey(source.bucket, source.key)),
@@ -145,7 +139,9 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
     }),
   },
   KMSClient: {
-    GenerateMacCommand: row<GenerateMacCommandInput>((input) => [{ action: 'kms:GenerateMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } }]),
+    GenerateMacCommand: row<GenerateMacCommandInput>((input) => [
+      { action: 'kms:GenerateMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } },
+    ]),
     VerifyMacCommand: row<VerifyMacCommandInput>((input) => [{ action: 'kms:VerifyMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } }]),
   },
   // Step Functions invoking a Task's function, as the state machine's role.

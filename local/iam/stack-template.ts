@@ -68,7 +68,12 @@ function filesUnder(path: string): string[] {
 
 function cacheKey(settings: StackSettings): string {
   const hash = createHash('sha256');
-  for (const file of INPUTS.flatMap(filesUnder)) hash.update(file).update('\0').update(readFileSync(join(ROOT, file))).update('\0');
+  for (const file of INPUTS.flatMap(filesUnder))
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(ROOT, file)))
+      .update('\0');
   hash.update(JSON.stringify({ ...settings, dataMapFile: undefined })).update(readFileSync(settings.dataMapFile));
   return hash.digest('hex').slice(0, 32);
 }

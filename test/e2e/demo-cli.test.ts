@@ -90,7 +90,7 @@ describe('npm run demo', () => {
     ]);
     // DynamoDB stores "-1.50" as -1.5; the archive holds exactly the digits DynamoDB holds.
     expect(entries.get('account/profile.json')?.toString()).toBe('[\n  {"userId":"alice","name":"Alice","score":-1.5}\n]\n');
-    expect(entries.get('communication/messages.csv')?.toString()).toBe('\ufeffuserId,sk,body\r\nalice,MSG#1,\'=1+1\r\n');
+    expect(entries.get('communication/messages.csv')?.toString()).toBe("\ufeffuserId,sk,body\r\nalice,MSG#1,'=1+1\r\n");
     expect(entries.get('communication/attachments/photo.png')?.toString()).toBe('png-bytes');
     expect(JSON.parse(entries.get('usage/usage-events.json')?.toString() ?? '')).toEqual([{ eventId: 'e1', userId: 'alice', at: '2026-01-01T00:00:00Z' }]);
   });

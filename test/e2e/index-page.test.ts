@@ -21,10 +21,12 @@ let extracted: string;
 
 const LONG = `${'a-very-long-name-without-any-space-'.repeat(12)}end.txt`;
 const files: StagedFile[] = [
-  ...['CON.txt', 'notes.txt', 'NOTES.txt', 'rtl\u202etxt.exe', 'report?.pdf', 'שלום.txt', '日本 🎉.txt', LONG, `deep/${'folder-name-'.repeat(6)}/${'x'.repeat(90)}/file.txt`].map((key) => ({
-    key,
-    bytes: Buffer.from(`contents of ${key}\n`),
-  })),
+  ...['CON.txt', 'notes.txt', 'NOTES.txt', 'rtl\u202etxt.exe', 'report?.pdf', 'שלום.txt', '日本 🎉.txt', LONG, `deep/${'folder-name-'.repeat(6)}/${'x'.repeat(90)}/file.txt`].map(
+    (key) => ({
+      key,
+      bytes: Buffer.from(`contents of ${key}\n`),
+    }),
+  ),
 ];
 
 beforeAll(async () => {

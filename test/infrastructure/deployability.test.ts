@@ -26,7 +26,9 @@ describe('API Gateway stages', () => {
     let checked = 0;
     for (const [stageId, stage] of stages) {
       for (const routeKey of Object.keys((stage.Properties?.RouteSettings as Record<string, unknown> | undefined) ?? {})) {
-        const route = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === routeKey && JSON.stringify(r.Properties.ApiId) === JSON.stringify(stage.Properties?.ApiId));
+        const route = ofType('AWS::ApiGatewayV2::Route').find(
+          ([, r]) => r.Properties?.RouteKey === routeKey && JSON.stringify(r.Properties.ApiId) === JSON.stringify(stage.Properties?.ApiId),
+        );
         expect(route, `${stageId}: RouteSettings name "${routeKey}", which is no route of its API`).toBeDefined();
         expect(dependsOn(stage), `${stageId} must depend on the route "${routeKey}"`).toContain(route?.[0]);
         checked += 1;
@@ -64,7 +66,10 @@ async function decision(policy: unknown, principal: string, action: string, reso
 
 describe('topic and queue policies', () => {
   it('still let every service that publishes to them in, and only on behalf of this account', async () => {
-    const policies = [...ofType('AWS::SNS::TopicPolicy').map(([, p]) => ({ p, targets: p.Properties?.Topics, action: 'sns:Publish' })), ...ofType('AWS::SQS::QueuePolicy').map(([, p]) => ({ p, targets: p.Properties?.Queues, action: 'sqs:SendMessage' }))];
+    const policies = [
+      ...ofType('AWS::SNS::TopicPolicy').map(([, p]) => ({ p, targets: p.Properties?.Topics, action: 'sns:Publish' })),
+      ...ofType('AWS::SQS::QueuePolicy').map(([, p]) => ({ p, targets: p.Properties?.Queues, action: 'sqs:SendMessage' })),
+    ];
     expect(policies.length).toBeGreaterThan(0);
     let checked = 0;
     for (const { p, targets, action } of policies) {

@@ -17,8 +17,18 @@ const BUCKET = 's3:::user-data-exports-local';
 const CLEANUP = [`s3:DeleteObject ${STAGING}`, `s3:DeleteObject ${ARCHIVES}`, `s3:ListBucket ${BUCKET}`];
 const CLOSE_JOB = ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${JOBS}`);
 const DATA_MAP_TABLES = [
-  'ClientErrorLogs', 'CoarseLocations', 'DeviceSessions', 'Feedback', 'Messages', 'PaymentMethods', 'ResponseTimings', 'SearchQueries', 'SupportTickets',
-  'UsageEvents/index/byUser', 'UserProfiles', 'Users',
+  'ClientErrorLogs',
+  'CoarseLocations',
+  'DeviceSessions',
+  'Feedback',
+  'Messages',
+  'PaymentMethods',
+  'ResponseTimings',
+  'SearchQueries',
+  'SupportTickets',
+  'UsageEvents/index/byUser',
+  'UserProfiles',
+  'Users',
 ].map((t) => `table/${t}`);
 const API = [
   ...CLOSE_JOB,
@@ -34,7 +44,14 @@ const API = [
 const EXPECTED: Record<string, string[]> = {
   UserApi: API,
   SupportApi: [...API, `dynamodb:Query ${JOBS}`, `dynamodb:Query table/Users`],
-  Download: [`dynamodb:GetItem ${JOBS}`, `dynamodb:PutItem ${JOBS}`, `dynamodb:UpdateItem ${JOBS}`, `kms:Decrypt ${DATA_KEY}`, `s3:GetObject ${ARCHIVES}`, `kms:VerifyMac ${LINK_KEY}`],
+  Download: [
+    `dynamodb:GetItem ${JOBS}`,
+    `dynamodb:PutItem ${JOBS}`,
+    `dynamodb:UpdateItem ${JOBS}`,
+    `kms:Decrypt ${DATA_KEY}`,
+    `s3:GetObject ${ARCHIVES}`,
+    `kms:VerifyMac ${LINK_KEY}`,
+  ],
   PrepareExport: [`dynamodb:GetItem ${JOBS}`, `dynamodb:UpdateItem ${JOBS}`, `kms:Decrypt ${DATA_KEY}`, 'dynamodb:Query table/Users'],
   CollectSource: [
     `dynamodb:GetItem ${JOBS}`,
@@ -77,8 +94,20 @@ beforeAll(async () => {
 
 /** One "action resource" per pair: how CDK happens to merge statements does not matter. */
 const pairs = (grants: { action: string; resources: string[] }[]) => [...new Set(grants.flatMap((g) => g.resources.map((r) => `${g.action} ${r}`)))].sort();
-const granted = (fn: string) => pairs(permissions.grantedActions(fn).filter((g) => !PLATFORM.test(g.action)).map((g) => ({ ...g, resources: g.resources.map(short) })));
-const expected = (fn: string) => pairs((EXPECTED[fn] ?? []).map((g) => { const [action = '', ...resources] = g.split(' '); return { action, resources }; }));
+const granted = (fn: string) =>
+  pairs(
+    permissions
+      .grantedActions(fn)
+      .filter((g) => !PLATFORM.test(g.action))
+      .map((g) => ({ ...g, resources: g.resources.map(short) })),
+  );
+const expected = (fn: string) =>
+  pairs(
+    (EXPECTED[fn] ?? []).map((g) => {
+      const [action = '', ...resources] = g.split(' ');
+      return { action, resources };
+    }),
+  );
 
 describe('each function’s role', () => {
   it('exists for exactly the functions of the stack', () => {
@@ -93,7 +122,8 @@ describe('each function’s role', () => {
     for (const fn of permissions.functionNames) {
       const platform = permissions.grantedActions(fn).filter((g) => PLATFORM.test(g.action));
       expect(platform.map((g) => g.action).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-      for (const grant of platform.filter((g) => g.action.startsWith('logs:'))) expect(grant.resources).toEqual([expect.stringMatching(new RegExp(`:log-group:\\w*${fn}Logs\\w*:\\*$`))]);
+      for (const grant of platform.filter((g) => g.action.startsWith('logs:')))
+        expect(grant.resources).toEqual([expect.stringMatching(new RegExp(`:log-group:\\w*${fn}Logs\\w*:\\*$`))]);
     }
   });
 });
@@ -102,8 +132,13 @@ describe('the README', () => {
   it('lists exactly the actions each function may do, in its deploy section', () => {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(readme.indexOf('### What each function may do'));
-    const rows = section.slice(0, section.indexOf('\n\n', section.indexOf('|---'))).split('\n').filter((line) => /^\| `\w+` \|/.test(line));
-    const listed = Object.fromEntries(rows.map((row) => [/^\| `(\w+)`/.exec(row)?.[1] ?? '', [...new Set([...row.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]))].sort()]));
+    const rows = section
+      .slice(0, section.indexOf('\n\n', section.indexOf('|---')))
+      .split('\n')
+      .filter((line) => /^\| `\w+` \|/.test(line));
+    const listed = Object.fromEntries(
+      rows.map((row) => [/^\| `(\w+)`/.exec(row)?.[1] ?? '', [...new Set([...row.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]))].sort()]),
+    );
     const actual = Object.fromEntries(permissions.functionNames.map((fn) => [fn, [...new Set(granted(fn).map((g) => g.split(' ')[0]))].sort()]));
     expect(listed).toEqual(actual);
   });

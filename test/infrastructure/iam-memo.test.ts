@@ -26,13 +26,27 @@ describe('the IAM enforcer’s memo', () => {
     const request = fc.record({
       functionName: fc.constantFrom('CollectSource', 'BundleArchive', 'Download', 'MarkFailed'),
       action: fc.constantFrom('s3:GetObject', 's3:PutObject', 's3:DeleteObject'),
-      resource: fc.oneof(
-        fc.constantFrom(`${EXPORTS}/staging/`, `${EXPORTS}/archives/`, `${EXPORTS}/`, `${EXPORTS}/stagingx/`, `${UPLOADS}/users/u-1/attachments/`, `${UPLOADS}/users/u-1/other/`, `${UPLOADS}/users/`),
-      ).chain((head) =>
-        fc
-          .string({ minLength: 1, maxLength: 30, unit: fc.oneof(fc.constantFrom('a', '/', '*', '?', ':', '\n', '\r', '\u2028', 'é', '🎉', ' '), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) })
-          .map((tail) => `${head}${tail}`),
-      ),
+      resource: fc
+        .oneof(
+          fc.constantFrom(
+            `${EXPORTS}/staging/`,
+            `${EXPORTS}/archives/`,
+            `${EXPORTS}/`,
+            `${EXPORTS}/stagingx/`,
+            `${UPLOADS}/users/u-1/attachments/`,
+            `${UPLOADS}/users/u-1/other/`,
+            `${UPLOADS}/users/`,
+          ),
+        )
+        .chain((head) =>
+          fc
+            .string({
+              minLength: 1,
+              maxLength: 30,
+              unit: fc.oneof(fc.constantFrom('a', '/', '*', '?', ':', '\n', '\r', '\u2028', 'é', '🎉', ' '), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+            })
+            .map((tail) => `${head}${tail}`),
+        ),
     });
     // Keys with line breaks first as well as later: a memo that took one for an ordinary key would
     // decide the ones after it wrongly, whichever came first.

@@ -82,14 +82,25 @@ describe('the jobs table and the link key', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
         DeletionProtectionEnabled: true,
-        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }, { AttributeName: 'createdAt', KeyType: 'RANGE' }] })],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'byUser',
+            KeySchema: [
+              { AttributeName: 'userId', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+          }),
+        ],
       },
     });
   });
 
   it('signs links with a KMS HMAC key that only SendLink may use to sign and only Download to verify', () => {
     template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
-    const macActions = (prefix: string) => policyOf(template, prefix).flatMap(actionsOf).filter((a) => a.endsWith('Mac'));
+    const macActions = (prefix: string) =>
+      policyOf(template, prefix)
+        .flatMap(actionsOf)
+        .filter((a) => a.endsWith('Mac'));
     expect(macActions('WorkflowSendLinkRole')).toEqual(['kms:GenerateMac']);
     expect(macActions('ApiDownloadRole')).toEqual(['kms:VerifyMac']);
     expect(macActions('WorkflowCollectSourceRole')).toEqual([]);
@@ -119,7 +130,10 @@ describe('the functions', () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[];
     for (const statement of policies.flatMap((p) => p.Properties.PolicyDocument.Statement)) {
       if (resourcesOf(statement).includes('*')) {
-        for (const action of actionsOf(statement)) expect(action).toMatch(/^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/);
+        for (const action of actionsOf(statement))
+          expect(action).toMatch(
+            /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/,
+          );
       }
       for (const action of actionsOf(statement)) expect(action).not.toMatch(/:\*$|^dynamodb:Scan$/);
     }
@@ -131,8 +145,23 @@ describe('the functions', () => {
     const query = statements.filter((s) => actionsOf(s).includes('dynamodb:Query') && !JSON.stringify(s.Resource).includes('JobsTable'));
     expect(query.flatMap(actionsOf)).toEqual(['dynamodb:Query']);
     const resources = query.flatMap(resourcesOf).map((r) => JSON.stringify(r));
-    for (const table of ['Users', 'PaymentMethods', 'UserProfiles', 'Messages', 'SupportTickets', 'Feedback', 'SearchQueries', 'DeviceSessions', 'CoarseLocations', 'ClientErrorLogs', 'ResponseTimings']) {
-      expect(resources.some((r) => r.includes(`:table/${table}"`)), table).toBe(true);
+    for (const table of [
+      'Users',
+      'PaymentMethods',
+      'UserProfiles',
+      'Messages',
+      'SupportTickets',
+      'Feedback',
+      'SearchQueries',
+      'DeviceSessions',
+      'CoarseLocations',
+      'ClientErrorLogs',
+      'ResponseTimings',
+    ]) {
+      expect(
+        resources.some((r) => r.includes(`:table/${table}"`)),
+        table,
+      ).toBe(true);
     }
     expect(resources.some((r) => r.includes(':table/UsageEvents/index/byUser'))).toBe(true);
     expect(resources.some((r) => r.includes(':table/UsageEvents"'))).toBe(false);
@@ -143,7 +172,15 @@ describe('the functions', () => {
   it('derive those grants from whatever data map is configured', () => {
     const dir = mkdtempSync(join(tmpdir(), 'map-'));
     const file = writeDataMap(dir, [
-      { id: 'profile', category: 'account', type: 'dynamodb', table: 'Accounts', partitionKey: 'id', keyTemplate: 'U#{userId}', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc-123' },
+      {
+        id: 'profile',
+        category: 'account',
+        type: 'dynamodb',
+        table: 'Accounts',
+        partitionKey: 'id',
+        keyTemplate: 'U#{userId}',
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc-123',
+      },
       { id: 'files', category: 'communication', type: 's3', bucket: 'chat-files', prefix: 'u/{userId}/' },
     ]);
     const statements = policyOf(synth({ dataMapFile: file }).template, 'WorkflowCollectSourceRole');
@@ -221,7 +258,10 @@ describe('the API and operations', () => {
     template.resourceCountIs('AWS::Cognito::UserPool', 1);
     const external = synth({ jwtIssuer: 'https://login.cartropic.com/', jwtAudience: 'account-page' }).template;
     external.resourceCountIs('AWS::Cognito::UserPool', 0);
-    external.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://login.cartropic.com/', Audience: ['account-page'] } });
+    external.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://login.cartropic.com/', Audience: ['account-page'] },
+    });
   });
 
   it('alarms on failures, timeouts, delivery, errors and throttles to an encrypted topic, and has a dashboard', () => {
@@ -267,7 +307,11 @@ describe('the app configuration', () => {
 
   it('gives BundleArchive two vCPUs, and MAX_ARCHIVE_BYTES only when maxArchiveBytes is set', () => {
     const bundleFunction = (t: Template) =>
-      (Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('BundleArchive'))?.[1] as { Properties: { MemorySize: number; Environment: { Variables: Record<string, string> } } }).Properties;
+      (
+        Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('BundleArchive'))?.[1] as {
+          Properties: { MemorySize: number; Environment: { Variables: Record<string, string> } };
+        }
+      ).Properties;
     expect(bundleFunction(template).MemorySize).toBe(3538);
     expect(bundleFunction(template).Environment.Variables.MAX_ARCHIVE_BYTES).toBeUndefined();
     const split = synth({ maxArchiveBytes: '1073741824' }).template;
@@ -277,7 +321,9 @@ describe('the app configuration', () => {
 
   it('tells every function that writes audit rows how long they are kept (auditRetentionDays, default 400)', () => {
     const environments = (t: Template) =>
-      Object.entries(t.findResources('AWS::Lambda::Function')).map(([id, fn]) => [id, (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.AUDIT_RETENTION_DAYS] as const);
+      Object.entries(t.findResources('AWS::Lambda::Function')).map(
+        ([id, fn]) => [id, (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.AUDIT_RETENTION_DAYS] as const,
+      );
     const writers = ['UserApi', 'SupportApi', 'Download', 'SendLink', 'MarkFailed', 'ExecutionEnded'];
     for (const [id, days] of environments(template)) expect(days, id).toBe(writers.some((w) => id.includes(w)) ? '400' : undefined);
     for (const [id, days] of environments(synth({ auditRetentionDays: '30' }).template)) if (writers.some((w) => id.includes(w))) expect(days, id).toBe('30');

@@ -219,7 +219,11 @@ describe('the support API', () => {
 
   it('refuses unsigned requests and requests signed with other credentials (403)', async () => {
     expect((await call('GET', '/support/users/kim/exports')).status).toBe(403);
-    const impostor = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: { accessKeyId: stack.identity.supportCredentials.accessKeyId, secretAccessKey: 'guessed' } });
+    const impostor = new SupportClient({
+      apiUrl: stack.baseUrl,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: stack.identity.supportCredentials.accessKeyId, secretAccessKey: 'guessed' },
+    });
     await expect(impostor.list('kim')).rejects.toMatchObject({ status: 403 });
     await expect(impostor.list('kim')).rejects.toBeInstanceOf(ApiError);
   });

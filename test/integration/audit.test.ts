@@ -21,7 +21,13 @@ beforeAll(async () => {
   stack = await EmbeddedStack.start({ dataMapFile, auditRetentionDays: 30 });
   await stack.loadSeed({ tables: { Users: ['busy', 'other'].map((u) => ({ userId: { S: u }, email: { S: `${u}@example.com` } })) }, schemas: {}, objects: [] });
   for (let i = 0; i < EVENTS; i += 1) {
-    await stack.jobs.audit({ userId: 'busy', exportId: `export-${String(i).padStart(4, '0')}`, action: 'download', actor: { id: 'busy', role: 'user' }, at: new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString() });
+    await stack.jobs.audit({
+      userId: 'busy',
+      exportId: `export-${String(i).padStart(4, '0')}`,
+      action: 'download',
+      actor: { id: 'busy', role: 'user' },
+      at: new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString(),
+    });
   }
   await stack.jobs.audit({ userId: 'other', exportId: 'export-other', action: 'download', actor: { id: 'other', role: 'user' } });
   support = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: stack.identity.supportCredentials });
@@ -37,7 +43,7 @@ describe('the audit route', () => {
     expect(first.events).toHaveLength(50);
     expect(first.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
     const seen = [...first.events];
-    for (let cursor = first.nextCursor; cursor; ) {
+    for (let cursor = first.nextCursor; cursor;) {
       const page = await support.auditPage('busy', { limit: 100, cursor });
       expect(page.events.length).toBeLessThanOrEqual(100);
       seen.push(...page.events);
@@ -64,7 +70,11 @@ describe('the audit route', () => {
     await stack.waitForExport((await support.start({ userId: 'other', reason: 'TICKET-7 audit retention', format: 'json' })).exportId);
     for (const user of ['busy', 'other']) {
       const rows = await stack.dynamodb.send(
-        new QueryCommand({ TableName: LOCAL_JOBS_TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)', ExpressionAttributeValues: { ':pk': { S: `USER#${user}` }, ':audit': { S: 'AUDIT#' } } }),
+        new QueryCommand({
+          TableName: LOCAL_JOBS_TABLE,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+          ExpressionAttributeValues: { ':pk': { S: `USER#${user}` }, ':audit': { S: 'AUDIT#' } },
+        }),
       );
       expect(rows.Items?.length).toBeGreaterThan(1);
       for (const row of rows.Items ?? []) expect(Number(row.ttl?.N)).toBe(Math.floor(Date.parse(row.at?.S ?? '') / 1000) + 30 * 86_400);

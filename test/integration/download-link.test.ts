@@ -29,7 +29,12 @@ async function exportFor(userId: string): Promise<{ job: Job; link: string }> {
 beforeAll(async () => {
   stack = await EmbeddedStack.start({ dataMapFile });
   await stack.loadSeed({
-    tables: { Users: [{ userId: { S: 'u-a' }, name: { S: 'A' } }, { userId: { S: 'u-b' }, name: { S: 'B' } }] },
+    tables: {
+      Users: [
+        { userId: { S: 'u-a' }, name: { S: 'A' } },
+        { userId: { S: 'u-b' }, name: { S: 'B' } },
+      ],
+    },
     schemas: {},
     objects: [],
   });
@@ -105,7 +110,9 @@ describe('the download link', () => {
     expect(email?.subject).toBe('Your data export is ready to download');
     expect(email?.body.text).toMatch(/Account information: 1 item/);
     expect(email?.body.text).toMatch(/one ZIP file of \d+(\.\d)? (bytes|KB)/);
-    expect(email?.body.text).toContain(`The link works until ${new Date(jobA.linkExpiresAt ?? '').toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })} UTC`);
+    expect(email?.body.text).toContain(
+      `The link works until ${new Date(jobA.linkExpiresAt ?? '').toLocaleString('en-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' })} UTC`,
+    );
     expect(email?.body.html).toContain('Download my data');
   });
 });

@@ -70,7 +70,14 @@ function statusChange(exportId: string, status: string, options: { input?: objec
 
 async function jobIn(userId: string, status: 'QUEUED' | 'RUNNING' | 'FAILED' | 'CANCELLED') {
   const exportId = crypto.randomUUID();
-  await stack.jobs.create({ exportId, userId, requestedBy: { id: userId, role: 'user' }, formats: ['json'], notifyEmail: `${userId}@example.com`, ttl: Math.floor(Date.now() / 1000) + 86_400 });
+  await stack.jobs.create({
+    exportId,
+    userId,
+    requestedBy: { id: userId, role: 'user' },
+    formats: ['json'],
+    notifyEmail: `${userId}@example.com`,
+    ttl: Math.floor(Date.now() / 1000) + 86_400,
+  });
   if (status !== 'QUEUED') await stack.jobs.update(exportId, { status, ...(status === 'FAILED' ? { failureReason: 'SourceReadError: earlier' } : {}) });
   await stack.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: `staging/${exportId}/profile/part-00000.ndjson`, Body: '{}\n' }));
   // A part of the archive that an earlier BundleArchive call finished before its time budget ran out.
@@ -101,7 +108,10 @@ describe('ExecutionEnded', () => {
 
   it('leaves an export MarkFailed already closed as it is: no second failure, email or audit event', async () => {
     const exportId = await jobIn('closed', 'FAILED');
-    expect(await run(statusChange(exportId, 'FAILED', { input: { exportId, userId: 'closed' }, error: 'ExportFailed' }))).toMatchObject({ status: 'UNCHANGED', userNotified: false });
+    expect(await run(statusChange(exportId, 'FAILED', { input: { exportId, userId: 'closed' }, error: 'ExportFailed' }))).toMatchObject({
+      status: 'UNCHANGED',
+      userNotified: false,
+    });
     expect((await stack.jobs.get(exportId))?.failureReason).toBe('SourceReadError: earlier');
     expect(await mailsTo('closed@example.com')).toHaveLength(0);
     expect((await stack.jobs.auditTrail('closed')).filter((e) => e.action === 'fail')).toHaveLength(0);

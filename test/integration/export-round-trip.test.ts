@@ -12,16 +12,7 @@ import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
-import {
-  canonicalFromWire,
-  canonicalItem,
-  expectedCsvCell,
-  expectedItems,
-  parseCsvText,
-  parseExportJson,
-  sortRecords,
-  type Canonical,
-} from '../support/expectations.ts';
+import { canonicalFromWire, canonicalItem, expectedCsvCell, expectedItems, parseCsvText, parseExportJson, sortRecords, type Canonical } from '../support/expectations.ts';
 
 const seed = buildDemoSeed();
 const outDir = mkdtempSync(join(tmpdir(), 'round-trip-'));
@@ -175,7 +166,16 @@ describe('an export of the demo user, JSON and CSV', () => {
 
   it('has an index.html that names every category and links every file', () => {
     const page = text(result.entries, 'index.html');
-    for (const title of ['Account information', 'Payment information', 'Profile data', 'Communication data', 'Usage data', 'Device information', 'Location data', 'Performance data']) {
+    for (const title of [
+      'Account information',
+      'Payment information',
+      'Profile data',
+      'Communication data',
+      'Usage data',
+      'Device information',
+      'Location data',
+      'Performance data',
+    ]) {
       expect(page).toContain(title);
     }
     for (const file of result.manifest.files) expect(page).toContain(`href="${file.path.split('/').map(encodeURIComponent).join('/')}"`);

@@ -12,11 +12,15 @@ import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failures-'));
-const dataMapFile = writeDataMap(dir, [
-  { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
-  { id: 'flaky', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
-  { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-], 'data-map.json');
+const dataMapFile = writeDataMap(
+  dir,
+  [
+    { id: 'profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' },
+    { id: 'flaky', category: 'usage', type: 'dynamodb', table: 'Events', partitionKey: 'userId', keyTemplate: '{userId}' },
+    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+  ],
+  'data-map.json',
+);
 
 /** Users whose "flaky" source fails on every read; the count shows how often the workflow retried. */
 const failingUsers = new Set<string>();
@@ -38,8 +42,14 @@ beforeAll(async () => {
   });
   await stack.loadSeed({
     tables: {
-      Users: [{ userId: { S: 'u-fail' }, email: { S: 'fail@example.com' } }, { userId: { S: 'u-ok' }, email: { S: 'ok@example.com' } }],
-      Events: [{ userId: { S: 'u-fail' }, n: { N: '1' } }, { userId: { S: 'u-ok' }, n: { N: '2' } }],
+      Users: [
+        { userId: { S: 'u-fail' }, email: { S: 'fail@example.com' } },
+        { userId: { S: 'u-ok' }, email: { S: 'ok@example.com' } },
+      ],
+      Events: [
+        { userId: { S: 'u-fail' }, n: { N: '1' } },
+        { userId: { S: 'u-ok' }, n: { N: '2' } },
+      ],
     },
     schemas: {},
     objects: [{ bucket: 'uploads', key: 'users/u-fail/a.txt', base64: Buffer.from('attachment').toString('base64') }],
@@ -93,7 +103,11 @@ describe('a store the data map names but that does not exist', () => {
       { id: 'ghost', category: 'usage', type: 'dynamodb', table: 'NoSuchTable', partitionKey: 'userId', keyTemplate: '{userId}' },
     ]);
     stack = await EmbeddedStack.start({ dataMapFile: mapFile, retryIntervalMs: 0 });
-    await stack.loadSeed({ tables: { Users: [{ userId: { S: 'u-ghost' }, email: { S: 'ghost@example.com' } }] }, schemas: { NoSuchTable: { partitionKey: 'userId' } }, objects: [] });
+    await stack.loadSeed({
+      tables: { Users: [{ userId: { S: 'u-ghost' }, email: { S: 'ghost@example.com' } }] },
+      schemas: { NoSuchTable: { partitionKey: 'userId' } },
+      objects: [],
+    });
     const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb');
     await stack.dynamodb.send(new DeleteTableCommand({ TableName: 'NoSuchTable' }));
 

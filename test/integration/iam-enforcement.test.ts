@@ -80,13 +80,17 @@ describe('IAM on the embedded stack', () => {
     const collect = enforceClients(createClients(process.env), 'CollectSource', stack.permissions);
     const refused = await collect.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'archives/x/not-mine.zip', Body: 'x' })).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
-    expect((refused as Error).message).toMatch(/CollectSource is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::user-data-exports-local\/archives\/x\/not-mine\.zip because no identity-based policy allows/);
+    expect((refused as Error).message).toMatch(
+      /CollectSource is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::user-data-exports-local\/archives\/x\/not-mine\.zip because no identity-based policy allows/,
+    );
   });
 
   it('applies the export bucket’s policy: a put naming another key is refused even where the role allows the put', async () => {
     const collect = enforceClients(createClients(process.env), 'CollectSource', stack.permissions);
     const put = (extra: object) => collect.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'staging/x/part.ndjson', Body: '{}\n', ...extra }));
-    await expect(put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:us-east-1:000000000000:key/someone-elses' })).rejects.toThrow(/explicit deny in a resource-based policy/);
+    await expect(put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:us-east-1:000000000000:key/someone-elses' })).rejects.toThrow(
+      /explicit deny in a resource-based policy/,
+    );
     await expect(put({ ServerSideEncryption: 'AES256' })).rejects.toThrow(/explicit deny in a resource-based policy/);
     await expect(put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: LOCAL_DATA_KEY_ARN })).resolves.toBeDefined();
     // No header at all: the bucket's default encryption (the data key) applies, as for every upload part.

@@ -97,9 +97,7 @@ beforeAll(async () => {
     wrapTask: (task, handler) => {
       if (task === 'BundleArchive') {
         return (event, context) =>
-          cutEveryBlock.has((event as { exportId: string }).exportId)
-            ? handler(event, { ...context, getRemainingTimeInMillis: () => 60_001 })
-            : handler(event, context);
+          cutEveryBlock.has((event as { exportId: string }).exportId) ? handler(event, { ...context, getRemainingTimeInMillis: () => 60_001 }) : handler(event, context);
       }
       return aroundCollectSource(async ({ userId, sourceId }, collect) => {
         const result = await collect();
@@ -127,7 +125,13 @@ async function call(method: string, path: string, token: string, body?: object) 
 }
 
 /** Glob (IAM's *) to a regular expression. */
-const matches = (pattern: string, resource: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(resource);
+const matches = (pattern: string, resource: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(resource);
 
 describe('least privilege, proved by use', () => {
   it('a user starts, follows, resends and downloads; attachments are copied without their tags', async () => {

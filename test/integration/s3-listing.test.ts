@@ -68,9 +68,21 @@ describe('the S3 collector across invocations', () => {
       'mover',
       new Map([
         // After f-01: one not yet reached goes, one comes after the cursor, one behind it (already passed).
-        [1, async () => { await remove('mover', 'f-03'); await put('mover', 'f-06'); await put('mover', 'f-00'); }],
+        [
+          1,
+          async () => {
+            await remove('mover', 'f-03');
+            await put('mover', 'f-06');
+            await put('mover', 'f-00');
+          },
+        ],
         // After f-02: one already staged goes; it stays in the export, staged before it went.
-        [2, async () => { await remove('mover', 'f-01'); }],
+        [
+          2,
+          async () => {
+            await remove('mover', 'f-01');
+          },
+        ],
       ]),
     );
     const files = await exportedFiles('mover');

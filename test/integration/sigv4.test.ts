@@ -89,7 +89,12 @@ async function send(request: Signable, headers: Record<string, string>, body = r
   return { status: response.status, body: (await response.json()) as { message?: string; exportId?: string; exports?: unknown[] } };
 }
 
-const start = (userId: string): Signable => ({ method: 'POST', path: '/support/exports', body: JSON.stringify({ userId, reason: 'TICKET-9 signing test', format: 'json' }), headers: { 'content-type': 'application/json' } });
+const start = (userId: string): Signable => ({
+  method: 'POST',
+  path: '/support/exports',
+  body: JSON.stringify({ userId, reason: 'TICKET-9 signing test', format: 'json' }),
+  headers: { 'content-type': 'application/json' },
+});
 
 describe('SigV4 as API Gateway verifies it', () => {
   it('lets in botocore’s standard SigV4Auth, which sends no x-amz-content-sha256', async () => {
@@ -109,9 +114,16 @@ describe('SigV4 as API Gateway verifies it', () => {
     const { accessKeyId, secretAccessKey } = stack.identity.supportCredentials;
     // Asynchronously: the gateway answering curl runs in this process.
     const curl = async (...args: string[]) =>
-      (await execFileAsync('curl', ['-s', '-w', '\n%{http_code}', '--aws-sigv4', `aws:amz:${LOCAL_REGION}:execute-api`, '--user', `${accessKeyId}:${secretAccessKey}`, ...args])).stdout;
+      (await execFileAsync('curl', ['-s', '-w', '\n%{http_code}', '--aws-sigv4', `aws:amz:${LOCAL_REGION}:execute-api`, '--user', `${accessKeyId}:${secretAccessKey}`, ...args]))
+        .stdout;
     expect((await curl(`${stack.baseUrl}/support/users/u-1002/exports`)).split('\n').at(-1)).toBe('200');
-    const started = await curl('-H', 'content-type: application/json', '-d', JSON.stringify({ userId: 'u-1002', reason: 'TICKET-4711', format: 'json' }), `${stack.baseUrl}/support/exports`);
+    const started = await curl(
+      '-H',
+      'content-type: application/json',
+      '-d',
+      JSON.stringify({ userId: 'u-1002', reason: 'TICKET-4711', format: 'json' }),
+      `${stack.baseUrl}/support/exports`,
+    );
     expect(started.split('\n').at(-1)).toBe('202');
   });
 

@@ -14,10 +14,14 @@ import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'split-download-'));
-const dataMapFile = writeDataMap(dir, [
-  { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', sortKey: 'eventId', keyTemplate: '{userId}' },
-  { id: 'uploads', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-], 'data-map.json');
+const dataMapFile = writeDataMap(
+  dir,
+  [
+    { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', sortKey: 'eventId', keyTemplate: '{userId}' },
+    { id: 'uploads', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+  ],
+  'data-map.json',
+);
 const LIMIT = 64 * 1024;
 const scan = randomBytes(150 * 1024);
 
@@ -63,7 +67,9 @@ describe('a split archive, end to end', () => {
     expect(partLinks).toHaveLength(job.archiveParts ?? 0);
     expect(partLinks.slice(1).every((link, i) => link.endsWith(`&part=${i + 2}`))).toBe(true);
     // Calls that ran out of time saved where they stood for the next.
-    const saves = stack.permissions.decisions.filter((d) => d.functionName === 'BundleArchive' && d.action === 's3:PutObject' && d.resource.includes(`${job.exportId}/archive-progress/`));
+    const saves = stack.permissions.decisions.filter(
+      (d) => d.functionName === 'BundleArchive' && d.action === 's3:PutObject' && d.resource.includes(`${job.exportId}/archive-progress/`),
+    );
     expect(saves.length).toBeGreaterThan(1);
   });
 

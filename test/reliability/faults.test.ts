@@ -31,10 +31,10 @@ type Send = (command: unknown, ...rest: unknown[]) => Promise<unknown>;
 /** Runs `before` ahead of every command the client sends (and may throw in its place). */
 function intercept(client: { send: unknown }, before: (command: { constructor: { name: string }; input: Record<string, unknown> }) => void): void {
   const send = (client.send as Send).bind(client);
-  client.send = ((command: never, ...rest: unknown[]) => {
+  client.send = (command: never, ...rest: unknown[]) => {
     before(command);
     return send(command, ...rest);
-  });
+  };
 }
 const fault = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -187,7 +187,13 @@ describe('faults', () => {
     expect(collectCalls.get('crash/events')).toBe(2);
     expect(result.job.sources.events).toEqual({ records: 3, parts: 1, done: true });
     expect(result.lost + result.duplicates).toBe(0);
-    report(context, { kind: 'Collector crash after writing a part', cases: 1, outcome: 'retried with the same input; part overwritten', recordsLost: result.lost + result.duplicates, leaks: result.leaks });
+    report(context, {
+      kind: 'Collector crash after writing a part',
+      cases: 1,
+      outcome: 'retried with the same input; part overwritten',
+      recordsLost: result.lost + result.duplicates,
+      leaks: result.leaks,
+    });
   });
 
   it('SES refusing the send: retried, then FAILED with an alarm metric; resend later delivers a working link', async (context) => {
@@ -211,6 +217,12 @@ describe('faults', () => {
     writeFileSync(path, zip);
     const events = JSON.parse((await readArchive(path)).get('usage/events.json')?.toString() ?? '[]') as unknown[];
     expect(events).toHaveLength(3);
-    report(context, { kind: 'SES refusing the send', cases: 1, outcome: 'retried 4×, FAILED + DeliveryFailures metric; resend delivered', recordsLost: 3 - events.length, leaks: 0 });
+    report(context, {
+      kind: 'SES refusing the send',
+      cases: 1,
+      outcome: 'retried 4×, FAILED + DeliveryFailures metric; resend delivered',
+      recordsLost: 3 - events.length,
+      leaks: 0,
+    });
   });
 });

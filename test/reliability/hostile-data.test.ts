@@ -125,7 +125,13 @@ describe('data built to break exporters', () => {
     // UTF-8 cannot carry a lone surrogate: the CSV shows U+FFFD there, the JSON keeps it exactly.
     expect(cell('lone')).toBe('broken \ufffd pair');
     for (const [, content] of entries) expect(content.includes('never export me')).toBe(false);
-    report(context, { kind: 'Hostile values (formulas, NUL, surrogates, odd names)', cases: Object.keys(HOSTILE_TEXT).length + 3, outcome: 'JSON exact, CSV defused', recordsLost: lost, leaks: 0 });
+    report(context, {
+      kind: 'Hostile values (formulas, NUL, surrogates, odd names)',
+      cases: Object.keys(HOSTILE_TEXT).length + 3,
+      outcome: 'JSON exact, CSV defused',
+      recordsLost: lost,
+      leaks: 0,
+    });
   });
 
   it('exports a 390 KB item and nested sets exactly', (context) => {

@@ -65,7 +65,9 @@ describe('hostile input (property-based)', () => {
     const bodies = fc.oneof(
       fc.string(),
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ format: fc.oneof(fc.string(), fc.constantFrom('json', 'csv', 'both')), categories: fc.array(fc.string(), { maxLength: 4 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc
+        .record({ format: fc.oneof(fc.string(), fc.constantFrom('json', 'csv', 'both')), categories: fc.array(fc.string(), { maxLength: 4 }) }, { requiredKeys: [] })
+        .map((v) => JSON.stringify(v)),
       fc.dictionary(fc.string(), fc.jsonValue()).map((v) => JSON.stringify(v)),
     );
     let cases = 0;
@@ -85,15 +87,18 @@ describe('hostile input (property-based)', () => {
     const support = new SupportClient({ apiUrl: stack.baseUrl, region: 'us-east-1', credentials: stack.identity.supportCredentials });
     let cases = 0;
     await fc.assert(
-      fc.asyncProperty(fc.record({ userId: fc.oneof(fc.string(), fc.constantFrom('alice', 'nobody', '../x', '{userId}')), reason: fc.string() }, { requiredKeys: [] }), async (body) => {
-        cases += 1;
-        try {
-          await support.start(body as { userId: string; reason: string });
-        } catch (error) {
-          const status = (error as { status?: number }).status ?? 0;
-          expect([400, 404, 409]).toContain(status);
-        }
-      }),
+      fc.asyncProperty(
+        fc.record({ userId: fc.oneof(fc.string(), fc.constantFrom('alice', 'nobody', '../x', '{userId}')), reason: fc.string() }, { requiredKeys: [] }),
+        async (body) => {
+          cases += 1;
+          try {
+            await support.start(body as { userId: string; reason: string });
+          } catch (error) {
+            const status = (error as { status?: number }).status ?? 0;
+            expect([400, 404, 409]).toContain(status);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
     report(context, { kind: 'Fuzzed API bodies (support route)', cases, outcome: 'no 5xx; 400/404 with sentences', recordsLost: 0, leaks: 0 });
@@ -135,11 +140,7 @@ describe('hostile input (property-based)', () => {
       // One character changed anywhere.
       fc.tuple(fc.nat(tokenA.length - 1), fc.constantFrom(...alphabet)).map(([i, c]) => tokenA.slice(0, i) + (tokenA[i] === c ? (c === 'A' ? 'B' : 'A') : c) + tokenA.slice(i + 1)),
       // A's MAC on a rewritten payload (B's export id, another user, a later expiry).
-      fc.constantFrom(
-        { e: exportB, u: 'alice' },
-        { e: exportA, u: 'bob' },
-        { e: exportA, u: 'alice', x: 4_102_444_800 },
-      ).map((claims) => {
+      fc.constantFrom({ e: exportB, u: 'alice' }, { e: exportA, u: 'bob' }, { e: exportA, u: 'alice', x: 4_102_444_800 }).map((claims) => {
         const original = JSON.parse(Buffer.from(payloadA, 'base64url').toString()) as Record<string, unknown>;
         return `${Buffer.from(JSON.stringify({ ...original, ...claims })).toString('base64url')}.${macA}`;
       }),
@@ -213,7 +214,22 @@ describe('files wrong in every field', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    const fields = ['.id', '.category', '.table', '.index', '.partitionKey', '.keyTemplate', '.exclude', '.include', '.kmsKeyArn', '.sortKeyPrefix', '.bucket', '.prefix', 'categories', 'recipient'];
+    const fields = [
+      '.id',
+      '.category',
+      '.table',
+      '.index',
+      '.partitionKey',
+      '.keyTemplate',
+      '.exclude',
+      '.include',
+      '.kmsKeyArn',
+      '.sortKeyPrefix',
+      '.bucket',
+      '.prefix',
+      'categories',
+      'recipient',
+    ];
     const named = fields.filter((f) => message.includes(f));
     expect(named).toEqual(fields);
     expect(message).toContain('Unrecognized key: "extra"');
@@ -235,7 +251,19 @@ describe('files wrong in every field', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    const fields = ['tables.bad table!', 'tables.Users[0].a.N', 'tables.Users[0].b', 'tables.Users[0].c.SS', 'tables.Users[0].d.B', 'tables.Users[0].e.M.f.L[0].BOOL', 'schemas.Users.partitionKey', 'objects[0].bucket', 'objects[0].key', 'objects[0].base64', 'Unrecognized key: "extra"'];
+    const fields = [
+      'tables.bad table!',
+      'tables.Users[0].a.N',
+      'tables.Users[0].b',
+      'tables.Users[0].c.SS',
+      'tables.Users[0].d.B',
+      'tables.Users[0].e.M.f.L[0].BOOL',
+      'schemas.Users.partitionKey',
+      'objects[0].bucket',
+      'objects[0].key',
+      'objects[0].base64',
+      'Unrecognized key: "extra"',
+    ];
     expect(fields.filter((f) => message.includes(f))).toEqual(fields);
     report(context, { kind: 'Seed wrong in every field', cases: fields.length, outcome: 'refused, every field named', recordsLost: 0, leaks: 0 });
   });

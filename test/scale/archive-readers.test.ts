@@ -33,7 +33,8 @@ const files = [
 ];
 
 // Small blocks: the manifest (tens of KiB) is cut into many.
-const build = (exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) => buildStagedArchive(exportId, folders, { files, maxArchiveBytes, randomFileBytes, blockBytes: 4096 });
+const build = (exportId: string, maxArchiveBytes?: number, randomFileBytes = 0) =>
+  buildStagedArchive(exportId, folders, { files, maxArchiveBytes, randomFileBytes, blockBytes: 4096 });
 
 /** Every file under `root` with its sha256. */
 function tree(root: string): Record<string, string> {
@@ -163,7 +164,10 @@ describe('an entry past 4 GiB read from a pipe', () => {
     // A small file after it: a reader that misreads the descriptor loses its place before this one.
     store.createSparse(BUCKET, stagedObjectKey(exportId, 'attachments', 1), 0);
     writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', 1)), randomBytes(100));
-    writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), [JSON.stringify({ sequence: 0, key: 'big.bin', size }), JSON.stringify({ sequence: 1, key: 'after.bin', size: 100 })].join('\n') + '\n');
+    writeFileSync(
+      store.path(BUCKET, partKey(exportId, 'attachments', 0)),
+      [JSON.stringify({ sequence: 0, key: 'big.bin', size }), JSON.stringify({ sequence: 1, key: 'after.bin', size: 100 })].join('\n') + '\n',
+    );
     const s3 = store.asClient();
     const result = await bundleUntilBuilt(
       { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },

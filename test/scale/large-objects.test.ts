@@ -77,7 +77,10 @@ describe('objects too large for CopyObject', () => {
     const big = randomBytes(23 * MIB + 777);
     const small = randomBytes(1000);
     // Written as the stand-in stores objects: a file per key.
-    for (const [key, body] of [[`users/${USER}/a-big.bin`, big], [`users/${USER}/b-small.txt`, small]] as const) {
+    for (const [key, body] of [
+      [`users/${USER}/a-big.bin`, big],
+      [`users/${USER}/b-small.txt`, small],
+    ] as const) {
       s3.createSparse(UPLOADS, key, 0);
       writeFileSync(s3.path(UPLOADS, key), body);
     }
@@ -122,7 +125,9 @@ describe('objects too large for CopyObject', () => {
       const send = client.send.bind(client);
       let seen = 0;
       (client as { send: unknown }).send = (command: { constructor: { name: string } }) =>
-        command.constructor.name === name && ++seen === nth ? Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError' })) : send(command as never);
+        command.constructor.name === name && ++seen === nth
+          ? Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError' }))
+          : send(command as never);
       return client;
     }
     const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -216,7 +221,11 @@ describe('many small objects', () => {
     const result = await collectSource(first, deps(s3, {}, client), Date.now() + 60_000);
     expect(result).toMatchObject({ done: true, records: 100 });
     expect(seen.most).toBe(16);
-    const lines = (await read(client, partKey(EXPORT_ID, 'attachments', 0))).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as { sequence: number; key: string });
+    const lines = (await read(client, partKey(EXPORT_ID, 'attachments', 0)))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { sequence: number; key: string });
     expect(lines.map((line) => line.key)).toEqual(keys.map((key) => key.slice(`users/${USER}/`.length)));
     expect(lines.map((line) => line.sequence)).toEqual(keys.map((_, i) => i));
     for (const i of keys.keys()) expect((await read(client, stagedObjectKey(EXPORT_ID, 'attachments', i))).toString()).toBe(`photo ${i}`);

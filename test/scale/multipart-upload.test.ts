@@ -61,7 +61,7 @@ describe('uploadObject', () => {
     const s3 = store();
     const data = randomBytes(23 * MIB + 12345);
     const chunks: Buffer[] = [];
-    for (let at = 0; at < data.length; ) {
+    for (let at = 0; at < data.length;) {
       const size = Math.min(data.length - at, 1 + Math.floor(Math.random() * 3 * MIB));
       chunks.push(data.subarray(at, at + size));
       at += size;
@@ -123,7 +123,8 @@ describe('uploadObject', () => {
     const send = client.send.bind(client);
     let parts = 0;
     (client as { send: unknown }).send = (command: { constructor: { name: string } }) => {
-      if (command.constructor.name === 'UploadPartCommand' && ++parts === 2) return Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError' }));
+      if (command.constructor.name === 'UploadPartCommand' && ++parts === 2)
+        return Promise.reject(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError' }));
       return send(command as never);
     };
     const data = randomBytes(4 * partBytes(1));
@@ -144,9 +145,20 @@ describe('the S3 stand-in holds uploads to S3’s rules', () => {
     const id = await start(s3);
     const one = await part(s3, id, 1, MIB);
     const two = await part(s3, id, 2, MIB);
-    const complete = (Parts: { PartNumber: number; ETag?: string }[]) => s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'k', UploadId: id, MultipartUpload: { Parts } }));
-    await expect(complete([{ PartNumber: 1, ETag: one.ETag }, { PartNumber: 2, ETag: two.ETag }])).rejects.toMatchObject({ name: 'EntityTooSmall' });
-    await expect(complete([{ PartNumber: 2, ETag: two.ETag }, { PartNumber: 1, ETag: one.ETag }])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    const complete = (Parts: { PartNumber: number; ETag?: string }[]) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'k', UploadId: id, MultipartUpload: { Parts } }));
+    await expect(
+      complete([
+        { PartNumber: 1, ETag: one.ETag },
+        { PartNumber: 2, ETag: two.ETag },
+      ]),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      complete([
+        { PartNumber: 2, ETag: two.ETag },
+        { PartNumber: 1, ETag: one.ETag },
+      ]),
+    ).rejects.toMatchObject({ name: 'InvalidPartOrder' });
     await expect(complete([{ PartNumber: 1, ETag: '"other"' }])).rejects.toMatchObject({ name: 'InvalidPart' });
     await expect(part(s3, id, S3_MAX_PARTS + 1, 1)).rejects.toMatchObject({ name: 'InvalidArgument' });
   });
@@ -158,7 +170,14 @@ describe('the S3 stand-in holds uploads to S3’s rules', () => {
     const one = await part(s3, id, 1, 5 * MIB);
     await part(s3, id, 2, 5 * MIB);
     const two = await part(s3, id, 2, 6 * MIB);
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'k', UploadId: id, MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: [one, two, three][n - 1]?.ETag })) } }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: 'k',
+        UploadId: id,
+        MultipartUpload: { Parts: [1, 2, 3].map((n) => ({ PartNumber: n, ETag: [one, two, three][n - 1]?.ETag })) },
+      }),
+    );
     const body = await bodyOf(s3, 'k');
     expect(body.length).toBe(11 * MIB + 100);
     expect([body[0], body[5 * MIB], body[11 * MIB - 1], body[11 * MIB]]).toEqual([1, 2, 2, 3]);

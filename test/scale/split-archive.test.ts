@@ -42,7 +42,10 @@ const event = (n: number) => ({
 function stage(store: FileBackedS3, exportId: string, records: number, files: { key: string; bytes: Buffer }[]) {
   mkdirSync(join(store.root, BUCKET), { recursive: true });
   const half = Math.ceil(records / 2);
-  for (const [part, range] of [[0, [0, half]], [1, [half, records]]] as const) {
+  for (const [part, range] of [
+    [0, [0, half]],
+    [1, [half, records]],
+  ] as const) {
     const columns = new Set<string>();
     const lines = Array.from({ length: range[1] - range[0] }, (_, i) => itemToJson(event(range[0] + i), columns) + '\n');
     writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', part)), lines.join(''));
@@ -108,7 +111,11 @@ async function verify(parts: string[], records: number, files: Staged, limit?: n
   for (const file of manifest.files) {
     const bytes = read(file);
     expect(bytes, `${file.path} in part ${file.archivePart}`).toBeDefined();
-    expect(createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex')).toBe(file.sha256);
+    expect(
+      createHash('sha256')
+        .update(bytes ?? Buffer.alloc(0))
+        .digest('hex'),
+    ).toBe(file.sha256);
     expect(bytes?.length).toBe(file.bytes);
   }
   const paths = manifest.files.map((f) => f.path);
@@ -208,8 +215,23 @@ describe('split archives', () => {
     const exportId = 'split-0000-0006';
     stage(store, exportId, 3000, files);
     const s3 = store.asClient();
-    const request = { exportId, userId: 'u-1', formats: ['json', 'csv'] as ('json' | 'csv')[], sources: [{ sourceId: 'usage-events', nextPart: 2, records: 3000 }, { sourceId: 'attachments', nextPart: 1, records: files.length }] };
-    const deps = () => ({ s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, blockBytes: 64 * 1024, now: () => new Date((clock += 1000)), deadline: clock + 2500 });
+    const request = {
+      exportId,
+      userId: 'u-1',
+      formats: ['json', 'csv'] as ('json' | 'csv')[],
+      sources: [
+        { sourceId: 'usage-events', nextPart: 2, records: 3000 },
+        { sourceId: 'attachments', nextPart: 1, records: files.length },
+      ],
+    };
+    const deps = () => ({
+      s3,
+      exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' },
+      dataMap,
+      blockBytes: 64 * 1024,
+      now: () => new Date((clock += 1000)),
+      deadline: clock + 2500,
+    });
     const first = await bundleArchive(request, deps());
     if (first.done) throw new Error('the first call should have run out of time');
     // The Lambda dies after saving; Step Functions retries with the same input, twice.
@@ -227,7 +249,10 @@ describe('split archives', () => {
     folders.push(folder);
     const s3 = new FileBackedS3(folder).asClient();
     await expect(
-      bundleArchive({ exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } }, { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap }),
+      bundleArchive(
+        { exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } },
+        { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
+      ),
     ).rejects.toThrow("The archive's progress after part 2 is missing from staging");
   });
 

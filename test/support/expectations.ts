@@ -47,9 +47,7 @@ export function expectedItems(seed: Seed, source: DynamoDbSource, userId: string
       return sort !== undefined && 'S' in sort && sort.S.startsWith(source.sortKeyPrefix);
     })
     .map((item) => {
-      const kept = Object.entries(item).filter(([name]) =>
-        source.include ? source.include.includes(name) : !(source.exclude ?? []).includes(name),
-      );
+      const kept = Object.entries(item).filter(([name]) => (source.include ? source.include.includes(name) : !(source.exclude ?? []).includes(name)));
       return Object.fromEntries(kept);
     });
 }

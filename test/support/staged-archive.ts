@@ -61,7 +61,10 @@ export async function buildStagedArchive(exportId: string, folders: Folders, opt
   writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', 0)), records.map((r) => itemToJson(r, columns) + '\n').join(''));
   writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', 0)), JSON.stringify([...columns]));
   staged.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
-  writeFileSync(store.path(BUCKET, partKey(exportId, 'attachments', 0)), staged.map((f, sequence) => JSON.stringify({ sequence, key: f.key, size: f.bytes.length }) + '\n').join(''));
+  writeFileSync(
+    store.path(BUCKET, partKey(exportId, 'attachments', 0)),
+    staged.map((f, sequence) => JSON.stringify({ sequence, key: f.key, size: f.bytes.length }) + '\n').join(''),
+  );
   const s3 = store.asClient();
   const result = await bundleUntilBuilt(
     {
@@ -73,7 +76,14 @@ export async function buildStagedArchive(exportId: string, folders: Folders, opt
         { sourceId: 'attachments', nextPart: 1, records: staged.length },
       ],
     },
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: stagedDataMap, blockBytes: options.blockBytes, maxArchiveBytes: options.maxArchiveBytes, now: () => GENERATED_AT },
+    {
+      s3,
+      exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' },
+      dataMap: stagedDataMap,
+      blockBytes: options.blockBytes,
+      maxArchiveBytes: options.maxArchiveBytes,
+      now: () => GENERATED_AT,
+    },
   );
   return { result, parts: Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1))) };
 }

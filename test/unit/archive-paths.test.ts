@@ -237,7 +237,14 @@ describe('names every file system keeps apart', () => {
   });
 
   it('never hands out two paths one file system would merge, nor one over the limit (property)', () => {
-    const name = fc.string({ unit: fc.oneof(fc.constantFrom('a', 'A', 'é', 'e\u0301', 'ς', 'σ', 'Σ', 'ß', 'ẞ', 'SS', 'ﬀ', 'İ', 'ǅ', '/', '.', ' ', '\u202e', '日', '🎉', 'x'.repeat(30)), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 40 });
+    const name = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom('a', 'A', 'é', 'e\u0301', 'ς', 'σ', 'Σ', 'ß', 'ẞ', 'SS', 'ﬀ', 'İ', 'ǅ', '/', '.', ' ', '\u202e', '日', '🎉', 'x'.repeat(30)),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+      ),
+      minLength: 1,
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(fc.array(name, { minLength: 1, maxLength: 40 }), (keys) => {
         const paths = new PathAllocator();

@@ -3,17 +3,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import {
-  csvHeader,
-  csvRow,
-  itemToJson,
-  orderColumns,
-  projectItem,
-  toJsonNumber,
-  valueToJson,
-  type WireItem,
-  type WireValue,
-} from '../../lambdas/core/values/attribute-values.ts';
+import { csvHeader, csvRow, itemToJson, orderColumns, projectItem, toJsonNumber, valueToJson, type WireItem, type WireValue } from '../../lambdas/core/values/attribute-values.ts';
 import { CsvRows } from '../../lambdas/core/archive/csv/csv-rows.ts';
 
 /** CSV text of staged lines (export JSON objects), rendered as the bundler renders them. */
@@ -95,13 +85,10 @@ describe('toJsonNumber', () => {
     }
   });
 
-  it.each(['', ' ', 'abc', '.', '-', '+', 'e5', '1e', '1.2.3', '--1', 'NaN', 'Infinity', '0x10', '1_000', '1,5', '1 2'])(
-    'refuses %j as not a number',
-    (text) => {
-      expect(() => toJsonNumber(text)).toThrow(TypeError);
-      expect(() => toJsonNumber(text)).toThrow(`"${text}" is not a number`);
-    },
-  );
+  it.each(['', ' ', 'abc', '.', '-', '+', 'e5', '1e', '1.2.3', '--1', 'NaN', 'Infinity', '0x10', '1_000', '1,5', '1 2'])('refuses %j as not a number', (text) => {
+    expect(() => toJsonNumber(text)).toThrow(TypeError);
+    expect(() => toJsonNumber(text)).toThrow(`"${text}" is not a number`);
+  });
 });
 
 describe('valueToJson / itemToJson', () => {

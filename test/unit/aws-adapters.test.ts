@@ -44,7 +44,10 @@ describe('the Step Functions workflow adapter', () => {
   });
 
   it('stops the execution of that name, and is done when it has already ended', async () => {
-    sfn.on(StopExecutionCommand).resolvesOnce({ stopDate: new Date('2026-12-01T10:01:00Z') }).rejectsOnce(new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${EXECUTION}'`, ...metadata }));
+    sfn
+      .on(StopExecutionCommand)
+      .resolvesOnce({ stopDate: new Date('2026-12-01T10:01:00Z') })
+      .rejectsOnce(new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${EXECUTION}'`, ...metadata }));
     await workflow().stop(EXPORT_ID);
     await workflow().stop(EXPORT_ID);
     expect(sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input)).toEqual([

@@ -15,7 +15,11 @@ const text = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.constantFrom('', '=SUM(A1)', '+1', '-2', '@x', '\tx', '\rx', 'a,b', 'say "hi"', 'line\nbreak', 'cr\r\nlf', '日本 🎉', '\u0000nul'),
 );
-const number = fc.oneof(fc.integer().map(String), fc.bigInt({ min: -(10n ** 37n), max: 10n ** 37n }).map(String), fc.constantFrom('0.5', '-42.75', '1E+10', '12345678901234567890.123456789'));
+const number = fc.oneof(
+  fc.integer().map(String),
+  fc.bigInt({ min: -(10n ** 37n), max: 10n ** 37n }).map(String),
+  fc.constantFrom('0.5', '-42.75', '1E+10', '12345678901234567890.123456789'),
+);
 const value: fc.Arbitrary<AttributeValue> = fc.oneof(
   text.map((S) => ({ S })),
   number.map((N) => ({ N })),

@@ -72,15 +72,11 @@ describe('parseDataMap', () => {
   });
 
   it('refuses a keyTemplate without {userId}', () => {
-    expect(problemsOf(mapWith({ keyTemplate: 'USER#' }))).toEqual([
-      '  - sources[1] ("messages").keyTemplate: must contain {userId}, or every user would read the same data',
-    ]);
+    expect(problemsOf(mapWith({ keyTemplate: 'USER#' }))).toEqual(['  - sources[1] ("messages").keyTemplate: must contain {userId}, or every user would read the same data']);
   });
 
   it('refuses an unknown placeholder next to {userId}', () => {
-    expect(problemsOf(mapWith({ keyTemplate: '{tenantId}#{userId}' }))).toEqual([
-      '  - sources[1] ("messages").keyTemplate: may use only the placeholder {userId}',
-    ]);
+    expect(problemsOf(mapWith({ keyTemplate: '{tenantId}#{userId}' }))).toEqual(['  - sources[1] ("messages").keyTemplate: may use only the placeholder {userId}']);
   });
 
   it('refuses sortKeyPrefix without sortKey', () => {
@@ -133,10 +129,9 @@ describe('parseDataMap', () => {
 
   it('refuses unknown fields such as a "sortkey" typo, naming the field', () => {
     const { sortKey: _sortKey, ...rest } = messages;
-    expect(problemsOf({ sources: [profile, { ...rest, sortkey: 'sk' }] }).sort()).toEqual([
-      '  - sources[1] ("messages").sortKeyPrefix: needs "sortKey" to name the attribute the prefix applies to',
-      '  - sources[1] ("messages"): Unrecognized key: "sortkey"',
-    ].sort());
+    expect(problemsOf({ sources: [profile, { ...rest, sortkey: 'sk' }] }).sort()).toEqual(
+      ['  - sources[1] ("messages").sortKeyPrefix: needs "sortKey" to name the attribute the prefix applies to', '  - sources[1] ("messages"): Unrecognized key: "sortkey"'].sort(),
+    );
   });
 
   it('refuses an unknown top-level field', () => {
@@ -153,15 +148,11 @@ describe('parseDataMap', () => {
   });
 
   it('refuses a recipient pointing at a missing source', () => {
-    expect(problemsOf(mapWith({}, 1, { recipient: { sourceId: 'accounts', attribute: 'email' } }))).toEqual([
-      '  - recipient.sourceId: must name a dynamodb source of this map',
-    ]);
+    expect(problemsOf(mapWith({}, 1, { recipient: { sourceId: 'accounts', attribute: 'email' } }))).toEqual(['  - recipient.sourceId: must name a dynamodb source of this map']);
   });
 
   it('refuses a recipient pointing at an s3 source', () => {
-    expect(problemsOf(mapWith({}, 1, { recipient: { sourceId: 'attachments', attribute: 'email' } }))).toEqual([
-      '  - recipient.sourceId: must name a dynamodb source of this map',
-    ]);
+    expect(problemsOf(mapWith({}, 1, { recipient: { sourceId: 'attachments', attribute: 'email' } }))).toEqual(['  - recipient.sourceId: must name a dynamodb source of this map']);
   });
 
   it('refuses a recipient attribute the source excludes or does not include', () => {

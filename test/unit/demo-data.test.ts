@@ -67,7 +67,7 @@ describe('demo seed', () => {
     }
   });
 
-  it("gives u-heavy more usage events than one 1 MB Query page holds", () => {
+  it('gives u-heavy more usage events than one 1 MB Query page holds', () => {
     const events = (seed.tables.UsageEvents ?? []).filter((e) => e.userId && 'S' in e.userId && e.userId.S === 'u-heavy');
     expect(JSON.stringify(events).length).toBeGreaterThan(1.2 * 1024 * 1024);
     // DynamoDB counts attribute values, not JSON: even the string values alone must exceed a page.
@@ -93,7 +93,10 @@ describe('demo seed', () => {
     expect(user?.creditBalance).toEqual({ N: '-42.75' });
     expect(user?.nickname).toEqual({ S: '' });
 
-    const messages = itemsOf(dynamoSources.find((s) => s.id === 'messages')!, DEMO_USER_ID).map((m) => (m.body && 'S' in m.body ? m.body.S : ''));
+    const messages = itemsOf(
+      dynamoSources.find((s) => s.id === 'messages')!,
+      DEMO_USER_ID,
+    ).map((m) => (m.body && 'S' in m.body ? m.body.S : ''));
     expect(messages.some((b) => b.startsWith('=HYPERLINK('))).toBe(true);
     expect(messages.some((b) => b.includes(',') && b.includes('"') && b.includes('\n'))).toBe(true);
     expect(messages.some((b) => b.includes('Größe ✓ 日本語'))).toBe(true);

@@ -51,7 +51,11 @@ const uploads = [
 
 /** The page a person sees before opening "Technical details". */
 const firstLayer = (page: string) => page.replace(/<details>\s*<summary>Technical details<\/summary>[\s\S]*?<\/details>/, '');
-const text = (html: string) => html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+const text = (html: string) =>
+  html
+    .replace(/<style>[\s\S]*?<\/style>/, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ');
 
 describe('index.html', () => {
   const page = renderIndexPage(manifest([...account, ...uploads], uploads.length), dataMap);
@@ -117,7 +121,15 @@ describe('index.html', () => {
         [
           ...account,
           file({ path: 'communication/attachments/big.bin', sourceId: 'attachments', category: 'communication', format: 'file', originalKey: 'big.bin', archivePart: 1 }),
-          file({ path: 'communication/attachments/big.bin.part-2', sourceId: 'attachments', category: 'communication', format: 'file', originalKey: 'big.bin', archivePart: 2, continues: 'communication/attachments/big.bin' }),
+          file({
+            path: 'communication/attachments/big.bin.part-2',
+            sourceId: 'attachments',
+            category: 'communication',
+            format: 'file',
+            originalKey: 'big.bin',
+            archivePart: 2,
+            continues: 'communication/attachments/big.bin',
+          }),
         ],
         1,
       ),

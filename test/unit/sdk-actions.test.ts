@@ -133,5 +133,7 @@ describe('SES, KMS, Lambda and Step Functions commands', () => {
 
 it('refuses a command it has no row for, naming the table to extend', () => {
   expect(() => actions('S3Client', 'PutBucketPolicyCommand', {})).toThrow(UnmappedCommandError);
-  expect(() => actions('S3Client', 'PutBucketPolicyCommand', {})).toThrow(/S3Client PutBucketPolicyCommand has no IAM mapping; add the actions it needs to SDK_ACTIONS in local\/iam\/sdk-actions.ts/);
+  expect(() => actions('S3Client', 'PutBucketPolicyCommand', {})).toThrow(
+    /S3Client PutBucketPolicyCommand has no IAM mapping; add the actions it needs to SDK_ACTIONS in local\/iam\/sdk-actions.ts/,
+  );
 });

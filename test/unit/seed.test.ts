@@ -34,8 +34,7 @@ function problemsOf(run: () => unknown, firstLine: string): string[] {
 }
 
 const parseProblems = (value: unknown): string[] => problemsOf(() => parseSeed(value, ORIGIN), `${ORIGIN} is not a valid seed:`);
-const fitProblems = (seed: unknown, map: DataMap): string[] =>
-  problemsOf(() => resolveTableSchemas(parseSeed(seed, ORIGIN), map, ORIGIN), `${ORIGIN} does not fit the data map:`);
+const fitProblems = (seed: unknown, map: DataMap): string[] => problemsOf(() => resolveTableSchemas(parseSeed(seed, ORIGIN), map, ORIGIN), `${ORIGIN} does not fit the data map:`);
 
 const VALUE_MESSAGE = 'must be a DynamoDB JSON value such as {"S": "text"} or {"N": "1.5"}';
 
@@ -165,9 +164,7 @@ describe('resolveTableSchemas', () => {
 
   it('refuses a schema that lacks the index a source reads', () => {
     const map = dataMapOf({ table: 'UsageEvents', index: 'byUser' });
-    expect(fitProblems({ schemas: { UsageEvents: { partitionKey: 'eventId' } } }, map)).toEqual([
-      '  - schemas.UsageEvents.indexes has no "byUser", which source "source-0" reads',
-    ]);
+    expect(fitProblems({ schemas: { UsageEvents: { partitionKey: 'eventId' } } }, map)).toEqual(['  - schemas.UsageEvents.indexes has no "byUser", which source "source-0" reads']);
   });
 
   it('refuses a seed table absent from the data map without a schema', () => {

@@ -8,7 +8,10 @@ interface AslError {
   'Error code': string;
   Message: string;
 }
-type AslValidator = (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => { isValid: boolean; errors: AslError[]; errorsText: (separator?: string) => string };
+type AslValidator = (
+  definition: unknown,
+  options?: { checkPaths?: boolean; checkArn?: boolean },
+) => { isValid: boolean; errors: AslError[]; errorsText: (separator?: string) => string };
 
 // asl-validator is CommonJS without type declarations.
 const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
@@ -65,9 +68,7 @@ function allStates(machine: StateMachine = definition, scope = 'top'): { name: s
 }
 
 function successors(state: State): string[] {
-  return [state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next), ...(state.Catch ?? []).map((c) => c.Next)].filter(
-    (n): n is string => n !== undefined,
-  );
+  return [state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next), ...(state.Catch ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined);
 }
 
 /** Names of the states of `machine` reachable from its StartAt (not descending into Maps). */
@@ -110,7 +111,9 @@ describe('state-machines/export.asl.json', () => {
 
   it('has one placeholder per workflow function and no other substitution', () => {
     const placeholders = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
-    expect(new Set(placeholders)).toEqual(new Set(['PrepareExportFunctionArn', 'CollectSourceFunctionArn', 'BundleArchiveFunctionArn', 'SendLinkFunctionArn', 'MarkFailedFunctionArn']));
+    expect(new Set(placeholders)).toEqual(
+      new Set(['PrepareExportFunctionArn', 'CollectSourceFunctionArn', 'BundleArchiveFunctionArn', 'SendLinkFunctionArn', 'MarkFailedFunctionArn']),
+    );
   });
 
   it('uses JSONPath only: no JSONata, no Assign, no JSONata-only fields', () => {
@@ -164,7 +167,11 @@ describe('state-machines/export.asl.json', () => {
   it('loops BundleArchive through IsArchiveBuilt, from a resume point, until the archive is built', () => {
     expect(definition.States.StartArchive).toMatchObject({ Type: 'Pass', Result: { resume: null }, ResultPath: '$.archive', Next: 'BundleArchive' });
     expect(definition.States.BundleArchive).toMatchObject({ Parameters: { 'resume.$': '$.archive.resume' }, ResultPath: '$.archive', Next: 'IsArchiveBuilt' });
-    expect(definition.States.IsArchiveBuilt).toMatchObject({ Type: 'Choice', Default: 'BundleArchive', Choices: [{ Variable: '$.archive.done', BooleanEquals: true, Next: 'SendLink' }] });
+    expect(definition.States.IsArchiveBuilt).toMatchObject({
+      Type: 'Choice',
+      Default: 'BundleArchive',
+      Choices: [{ Variable: '$.archive.done', BooleanEquals: true, Next: 'SendLink' }],
+    });
   });
 
   it('gives every Task a TimeoutSeconds within Lambda limits', () => {

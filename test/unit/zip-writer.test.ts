@@ -105,7 +105,13 @@ describe('ZipWriter', () => {
 describe('ZipWriter over random entry sets (property)', () => {
   const entry = fc.record({
     name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).map((n) => n.replace(/[/\\\0]/g, '_') || 'x'),
-    blocks: fc.array(fc.oneof(fc.uint8Array({ maxLength: 70_000 }), fc.string({ maxLength: 20_000 }).map((t) => new Uint8Array(Buffer.from(t.repeat(3))))), { maxLength: 5 }),
+    blocks: fc.array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 70_000 }),
+        fc.string({ maxLength: 20_000 }).map((t) => new Uint8Array(Buffer.from(t.repeat(3)))),
+      ),
+      { maxLength: 5 },
+    ),
     sizeBound: fc.boolean(),
   });
 

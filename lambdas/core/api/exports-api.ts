@@ -74,10 +74,7 @@ export interface ExportsApiDeps {
 
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
 export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
-  const config = parseEnv(
-    pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
-    runtime.env,
-  );
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
   return {
     jobs: jobStoreFrom(runtime.clients.dynamodb, config),
     workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),

@@ -23,7 +23,7 @@ const FORMAT_CONTROLS = /[\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g
  */
 export function foldForComparison(path: string): string {
   let folded = path.normalize('NFC');
-  for (let previous = ''; previous !== folded; ) {
+  for (let previous = ''; previous !== folded;) {
     previous = folded;
     folded = folded.toUpperCase().toLowerCase().normalize('NFC');
   }

@@ -69,7 +69,6 @@ export interface ArchiveUnderWay {
 
 export type BundleResult = BuiltArchive | ArchiveUnderWay;
 
-
 /** What a call that ran out of time saves for the next. */
 interface SavedArchive {
   generatedAt: string;
@@ -151,7 +150,11 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
  * Calls bundleArchive until the archive is built, as the state machine does; `deadlineOf` gives each
  * call its deadline. For the benchmark and the tests, which run the bundler without the state machine.
  */
-export async function bundleUntilBuilt(request: BundleRequest, deps: BundleDeps, deadlineOf: () => number | undefined = () => deps.deadline): Promise<BuiltArchive & { calls: number }> {
+export async function bundleUntilBuilt(
+  request: BundleRequest,
+  deps: BundleDeps,
+  deadlineOf: () => number | undefined = () => deps.deadline,
+): Promise<BuiltArchive & { calls: number }> {
   let resume = request.resume ?? null;
   for (let calls = 1; ; calls += 1) {
     const result = await bundleArchive({ ...request, resume }, { ...deps, deadline: deadlineOf() });

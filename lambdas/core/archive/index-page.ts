@@ -10,7 +10,6 @@ import type { Manifest, ManifestFile, ManifestSource } from './manifest.ts';
 import { CATEGORIES, PRIVACY_CONTACT } from '../data-map/privacy-policy.ts';
 import { count, escapeHtml, formatBytes, formatDate, listInWords } from '../delivery/wording.ts';
 
-
 export interface IndexPageFacts {
   /** The part of a split archive that holds index.html: the last one, so also how many parts there are. */
   partCount: number;
@@ -46,10 +45,7 @@ function originalName(file: ManifestFile, source: ManifestSource): string | unde
 
 function fileLine(file: ManifestFile, pieces: ManifestFile[], source: ManifestSource, facts: IndexPageFacts): string {
   const where = (f: ManifestFile) => (facts.partCount > 1 ? `, in part ${f.archivePart}` : '');
-  const what =
-    file.format === 'file'
-      ? formatBytes(pieces.reduce((sum, piece) => sum + piece.bytes, file.bytes))
-      : `${FORMAT_WORDS[file.format] ?? file.format.toUpperCase()}`;
+  const what = file.format === 'file' ? formatBytes(pieces.reduce((sum, piece) => sum + piece.bytes, file.bytes)) : `${FORMAT_WORDS[file.format] ?? file.format.toUpperCase()}`;
   const original = originalName(file, source);
   const renamed = original === undefined ? '' : `<br><span class="note">Renamed so that every computer can save it. Its original name: ${visibleName(original)}</span>`;
   const rest =

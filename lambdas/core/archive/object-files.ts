@@ -64,7 +64,11 @@ async function* stagedObjects(deps: BundleDeps, parts: string[], skip: number): 
 }
 
 /** Each item with its fetch started up to `depth` items ahead. Bodies fetched but never used are released. */
-async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch: (item: T, ordinal: number) => Promise<R>, depth: number): AsyncGenerator<{ object: T; body: Promise<R> }> {
+async function* prefetched<T, R extends Readable>(
+  items: AsyncIterable<T>,
+  fetch: (item: T, ordinal: number) => Promise<R>,
+  depth: number,
+): AsyncGenerator<{ object: T; body: Promise<R> }> {
   const queue: { object: T; body: Promise<R> }[] = [];
   try {
     let ordinal = 0;
@@ -76,7 +80,11 @@ async function* prefetched<T, R extends Readable>(items: AsyncIterable<T>, fetch
     }
     while (queue.length > 0) yield queue.shift() as { object: T; body: Promise<R> };
   } finally {
-    for (const left of queue) void left.body.then((body) => body.destroy(), () => undefined);
+    for (const left of queue)
+      void left.body.then(
+        (body) => body.destroy(),
+        () => undefined,
+      );
   }
 }
 
@@ -93,7 +101,7 @@ async function* byteBlocks(body: Readable, blockBytes: number, buffers: BlockBuf
   let filling = buffers.take(blockBytes);
   let length = 0;
   for await (const chunk of body) {
-    for (let at = 0; at < (chunk as Buffer).length; ) {
+    for (let at = 0; at < (chunk as Buffer).length;) {
       const copied = (chunk as Buffer).copy(filling, length, at, at + blockBytes - length);
       length += copied;
       at += copied;

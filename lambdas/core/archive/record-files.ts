@@ -42,13 +42,25 @@ export async function writeRecordFiles(
     const path = resuming && at.path !== undefined ? at.path : paths.allocate(`${base}${extension}`);
     const start: Position = resuming ? at : { source: at.source, format, part: 0, offset: 0 };
     const lines = stagedLineBlocks(deps, parts, blockBytes, start);
-    const common = { path, manifest: { sourceId: source.id, category: source.category, format }, piecePath: piecePath(path, extension), start, piecesBefore: resuming ? (at.pieces ?? 0) : 0 };
+    const common = {
+      path,
+      manifest: { sourceId: source.id, category: source.category, format },
+      piecePath: piecePath(path, extension),
+      start,
+      piecesBefore: resuming ? (at.pieces ?? 0) : 0,
+    };
     if (format === 'json') {
       const sizeBound = stagedBytes + 4 * staged + 8;
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
     } else {
       // An empty source still gets its header: the key columns, which every item has.
-      const columns = seen.size === 0 ? keyAttributes : orderColumns(seen, keyAttributes.filter((k) => seen.has(k)));
+      const columns =
+        seen.size === 0
+          ? keyAttributes
+          : orderColumns(
+              seen,
+              keyAttributes.filter((k) => seen.has(k)),
+            );
       const head = (deps.dataMap.csv.byteOrderMark ? BYTE_ORDER_MARK : '') + csvHeader(columns);
       const sizeBound = 2 * stagedBytes + 2 * staged + 2 * columns.length * staged + Buffer.byteLength(head);
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head })));
@@ -151,6 +163,8 @@ export async function readColumns(deps: BundleDeps, exportId: string, sourceId: 
     return await readJson<string[]>(deps.s3, deps.exportBucket.bucket, columnsKey(exportId, sourceId, part));
   } catch (error) {
     if ((error as Error).name !== 'NoSuchKey') throw error;
-    throw new ArchiveWriteError(`Part ${part} of source "${sourceId}" has no column list; it was staged by another version of the collector. Start the export again.`, { cause: error });
+    throw new ArchiveWriteError(`Part ${part} of source "${sourceId}" has no column list; it was staged by another version of the collector. Start the export again.`, {
+      cause: error,
+    });
   }
 }

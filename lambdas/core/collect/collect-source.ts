@@ -12,8 +12,7 @@ import { collectS3 } from './s3-source.ts';
 export async function collectSource(request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const source = findSource(deps.dataMap, request.sourceId);
   await assertStillActive(request, deps.jobs);
-  const result =
-    source.type === 'dynamodb' ? await collectDynamoDb(source, request, deps, deadline) : await collectS3(source, request, deps, deadline);
+  const result = source.type === 'dynamodb' ? await collectDynamoDb(source, request, deps, deadline) : await collectS3(source, request, deps, deadline);
   // When another source fails, the workflow moves on to MarkFailed while this call may still be
   // writing. MarkFailed removes staging after marking the job; checking the job after our writes
   // means whichever runs last cleans up, so nothing of an ended export is left behind.

@@ -106,7 +106,7 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
   };
   let started = 0;
   try {
-    for (let outOfTime = false; !finished && !outOfTime; ) {
+    for (let outOfTime = false; !finished && !outOfTime;) {
       const page = await readPage(source.id, () => deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: after })));
       const objects = page.Contents ?? [];
       for (let index = 0; index < objects.length; index += 1) {
@@ -245,7 +245,13 @@ async function copyInParts(
     // The object changed since the copy began: what was copied is of another version.
     if (resume) await abort(resume.uploadId);
     const created = await s3.send(
-      new CreateMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, ContentType: 'application/octet-stream', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: exportBucket.kmsKeyId }),
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: stagedKey,
+        ContentType: 'application/octet-stream',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: exportBucket.kmsKeyId,
+      }),
     );
     createdHere = true;
     const partBytes = Math.min(S3_MAX_PART_BYTES, Math.max(S3_MIN_PART_BYTES, deps.copyPartBytes ?? COPY_PART_BYTES, Math.ceil(size / S3_MAX_PARTS / MIB) * MIB));

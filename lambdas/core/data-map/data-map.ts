@@ -7,9 +7,7 @@ import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPoli
 
 const PLACEHOLDER = '{userId}';
 const attributeName = z.string().min(1, 'must not be empty').max(255);
-const identifier = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
+const identifier = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
 
 const keyTemplate = z
   .string()
@@ -29,7 +27,10 @@ const dynamoDbSource = z
     ...commonFields,
     type: z.literal('dynamodb'),
     table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
-    index: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB index name').optional(),
+    index: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB index name')
+      .optional(),
     partitionKey: attributeName,
     keyTemplate,
     sortKey: attributeName.optional(),
@@ -83,7 +84,10 @@ const dataMapSchema = z
      * the local code page ("日本" comes out as mojibake). `byteOrderMark: false` leaves it out, for
      * machine consumers that would take it for part of the first column's name.
      */
-    csv: z.object({ byteOrderMark: z.boolean().default(true) }).strict().default({ byteOrderMark: true }),
+    csv: z
+      .object({ byteOrderMark: z.boolean().default(true) })
+      .strict()
+      .default({ byteOrderMark: true }),
   })
   .strict();
 
@@ -130,10 +134,7 @@ function crossFieldProblems(value: unknown): Problem[] {
     const attribute = map.recipient.attribute;
     if (!target || target.type !== 'dynamodb') {
       problems.push({ path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
-    } else if (
-      (Array.isArray(target.exclude) && target.exclude.includes(attribute)) ||
-      (Array.isArray(target.include) && !target.include.includes(attribute))
-    ) {
+    } else if ((Array.isArray(target.exclude) && target.exclude.includes(attribute)) || (Array.isArray(target.include) && !target.include.includes(attribute))) {
       problems.push({ path: ['recipient', 'attribute'], message: `is not exported by source "${String(target.id)}", so it cannot be read for the recipient` });
     }
   }

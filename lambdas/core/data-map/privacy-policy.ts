@@ -1,16 +1,7 @@
 // What the privacy policy (the marketplace's privacy policy) says about each data category. The data map may
 // override any field per category; these are the defaults shown in the archive's index.html and email.
 
-export const CATEGORIES = [
-  'account',
-  'payment',
-  'profile',
-  'communication',
-  'usage',
-  'device',
-  'location',
-  'performance',
-] as const;
+export const CATEGORIES = ['account', 'payment', 'profile', 'communication', 'usage', 'device', 'location', 'performance'] as const;
 
 export type Category = (typeof CATEGORIES)[number];
 
@@ -41,8 +32,7 @@ export const DEFAULT_CATEGORY_POLICIES: Record<Category, CategoryPolicy> = {
   },
   payment: {
     title: 'Payment information',
-    holds:
-      'Billing address and payment method details. Payments are processed securely, so only masked details (card brand, last four digits, expiry) are stored and exported.',
+    holds: 'Billing address and payment method details. Payments are processed securely, so only masked details (card brand, last four digits, expiry) are stored and exported.',
     purpose: 'To process transactions and send related information such as receipts.',
     sharing: SHARING,
     retention: `${RETENTION} Financial records may be kept longer where accounting law requires it.`,

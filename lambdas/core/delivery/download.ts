@@ -15,9 +15,7 @@ export interface DownloadRequest {
   userAgent?: string;
 }
 
-export type DownloadOutcome =
-  | { kind: 'redirect'; location: string }
-  | { kind: 'refused'; status: 400 | 403 | 404 | 409 | 410; title: string; message: string };
+export type DownloadOutcome = { kind: 'redirect'; location: string } | { kind: 'refused'; status: 400 | 403 | 404 | 409 | 410; title: string; message: string };
 
 export interface DownloadDeps {
   jobs: JobStore;
@@ -40,7 +38,11 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
   if (!request.token) return refuse(400, 'Link incomplete', `This download link is missing its token. Open the link exactly as it appears in the email. ${NEW_EXPORT}`);
   const check = await verifyToken(deps.signer, request.token, Math.floor(now.getTime() / 1000));
   if (!check.valid && check.reason !== 'expired') {
-    return refuse(403, 'Link not valid', `This download link is not valid; it may have been changed or cut off when copied. Open the link exactly as it appears in the email. ${NEW_EXPORT}`);
+    return refuse(
+      403,
+      'Link not valid',
+      `This download link is not valid; it may have been changed or cut off when copied. Open the link exactly as it appears in the email. ${NEW_EXPORT}`,
+    );
   }
   const claims = check.claims;
   if (!claims || claims.exportId !== request.exportId) {
@@ -63,7 +65,11 @@ export async function handleDownload(request: DownloadRequest, deps: DownloadDep
   const parts = job.archiveParts ?? 1;
   const part = request.part === undefined ? 1 : /^[1-9]\d{0,5}$/.test(request.part) ? Number(request.part) : Number.NaN;
   if (!(part >= 1 && part <= parts)) {
-    return refuse(404, 'Part not found', `This export's archive has ${parts === 1 ? 'one part' : `${parts} parts`}; there is no part "${request.part ?? ''}". Use the links exactly as they appear in the email.`);
+    return refuse(
+      404,
+      'Part not found',
+      `This export's archive has ${parts === 1 ? 'one part' : `${parts} parts`}; there is no part "${request.part ?? ''}". Use the links exactly as they appear in the email.`,
+    );
   }
 
   await deps.jobs.recordDownload(job.exportId, now.toISOString());

@@ -58,7 +58,9 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
     'It contains:',
     ...lines.map((l) => `  - ${l.title}: ${l.count} ${l.count === 1 ? 'item' : 'items'}`),
     '',
-    ...(split ? ['Download every part and extract them all into the same folder (index.html is in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)] : ['Download it here:', facts.link]),
+    ...(split
+      ? ['Download every part and extract them all into the same folder (index.html is in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)]
+      : ['Download it here:', facts.link]),
     '',
     `The link works until ${expires}. After that, request a new export from your account page.`,
     'Extract (unzip) the ZIP file first, then open index.html in the folder: it tells you what each file holds.',

@@ -58,9 +58,7 @@ export interface LinkClaims {
   expiresAt: number;
 }
 
-const claimsSchema = z
-  .object({ e: z.string().min(1).max(80), u: z.string().min(1).max(256), l: z.string().min(1).max(64), x: z.number().int().positive() })
-  .strict();
+const claimsSchema = z.object({ e: z.string().min(1).max(80), u: z.string().min(1).max(256), l: z.string().min(1).max(64), x: z.number().int().positive() }).strict();
 
 const MAX_TOKEN_LENGTH = 2048;
 

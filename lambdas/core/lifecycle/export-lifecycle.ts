@@ -86,10 +86,7 @@ export interface ExportPlan {
   sourceIds: string[];
 }
 
-export async function prepareExport(
-  input: WorkflowInput,
-  deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now?: () => Date },
-): Promise<ExportPlan> {
+export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now?: () => Date }): Promise<ExportPlan> {
   const job = await deps.jobs.get(input.exportId);
   if (!job || job.userId !== input.userId) throw new InvalidRequestError(`There is no export ${input.exportId} for user ${input.userId}.`);
   const sources = selectSources(deps.dataMap, job.categories);
@@ -152,7 +149,15 @@ export async function deliverLink(
       deps.ses,
       deps.settings.sender,
       job.notifyEmail,
-      renderReadyEmail({ exportId: job.exportId, link, linkExpiresAt: expiresAt, archiveBytes: request.archiveBytes, archiveParts: request.archiveParts, records: request.records, dataMap: deps.dataMap }),
+      renderReadyEmail({
+        exportId: job.exportId,
+        link,
+        linkExpiresAt: expiresAt,
+        archiveBytes: request.archiveBytes,
+        archiveParts: request.archiveParts,
+        records: request.records,
+        dataMap: deps.dataMap,
+      }),
     );
   } catch (error) {
     deps.metric?.('DeliveryFailures', 1, 'Count');
@@ -160,7 +165,13 @@ export async function deliverLink(
   }
   deps.metric?.('ArchiveBytes', request.archiveBytes, 'Bytes');
   await deps.jobs.releaseLock(job.userId, job.exportId);
-  await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'ready', actor: { id: 'system', role: 'operator' }, detail: `link valid until ${expiresAt.toISOString()}` });
+  await deps.jobs.audit({
+    userId: job.userId,
+    exportId: job.exportId,
+    action: 'ready',
+    actor: { id: 'system', role: 'operator' },
+    detail: `link valid until ${expiresAt.toISOString()}`,
+  });
   return { exportId: job.exportId, status: 'READY', linkExpiresAt: expiresAt.toISOString() };
 }
 

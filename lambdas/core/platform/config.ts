@@ -45,7 +45,11 @@ export const ENV = {
   /** Upper bound on one BundleArchive invocation before it finishes its part and hands back a resume point. */
   BUNDLE_BUDGET_SECONDS: positiveNumber.default(DEFAULT_BUNDLE_BUDGET_SECONDS),
   /** Largest size of one archive part; unset, an archive is one ZIP of any size. */
-  MAX_ARCHIVE_BYTES: z.coerce.number().int().min(64 * 1024, 'must be at least 65536 (64 KiB)').optional(),
+  MAX_ARCHIVE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024, 'must be at least 65536 (64 KiB)')
+    .optional(),
   /** The KMS HMAC key that signs download links. */
   LINK_SIGNING_KEY_ID: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),

@@ -111,9 +111,7 @@ class PartedUpload {
     await this.sendPart(rest);
     await Promise.all(this.inFlight);
     this.parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }),
-    );
+    await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: this.params.Bucket, Key: this.params.Key, UploadId: this.uploadId, MultipartUpload: { Parts: this.parts } }));
     this.uploadId = undefined;
     return this.total;
   }

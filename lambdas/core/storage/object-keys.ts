@@ -13,16 +13,13 @@ export const stagingPrefix = (exportId: string) => `${STAGING_ROOT}${exportId}/`
  * NDJSON part n of a source: DynamoDB items already in their export JSON form (one compact object per
  * line), or for an S3 source the list of objects copied.
  */
-export const partKey = (exportId: string, sourceId: string, part: number) =>
-  `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.ndjson`;
+export const partKey = (exportId: string, sourceId: string, part: number) => `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.ndjson`;
 
 /** The top-level attribute names seen in part n of a DynamoDB source (a JSON array): the CSV's columns. */
-export const columnsKey = (exportId: string, sourceId: string, part: number) =>
-  `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.columns.json`;
+export const columnsKey = (exportId: string, sourceId: string, part: number) => `${stagingPrefix(exportId)}${sourceId}/part-${pad(part, 5)}.columns.json`;
 
 /** The staged copy of the n-th object of an S3 source (its original key is in the part listing). */
-export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) =>
-  `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
+export const stagedObjectKey = (exportId: string, sourceId: string, sequence: number) => `${stagingPrefix(exportId)}${sourceId}/objects/${pad(sequence, 8)}`;
 
 /** What BundleArchive wrote before its deadline, when it has finished `partsDone` parts of the archive. */
 export const archiveProgressKey = (exportId: string, partsDone: number) => `${stagingPrefix(exportId)}archive-progress/after-part-${pad(partsDone, 5)}.json`;
