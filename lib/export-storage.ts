@@ -4,7 +4,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { Construct } from 'constructs';
@@ -13,8 +12,7 @@ import { ARCHIVE_ROOT, STAGING_ROOT } from '../lambdas/core/storage/object-keys.
 export interface ExportStorageProps {
   retentionDays: number;
 }
-
-type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+import type { EnvFunction } from './env-function.ts';
 
 export class ExportStorage extends Construct {
   /** Encrypts archives, staging parts and the jobs table. */

@@ -4,11 +4,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs/job-store.ts';
-
-type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+import type { EnvFunction } from './env-function.ts';
 
 export class JobsTable extends Construct {
   readonly table: Table;

@@ -3,10 +3,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-
-type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+import type { EnvFunction } from './env-function.ts';
 
 export class LinkSigning extends Construct {
   readonly key: Key;

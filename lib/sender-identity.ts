@@ -2,10 +2,8 @@
 // its domain identity (whichever one the account verified).
 import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-
-type EnvFunction = IFunction & { addEnvironment(key: string, value: string): unknown };
+import type { EnvFunction } from './env-function.ts';
 
 export class SenderIdentity extends Construct {
   constructor(

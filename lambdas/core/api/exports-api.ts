@@ -16,6 +16,7 @@ import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JOB_STORE_ENV, jobStore
 import type { LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES } from '../data-map/privacy-policy.ts';
 import type { Runtime } from '../runtime.ts';
+import { currentTime } from '../platform/clock.ts';
 
 export const startBodySchema = z
   .object({
@@ -89,7 +90,7 @@ export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsAp
   };
 }
 
-const nowOf = (deps: { now?: () => Date }) => (deps.now ?? (() => new Date()))();
+const nowOf = (deps: { now?: () => Date }) => currentTime(deps.now);
 
 /** What a caller sees of an export: status, progress, size and link expiry; never keys or failure internals. */
 export function publicView(job: Job) {

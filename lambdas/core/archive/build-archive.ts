@@ -21,6 +21,7 @@ import { BlockBuffers, textFile, type Position } from './archive-file.ts';
 import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type BundleDeps, type Writing } from './split-archive.ts';
 import { writeRecordFiles } from './record-files.ts';
 import { writeObjectFiles } from './object-files.ts';
+import { systemClock } from '../platform/clock.ts';
 
 export interface CollectedSource {
   sourceId: string;
@@ -79,7 +80,7 @@ interface SavedArchive {
 }
 
 export async function bundleArchive(request: BundleRequest, deps: BundleDeps): Promise<BundleResult> {
-  const clock = deps.now ?? (() => new Date());
+  const clock = deps.now ?? systemClock;
   const saved = request.resume?.partsDone ? await loadProgress(deps, request.exportId, request.resume.partsDone) : undefined;
   const generatedAt = saved ? new Date(saved.generatedAt) : clock();
   // Small part limits get small blocks, so that parts fill up well before the next block must move on.

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
 import type { Format } from '../data-map/identifiers.ts';
 import type { Category } from '../data-map/privacy-policy.ts';
+import { systemClock } from '../platform/clock.ts';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
@@ -131,7 +132,7 @@ export class JobStore {
     readonly tableName: string,
     options: { now?: () => Date; auditRetentionDays?: number } = {},
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
   }
 

@@ -16,6 +16,7 @@ import type { Actor, Job, JobStore } from '../jobs/job-store.ts';
 import { issueToken, type LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES, type Category } from '../data-map/privacy-policy.ts';
 import type { EmitMetric } from '../runtime.ts';
+import { currentTime } from '../platform/clock.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
 export interface Workflow {
@@ -57,7 +58,7 @@ export async function startExport(
   if (request.actor.role === 'support' && !request.actor.reason?.trim()) {
     throw new InvalidRequestError('Support exports need a reason, such as the ticket number.');
   }
-  const now = (deps.now ?? (() => new Date()))();
+  const now = currentTime(deps.now);
   const exportId = newExportId();
   const job = await deps.jobs.create({
     exportId,
@@ -95,7 +96,7 @@ export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore
   if (!notifyEmail) {
     throw new InvalidRequestError(`No email address is on file for user ${job.userId}, so the download link cannot be delivered.`);
   }
-  const startedAt = (deps.now ?? (() => new Date()))().toISOString();
+  const startedAt = currentTime(deps.now).toISOString();
   const sourceIds = sources.map((s) => s.id);
   await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail, sourceIds }, { statusIn: ['QUEUED', 'RUNNING'] });
   return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds };
@@ -126,7 +127,7 @@ export async function deliverLink(
   request: DeliverRequest,
   deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date; metric?: EmitMetric },
 ): Promise<{ exportId: string; status: 'READY'; linkExpiresAt: string }> {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = currentTime(deps.now);
   const job = await deps.jobs.get(request.exportId);
   if (!job?.notifyEmail) throw new InvalidRequestError(`Export ${request.exportId} has no recipient.`);
   const { link, linkId, expiresAt } = await newDownloadLink(job, deps.signer, deps.settings, now);
@@ -238,7 +239,7 @@ export async function closeEndedExecution(
   status: UnhandledEnding,
   deps: Parameters<typeof markFailed>[1],
 ): Promise<{ exportId: string; status: 'FAILED' | 'UNCHANGED'; userNotified: boolean }> {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = currentTime(deps.now);
   const { explanation, technical } = explainFailure(ENDING_ERRORS[status]);
   const job = await deps.jobs.get(input.exportId);
   let closed = false;
@@ -285,7 +286,7 @@ export async function markFailed(
   input: FailureInput,
   deps: { jobs: JobStore; s3: S3Client; bucket: string; ses: SESv2Client; sender: string; now?: () => Date; log?: (message: string, error: unknown) => void },
 ): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = currentTime(deps.now);
   const { explanation, technical } = explainFailure(input.error);
   const job = await deps.jobs.get(input.exportId);
   // A cancelled export stays cancelled; everything else that reaches here has failed.
