@@ -21,6 +21,20 @@ import { PassThrough } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync, type ZlibOptions } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import { FailureLatch } from '../../platform/failure-latch.ts';
+import {
+  centralRecord,
+  centralRecordBytes,
+  dataDescriptor,
+  endRecords,
+  END_RECORDS_BYTES,
+  LOCAL_EXTRA_BYTES,
+  LOCAL_HEADER_BYTES,
+  localHeader,
+  toDosTime,
+  UINT16_LIMIT,
+  UINT32_LIMIT,
+  type CentralRecord,
+} from './zip-records.ts';
 
 export interface ZipWriterOptions {
   /** zlib level (default 6). */
@@ -30,21 +44,6 @@ export interface ZipWriterOptions {
    * the next block waiting instead of idling while the main thread prepares it: ~15% faster on 2 cores).
    */
   concurrency?: number;
-}
-
-interface CentralRecord {
-  name: string;
-  /** Whether the entry was written as ZIP64 (local extra field, 8-byte descriptor): version needed 4.5 in both headers. */
-  zip64: boolean;
-  unixTime: number;
-  /** Uncompressed bytes. */
-  size: number;
-  /** Bytes in the archive (compressed data only). */
-  compressedSize: number;
-  crc32: number;
-  nameBytes: Buffer;
-  dosTime: number;
-  offset: number;
 }
 
 interface OpenEntry {
@@ -63,21 +62,12 @@ interface OpenEntry {
   inFlight: { deflated: Promise<Buffer>; bound: number }[];
 }
 
-const UINT32_LIMIT = 0xffffffff;
-const UINT16_LIMIT = 0xffff;
 const WINDOW = 32 * 1024;
 const OUTPUT_CHUNK_BYTES = 128 * 1024;
 const COALESCE_BYTES = 64 * 1024;
 const SYNC_DEFLATE_BYTES = 16 * 1024;
 /** An empty final fixed-Huffman block: ends a deflate stream whose blocks were sync-flushed. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
-const FLAG_DATA_DESCRIPTOR = 1 << 3;
-const FLAG_UTF8 = 1 << 11;
-const VERSION_DEFLATE = 20;
-const VERSION_ZIP64 = 45;
-/** Made by Unix (3), so readers apply the file mode in the external attributes. */
-const VERSION_MADE_BY = (3 << 8) | VERSION_ZIP64;
-const FILE_MODE = (0o100644 << 16) >>> 0;
 
 /** Largest size a deflate of `length` bytes can have, one sync flush included (zlib's deflateBound plus 5). */
 export const deflateBound = (length: number) => length + (length >>> 12) + (length >>> 14) + (length >>> 25) + 18;
@@ -169,23 +159,7 @@ export class ZipWriter {
     // is decided here, so that both headers say the same.
     const zip64 = sizeBound === undefined || deflateBound(sizeBound) + FINAL_BLOCK.length >= UINT32_LIMIT || this.offset >= UINT32_LIMIT;
     this.entry = { name, nameBytes, zip64, unixTime, dosTime, offset: this.offset, size: 0, compressedSize: 0, crc32: 0, historyBytes: 0, inFlight: [] };
-    const extra = Buffer.concat([timestampExtra(unixTime), ...(zip64 ? [LOCAL_ZIP64_EXTRA] : [])]);
-    const header = Buffer.alloc(LOCAL_HEADER_BYTES);
-    header.writeUInt32LE(0x04034b50, 0);
-    header.writeUInt16LE(zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 4);
-    header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 6);
-    header.writeUInt16LE(8, 8);
-    header.writeUInt32LE(dosTime, 10);
-    // crc-32 and sizes (14..25) stay zero (0xffffffff under ZIP64): the data descriptor carries them.
-    if (zip64) {
-      header.writeUInt32LE(UINT32_LIMIT, 18);
-      header.writeUInt32LE(UINT32_LIMIT, 22);
-    }
-    header.writeUInt16LE(nameBytes.length, 26);
-    header.writeUInt16LE(extra.length, 28);
-    await this.emit(header);
-    await this.emit(nameBytes);
-    await this.emit(extra);
+    for (const part of localHeader({ zip64, dosTime, unixTime, nameBytes })) await this.emit(part);
   }
 
   /**
@@ -252,17 +226,7 @@ export class ZipWriter {
     if (!zip64 && (entry.size >= UINT32_LIMIT || entry.compressedSize >= UINT32_LIMIT)) {
       throw new Error(`ZIP entry "${entry.name}" passed 4 GiB although it was opened with a smaller size bound`);
     }
-    const descriptor = Buffer.alloc(zip64 ? 24 : 16);
-    descriptor.writeUInt32LE(0x08074b50, 0);
-    descriptor.writeUInt32LE(entry.crc32, 4);
-    if (zip64) {
-      descriptor.writeBigUInt64LE(BigInt(entry.compressedSize), 8);
-      descriptor.writeBigUInt64LE(BigInt(entry.size), 16);
-    } else {
-      descriptor.writeUInt32LE(entry.compressedSize, 8);
-      descriptor.writeUInt32LE(entry.size, 12);
-    }
-    await this.emit(descriptor);
+    await this.emit(dataDescriptor(entry));
     this.entry = undefined;
     this.central.push(entry);
     this.centralBytes += centralRecordBytes(entry.nameBytes.length);
@@ -274,31 +238,7 @@ export class ZipWriter {
     const start = this.offset;
     for (const record of this.central) await this.emit(centralRecord(record));
     const length = this.offset - start;
-    const count = this.central.length;
-    if (count >= UINT16_LIMIT || start >= UINT32_LIMIT || length >= UINT32_LIMIT) {
-      const zip64End = Buffer.alloc(56);
-      zip64End.writeUInt32LE(0x06064b50, 0);
-      zip64End.writeBigUInt64LE(44n, 4);
-      zip64End.writeUInt16LE(VERSION_MADE_BY, 12);
-      zip64End.writeUInt16LE(VERSION_ZIP64, 14);
-      zip64End.writeBigUInt64LE(BigInt(count), 24);
-      zip64End.writeBigUInt64LE(BigInt(count), 32);
-      zip64End.writeBigUInt64LE(BigInt(length), 40);
-      zip64End.writeBigUInt64LE(BigInt(start), 48);
-      const locator = Buffer.alloc(20);
-      locator.writeUInt32LE(0x07064b50, 0);
-      locator.writeBigUInt64LE(BigInt(this.offset), 8);
-      locator.writeUInt32LE(1, 16);
-      await this.emit(zip64End);
-      await this.emit(locator);
-    }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(Math.min(count, UINT16_LIMIT), 8);
-    end.writeUInt16LE(Math.min(count, UINT16_LIMIT), 10);
-    end.writeUInt32LE(Math.min(length, UINT32_LIMIT), 12);
-    end.writeUInt32LE(Math.min(start, UINT32_LIMIT), 16);
-    await this.emit(end);
+    for (const record of endRecords({ start, length, count: this.central.length, offset: this.offset })) await this.emit(record);
     await this.flush();
     this.output.end();
     return this.offset;
@@ -357,66 +297,4 @@ export class ZipWriter {
     const drained = once(this.output, 'drain');
     await this.failure.guard(drained);
   }
-}
-
-const LOCAL_HEADER_BYTES = 30;
-const CENTRAL_FIXED_BYTES = 46;
-const ZIP64_EXTRA_BYTES = 28;
-/** Extended timestamp (0x5455): flags (modification time only) and the time in seconds since 1970, UTC. */
-const TIMESTAMP_EXTRA_BYTES = 9;
-/** A local header's ZIP64 field: both sizes, zero here; the 8-byte data descriptor carries them. */
-const LOCAL_ZIP64_EXTRA = Buffer.from([0x01, 0x00, 0x10, 0x00, ...Array<number>(16).fill(0)]);
-/** The most extra-field bytes a local header carries. */
-const LOCAL_EXTRA_BYTES = TIMESTAMP_EXTRA_BYTES + LOCAL_ZIP64_EXTRA.length;
-
-function timestampExtra(unixTime: number): Buffer {
-  const extra = Buffer.alloc(TIMESTAMP_EXTRA_BYTES);
-  extra.writeUInt16LE(0x5455, 0);
-  extra.writeUInt16LE(5, 2);
-  extra.writeUInt8(0x01, 4);
-  extra.writeUInt32LE(unixTime, 5);
-  return extra;
-}
-/** ZIP64 end record, its locator and the classic end record. */
-const END_RECORDS_BYTES = 56 + 20 + 22;
-const centralRecordBytes = (nameLength: number) => CENTRAL_FIXED_BYTES + ZIP64_EXTRA_BYTES + TIMESTAMP_EXTRA_BYTES + nameLength;
-
-function centralRecord(record: CentralRecord): Buffer {
-  // ZIP64 fields only where a value does not fit; "version needed" as the local header said it.
-  const zip64 = record.size >= UINT32_LIMIT || record.compressedSize >= UINT32_LIMIT || record.offset >= UINT32_LIMIT;
-  const extraLength = (zip64 ? ZIP64_EXTRA_BYTES : 0) + TIMESTAMP_EXTRA_BYTES;
-  const header = Buffer.alloc(CENTRAL_FIXED_BYTES + record.nameBytes.length + extraLength);
-  header.writeUInt32LE(0x02014b50, 0);
-  header.writeUInt16LE(VERSION_MADE_BY, 4);
-  header.writeUInt16LE(record.zip64 ? VERSION_ZIP64 : VERSION_DEFLATE, 6);
-  header.writeUInt16LE(FLAG_DATA_DESCRIPTOR | FLAG_UTF8, 8);
-  header.writeUInt16LE(8, 10);
-  header.writeUInt32LE(record.dosTime, 12);
-  header.writeUInt32LE(record.crc32, 16);
-  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.compressedSize, 20);
-  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.size, 24);
-  header.writeUInt16LE(record.nameBytes.length, 28);
-  header.writeUInt16LE(extraLength, 30);
-  // comment length, disk number, internal attributes: zero
-  header.writeUInt32LE(FILE_MODE, 38);
-  header.writeUInt32LE(zip64 ? UINT32_LIMIT : record.offset, 42);
-  record.nameBytes.copy(header, CENTRAL_FIXED_BYTES);
-  if (zip64) {
-    const extra = CENTRAL_FIXED_BYTES + record.nameBytes.length;
-    header.writeUInt16LE(0x0001, extra);
-    header.writeUInt16LE(24, extra + 2);
-    header.writeBigUInt64LE(BigInt(record.size), extra + 4);
-    header.writeBigUInt64LE(BigInt(record.compressedSize), extra + 12);
-    header.writeBigUInt64LE(BigInt(record.offset), extra + 20);
-  }
-  timestampExtra(record.unixTime).copy(header, CENTRAL_FIXED_BYTES + record.nameBytes.length + (zip64 ? ZIP64_EXTRA_BYTES : 0));
-  return header;
-}
-
-/** MS-DOS date and time (2-second resolution), from the UTC fields so an archive is the same anywhere. */
-function toDosTime(date: Date): number {
-  const year = Math.min(Math.max(date.getUTCFullYear(), 1980), 2107);
-  const day = ((year - 1980) << 9) | ((date.getUTCMonth() + 1) << 5) | date.getUTCDate();
-  const time = (date.getUTCHours() << 11) | (date.getUTCMinutes() << 5) | Math.floor(date.getUTCSeconds() / 2);
-  return ((day << 16) | time) >>> 0;
 }
