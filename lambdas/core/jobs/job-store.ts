@@ -16,88 +16,11 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
-import type { Format } from '../data-map/identifiers.ts';
-import type { Category } from '../data-map/privacy-policy.ts';
+import { ACTIVE_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import { systemClock } from '../platform/clock.ts';
 
-export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
-export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
-
-export type Role = 'user' | 'support' | 'operator';
-export interface Actor {
-  /** Who acted: the user's id, a support agent's identity, or an operator's IAM principal. */
-  id: string;
-  role: Role;
-  /** Why (a ticket number for support); required of support. */
-  reason?: string;
-}
-
-export interface SourceProgress {
-  records: number;
-  parts: number;
-  done: boolean;
-}
-
-export interface Job {
-  exportId: string;
-  userId: string;
-  status: JobStatus;
-  requestedBy: Actor;
-  formats: Format[];
-  categories?: Category[];
-  notifyEmail?: string;
-  createdAt: string;
-  updatedAt: string;
-  startedAt?: string;
-  completedAt?: string;
-  sources: Record<string, SourceProgress>;
-  /** The sources PrepareExport planned, so progress can say "6 of 15". */
-  sourceIds?: string[];
-  archiveKey?: string;
-  archiveBytes?: number;
-  /** Parts of a split archive (absent or 1: one ZIP). */
-  archiveParts?: number;
-  fileCount?: number;
-  linkId?: string;
-  linkExpiresAt?: string;
-  failureReason?: string;
-  failureMessage?: string;
-  downloadCount?: number;
-  lastDownloadedAt?: string;
-  /** Epoch seconds after which DynamoDB's TTL deletes the row. */
-  ttl: number;
-}
-
-export interface AuditEvent {
-  userId: string;
-  exportId: string;
-  action: 'start' | 'cancel' | 'resend' | 'fail' | 'ready' | 'download';
-  actor: Actor;
-  at: string;
-  ip?: string;
-  userAgent?: string;
-  detail?: string;
-}
-
-/** When lifecycle deletes the export's archive (epoch ms): retentionDays after the export completed. */
-export function archiveGoneAt(job: Job, retentionDays: number): number {
-  return Date.parse(job.completedAt ?? job.createdAt) + retentionDays * 86_400_000;
-}
-
-/**
- * A READY export whose archive lifecycle has deleted (retentionDays after completion) is EXPIRED. The
- * row is moved there the first time anyone looks at it (download, API), so its links refuse from then on.
- */
-export async function applyRetention(job: Job, jobs: JobStore, retentionDays: number, now: Date): Promise<Job> {
-  if (job.status !== 'READY' || !job.completedAt) return job;
-  if (archiveGoneAt(job, retentionDays) > now.getTime()) return job;
-  try {
-    await jobs.update(job.exportId, { status: 'EXPIRED' }, { statusIn: ['READY'] });
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-  return { ...job, status: 'EXPIRED' };
-}
+export * from './job-model.ts';
+export { applyRetention, archiveGoneAt } from './retention.ts';
 
 const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
 const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
@@ -108,12 +31,6 @@ const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap
 export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
 /** One page of the audit trail at most (a route answer stays small whatever a user's history). */
 export const MAX_AUDIT_PAGE = 100;
-
-export interface AuditPage {
-  events: AuditEvent[];
-  /** Pass back as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string;
-}
 
 /** The variables a handler picks (with its own, in one parse) to build its job store with jobStoreFrom. */
 export const JOB_STORE_ENV = ['JOBS_TABLE', 'AUDIT_RETENTION_DAYS'] as const;

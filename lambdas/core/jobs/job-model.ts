@@ -1,0 +1,69 @@
+// What a job is: an export's row (status, sources, archive, delivery), who may act on it, and the
+// audit events that say who did what to a user's exports.
+import type { Format } from '../data-map/identifiers.ts';
+import type { Category } from '../data-map/privacy-policy.ts';
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
+
+export type Role = 'user' | 'support' | 'operator';
+export interface Actor {
+  /** Who acted: the user's id, a support agent's identity, or an operator's IAM principal. */
+  id: string;
+  role: Role;
+  /** Why (a ticket number for support); required of support. */
+  reason?: string;
+}
+
+export interface SourceProgress {
+  records: number;
+  parts: number;
+  done: boolean;
+}
+
+export interface Job {
+  exportId: string;
+  userId: string;
+  status: JobStatus;
+  requestedBy: Actor;
+  formats: Format[];
+  categories?: Category[];
+  notifyEmail?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  sources: Record<string, SourceProgress>;
+  /** The sources PrepareExport planned, so progress can say "6 of 15". */
+  sourceIds?: string[];
+  archiveKey?: string;
+  archiveBytes?: number;
+  /** Parts of a split archive (absent or 1: one ZIP). */
+  archiveParts?: number;
+  fileCount?: number;
+  linkId?: string;
+  linkExpiresAt?: string;
+  failureReason?: string;
+  failureMessage?: string;
+  downloadCount?: number;
+  lastDownloadedAt?: string;
+  /** Epoch seconds after which DynamoDB's TTL deletes the row. */
+  ttl: number;
+}
+
+export interface AuditEvent {
+  userId: string;
+  exportId: string;
+  action: 'start' | 'cancel' | 'resend' | 'fail' | 'ready' | 'download';
+  actor: Actor;
+  at: string;
+  ip?: string;
+  userAgent?: string;
+  detail?: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}
