@@ -185,6 +185,24 @@ describe('objects too large for CopyObject', () => {
       expect(s3.calls.filter((c) => c.name === 'CreateMultipartUploadCommand')).toHaveLength(2);
       expect(s3.openUploads).toBe(0);
     });
+
+    it('stages an object added before the cut copy, and copies the large one again under its own place', async () => {
+      const { s3, big } = seeded();
+      const clock = { now: 0 };
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      expect(JSON.parse(cut.cursor ?? '{}')).toMatchObject({ copying: { key: KEY } });
+      // Listed between the cursor and the big object: it takes the big object's place in the sequence.
+      const added = `users/${USER}/a-before.txt`;
+      s3.createSparse(UPLOADS, added, 0);
+      writeFileSync(s3.path(UPLOADS, added), 'added meanwhile');
+      const done = await finish(s3, cut, clock);
+      expect(done).toMatchObject({ done: true, records: 3 });
+      expect((await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0))).toString()).toBe('added meanwhile');
+      expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 1)))).toBe(sha(big));
+      expect((await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 2))).toString()).toBe('small');
+      // The first upload, made for the place the added object took, was aborted.
+      expect(s3.openUploads).toBe(0);
+    });
   });
 });
 

@@ -127,6 +127,13 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
           queue.push({ key, size: 0 });
           continue;
         }
+        // The cursor's copy goes on only as this call's first object, under the same key and still large:
+        // an object listed before it (one added meanwhile) takes its place in the sequence, so its upload,
+        // made for that staged key, is abandoned and the object copied again under its own.
+        if (copying && (copying.key !== key || sequence !== request.records || size <= copyLimit)) {
+          await abandonCopy(deps, stagedObjectKey(request.exportId, source.id, request.records), copying);
+          copying = undefined;
+        }
         const line = JSON.stringify({ sequence, key: key.slice(prefix.length), size, lastModified: object?.LastModified?.toISOString() }) + '\n';
         const listed = { key, size, etag: object?.ETag };
         const stagedKey = stagedObjectKey(request.exportId, source.id, sequence);
@@ -145,8 +152,6 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
           continue;
         }
         sequence += 1;
-        // A large copy the cursor named is past (its object is gone or now small): nothing goes on with it.
-        if (copying && copying.key !== key) copying = undefined;
         // Small copies overlap, up to COPIES_IN_FLIGHT and never more bytes at once than one copy may hold.
         while (queue.length > 0 && (queue.length >= COPIES_IN_FLIGHT || bytesInFlight + size > copyLimit)) await settleFirst();
         const staged = copyToStaging(source, listed, stagedKey, deps, deadline, undefined);
@@ -170,6 +175,11 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
     records: sequence,
     done: finished,
   };
+}
+
+/** Aborts a multipart copy no call will go on with (best effort: the bucket's lifecycle aborts what is left after a day). */
+async function abandonCopy(deps: CollectDeps, stagedKey: string, copy: PartCopy): Promise<void> {
+  await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.exportBucket.bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
 }
 
 /**
