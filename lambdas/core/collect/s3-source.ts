@@ -1,29 +1,16 @@
 // An S3 source: the user's objects, listed in S3's byte order and copied into staging inside S3, small
-// ones sixteen at a time, large ones part by part across calls.
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  UploadPartCopyCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+// ones sixteen at a time, large ones part by part across calls (s3-part-copy.ts).
+import { CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { renderKeyTemplate, type S3Source } from '../data-map/data-map.ts';
 import { SourceReadError } from '../platform/errors.ts';
-import { copyPartsKey, partKey, stagedObjectKey } from '../storage/object-keys.ts';
-import { putObject, readJson, StagingWriter } from '../storage/export-bucket.ts';
+import { partKey, stagedObjectKey } from '../storage/object-keys.ts';
+import { StagingWriter } from '../storage/export-bucket.ts';
 import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
+import { abandonCopy, copyInParts, type ListedObject, type PartCopy } from './s3-part-copy.ts';
 import { readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
 const COPY_LIMIT_BYTES = 5 * 1024 * MIB;
-/** A large object's parts: 256 MiB is ~2 s of S3's copying each, so a deadline is never far off. */
-const COPY_PART_BYTES = 256 * MIB;
-/** UploadPartCopy requests at once. */
-const COPY_PARTS_IN_FLIGHT = 4;
 /**
  * CopyObject requests at once for objects up to the copy limit. S3 takes tens of milliseconds for even
  * the smallest copy, so one at a time a user's 20,000 files would take the collector ten minutes.
@@ -39,17 +26,6 @@ interface S3Cursor {
   after?: string;
   /** An object too large for one CopyObject whose copy the deadline interrupted: it goes on from here. */
   copying?: PartCopy;
-}
-
-/** A multipart copy under way: the parts before `nextPart` are copied (their ETags are staged beside it). */
-interface PartCopy {
-  key: string;
-  size: number;
-  /** The source object's ETag: every part is copied from that version only (CopySourceIfMatch). */
-  etag?: string;
-  uploadId: string;
-  partBytes: number;
-  nextPart: number;
 }
 
 function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
@@ -131,7 +107,7 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
         // an object listed before it (one added meanwhile) takes its place in the sequence, so its upload,
         // made for that staged key, is abandoned and the object copied again under its own.
         if (copying && (copying.key !== key || sequence !== request.records || size <= copyLimit)) {
-          await abandonCopy(deps, stagedObjectKey(request.exportId, source.id, request.records), copying);
+          await abandonCopy(deps, stagedObjectKey(request.exportId, source.id, request.records), copying.uploadId);
           copying = undefined;
         }
         const line = JSON.stringify({ sequence, key: key.slice(prefix.length), size, lastModified: object?.LastModified?.toISOString() }) + '\n';
@@ -140,8 +116,8 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
         if (size > copyLimit) {
           // A large copy runs alone and may outlast the call: it saves where it is and the next call goes on.
           await settleAll();
-          const resume = copying?.key === key ? copying : undefined;
-          copying = await copyToStaging(source, listed, stagedKey, deps, deadline, resume);
+          // A copy the cursor handed in is this object's (any other was abandoned above).
+          copying = await copyToStaging(source, listed, stagedKey, deps, deadline, copying);
           if (copying) {
             // Out of time inside one object: the next call lists from just before it and goes on copying.
             outOfTime = true;
@@ -177,11 +153,6 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
   };
 }
 
-/** Aborts a multipart copy no call will go on with (best effort: the bucket's lifecycle aborts what is left after a day). */
-async function abandonCopy(deps: CollectDeps, stagedKey: string, copy: PartCopy): Promise<void> {
-  await deps.s3.send(new AbortMultipartUploadCommand({ Bucket: deps.exportBucket.bucket, Key: stagedKey, UploadId: copy.uploadId })).catch(() => undefined);
-}
-
 /**
  * Copies one object of the source into staging, inside S3: one CopyObject up to 5 GiB, UploadPartCopy
  * part by part above. Returns the copy still under way when the deadline came first (its parts' ETags
@@ -215,107 +186,6 @@ async function copyToStaging(
     return undefined;
   }
   return copyInParts(source, object, stagedKey, copySource, deps, deadline, resume);
-}
-
-interface ListedObject {
-  key: string;
-  size: number;
-  etag?: string;
-}
-
-/**
- * Copies a large object part by part with UploadPartCopy, as far as the deadline allows. Safe to run
- * again with the same cursor: a copy this cursor handed in is never aborted here (the retry goes on
- * with it), saved ETags past the cursor's part are ignored (a lost later call saved them), and a copy
- * already completed by a call that failed afterwards is recognised by the staged object itself.
- */
-async function copyInParts(
-  source: S3Source,
-  object: ListedObject,
-  stagedKey: string,
-  copySource: string,
-  deps: CollectDeps,
-  deadline: number,
-  resume: PartCopy | undefined,
-): Promise<PartCopy | undefined> {
-  const { s3, exportBucket } = deps;
-  const now = deps.now ?? Date.now;
-  const bucket = exportBucket.bucket;
-  const { size } = object;
-  let copy: PartCopy;
-  let parts: CompletedPart[] = [];
-  let createdHere = false;
-  const abort = (uploadId: string) => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: uploadId })).catch(() => undefined);
-  if (resume && resume.size === size && resume.etag === object.etag) {
-    if ((await stagedSize(s3, bucket, stagedKey)) === size) return undefined;
-    copy = { ...resume };
-    const saved = copy.nextPart > 1 ? await readJson<CompletedPart[]>(s3, bucket, copyPartsKey(stagedKey)) : [];
-    parts = saved.filter((part) => (part.PartNumber ?? 0) < copy.nextPart);
-  } else {
-    // The object changed since the copy began: what was copied is of another version.
-    if (resume) await abort(resume.uploadId);
-    const created = await s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: bucket,
-        Key: stagedKey,
-        ContentType: 'application/octet-stream',
-        ServerSideEncryption: 'aws:kms',
-        SSEKMSKeyId: exportBucket.kmsKeyId,
-      }),
-    );
-    createdHere = true;
-    const partBytes = Math.min(S3_MAX_PART_BYTES, Math.max(S3_MIN_PART_BYTES, deps.copyPartBytes ?? COPY_PART_BYTES, Math.ceil(size / S3_MAX_PARTS / MIB) * MIB));
-    copy = { key: object.key, size, ...(object.etag ? { etag: object.etag } : {}), uploadId: created.UploadId ?? '', partBytes, nextPart: 1 };
-  }
-  const partCount = Math.ceil(size / copy.partBytes);
-  const copyPart = async (PartNumber: number) => {
-    const first = (PartNumber - 1) * copy.partBytes;
-    const last = Math.min(size, first + copy.partBytes) - 1;
-    const result = await readPage(source.id, () =>
-      s3.send(
-        new UploadPartCopyCommand({
-          Bucket: bucket,
-          Key: stagedKey,
-          UploadId: copy.uploadId,
-          PartNumber,
-          CopySource: copySource,
-          CopySourceRange: `bytes=${first}-${last}`,
-          // Every part from the version listed: an object replaced meanwhile fails the part (412), and
-          // the retry, listing the new version, starts the copy again.
-          CopySourceIfMatch: copy.etag,
-        }),
-      ),
-    );
-    return { PartNumber, ETag: result.CopyPartResult?.ETag };
-  };
-  try {
-    while (copy.nextPart <= partCount) {
-      const batch = Array.from({ length: Math.min(COPY_PARTS_IN_FLIGHT, partCount - copy.nextPart + 1) }, (_, i) => copy.nextPart + i);
-      parts.push(...(await Promise.all(batch.map(copyPart))));
-      copy.nextPart += batch.length;
-      if (copy.nextPart <= partCount && now() >= deadline) {
-        await putObject(exportBucket, copyPartsKey(stagedKey), JSON.stringify(parts), 'application/json');
-        return copy;
-      }
-    }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: stagedKey, UploadId: copy.uploadId, MultipartUpload: { Parts: parts } }));
-    return undefined;
-  } catch (error) {
-    // A copy begun here is not needed by the retry, which starts it again from the cursor it was given;
-    // one the cursor handed in is the retry's to go on with.
-    if (createdHere) await abort(copy.uploadId);
-    throw error;
-  }
-}
-
-/** The staged object's size, or undefined when it is not there (yet). */
-async function stagedSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
-  try {
-    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength;
-  } catch (error) {
-    if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
 }
 
 /**
