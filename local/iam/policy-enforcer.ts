@@ -42,21 +42,15 @@ export const STATE_MACHINE = 'StateMachine';
 
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
-const patterns = new Map<string, RegExp>();
-/** An IAM Resource pattern as a regular expression: "*" any run of characters ("/" included), "?" any one; case-sensitive. Only for patterns whose first five segments hold no wildcard (see objectMatches). */
+/** An IAM Resource pattern as a regular expression: "*" any run of characters ("/" included), "?" any one; case-sensitive. Only for patterns whose first five segments hold no wildcard (see objectPatterns). */
 function wildcardPattern(pattern: string): RegExp {
-  let compiled = patterns.get(pattern);
-  if (!compiled) {
-    // No "s" flag: as in the evaluator, "*" and "?" do not match a line break.
-    compiled = new RegExp(
-      `^${pattern
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    );
-    patterns.set(pattern, compiled);
-  }
-  return compiled;
+  // No "s" flag: as in the evaluator, "*" and "?" do not match a line break.
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 export class PolicyEnforcer {
@@ -70,6 +64,7 @@ export class PolicyEnforcer {
   private readonly bucketPolicies = new Map<string, PolicyDocument>();
   private readonly keyPolicies = new Map<string, PolicyDocument>();
   private readonly memo = new Map<string, Promise<string | undefined>>();
+  private readonly patternsByBucket = new Map<string, RegExp[] | null>();
 
   constructor(stack: SynthesizedStack, dataMap: DataMap) {
     const resources = new LocalResources(stack.template, stack.ids);
@@ -201,15 +196,31 @@ export class PolicyEnforcer {
     const object = /^arn:aws:s3:::([^/]+)\/./s.exec(resource);
     // A key with a line break is decided for itself: the evaluator's "*" does not cross one.
     if (!object || /[\n\r\u2028\u2029]/.test(resource)) return undefined;
-    const resourcePolicy = this.resourcePolicy(resource);
-    const patterns = [...this.role(functionName).policies, ...(resourcePolicy ? [resourcePolicy] : [])].flatMap((policy) =>
-      policy.Statement.flatMap((statement) => [...asList(statement.Resource), ...asList(statement.NotResource)].map(String)),
-    );
-    // The evaluator matches an ARN segment by segment; a wildcard before the resource part could match
-    // across a ":" in the key here, so such patterns are decided for each ARN.
-    if (patterns.some((pattern) => pattern.includes('${') || (pattern !== '*' && /[*?]/.test(pattern.split(':').slice(0, 5).join(':'))))) return undefined;
-    const matched = patterns.map((pattern) => (wildcardPattern(pattern).test(resource) ? '1' : '0')).join('');
+    const patterns = this.objectPatterns(functionName, resource, object[1] ?? '');
+    if (!patterns) return undefined;
+    const matched = patterns.map((pattern) => (pattern.test(resource) ? '1' : '0')).join('');
     return `arn:aws:s3:::${object[1]}/(an object matching ${matched})`;
+  }
+
+  /**
+   * The Resource and NotResource patterns of the role's statements and of `bucket`'s policy, compiled,
+   * worked out once per function and bucket; null when one of them keeps objects from sharing decisions.
+   */
+  private objectPatterns(functionName: string, resource: string, bucket: string): RegExp[] | null {
+    const id = `${functionName}\u0000${bucket}`;
+    let compiled = this.patternsByBucket.get(id);
+    if (compiled === undefined) {
+      const resourcePolicy = this.resourcePolicy(resource);
+      const patterns = [...this.role(functionName).policies, ...(resourcePolicy ? [resourcePolicy] : [])].flatMap((policy) =>
+        policy.Statement.flatMap((statement) => [...asList(statement.Resource), ...asList(statement.NotResource)].map(String)),
+      );
+      // A policy variable's value depends on the request. The evaluator matches an ARN segment by
+      // segment, so a wildcard before the resource part could match across a ":" in the key here.
+      const perArn = patterns.some((pattern) => pattern.includes('${') || (pattern !== '*' && /[*?]/.test(pattern.split(':').slice(0, 5).join(':'))));
+      compiled = perArn ? null : patterns.map(wildcardPattern);
+      this.patternsByBucket.set(id, compiled);
+    }
+    return compiled;
   }
 
   private async simulate(functionName: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<string | undefined> {
