@@ -1,7 +1,6 @@
 // The embedded emulators, each on a free loopback port: dynalite (DynamoDB) and aws-ses-v2-local (SES)
-// in this process, s3rver (S3) in a process of its own (local/s3-emulator.ts): the handlers and the
-// emulator then use both cores, and a user's 20,000 files cost half the time. Nothing is downloaded and
-// no Docker is needed.
+// in this process, s3rver (S3) in a process of its own (local/s3-emulator.ts), so that the handlers and
+// the emulator each have a core. Nothing is downloaded and no Docker is needed.
 import dynalite from 'dynalite';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';

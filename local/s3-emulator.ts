@@ -45,6 +45,12 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
     turn = result.catch(() => undefined);
     return result;
   };
+  /** A folder and a file in it, created in turn with folder removal; once the file is there the folder stays. */
+  const createInTurn = (path: string, flags: 'w' | 'a') =>
+    inTurn(async () => {
+      await mkdir(dirname(path), { recursive: true });
+      return open(path, flags);
+    });
   store.deleteObject = (bucket, key) => inTurn(() => deleteObjectFiles(store, bucket, key));
   // A copy creates its file in turn too, with one copyFile per file: s3rver's fs-extra copy stat'ed every
   // folder up to the root for each, a fifth of what copying a small object cost.
@@ -53,10 +59,7 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
     const target = (resource: string) => store.getResourcePath(bucket, key, resource);
     if (source('object') !== target('object')) {
       // In turn only the folder and the file's creation, which keeps the folder; the bytes after that.
-      await inTurn(async () => {
-        await mkdir(dirname(target('object')), { recursive: true });
-        await (await open(target('object'), 'a')).close();
-      });
+      await (await createInTurn(target('object'), 'a')).close();
       await copyFile(source('object'), target('object'));
       if (!replacementMetadata) await Promise.all(['metadata.json', 'object.md5'].map((resource) => copyFile(source(resource), target(resource))));
     }
@@ -65,10 +68,7 @@ function letPutsAndDeletesTakeTurns(store: S3rverFilesystemStore): void {
   };
   store.putObject = async (object) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
-    const file = await inTurn(async () => {
-      await mkdir(dirname(objectPath), { recursive: true });
-      return open(objectPath, 'w');
-    });
+    const file = await createInTurn(objectPath, 'w');
     const md5 = createHash('md5');
     let size = 0;
     const measure = new Transform({
