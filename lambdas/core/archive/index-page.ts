@@ -57,6 +57,14 @@ function fileLine(file: ManifestFile, pieces: ManifestFile[], source: ManifestSo
   return `<li><a href="${href(file.path)}">${visibleName(file.path)}</a> <span class="muted">(${what}${where(file)})</span>${renamed}${rest}</li>`;
 }
 
+/** What `sources` hold, records and uploaded files apart, each named only where such a source is there: ["3 records", "1 file"]. */
+function amounts(sources: ManifestSource[], file: string, files?: string): string[] {
+  const records = sources.filter((s) => s.type !== 's3');
+  const uploads = sources.filter((s) => s.type === 's3');
+  const total = (of: ManifestSource[]) => of.reduce((sum, s) => sum + s.records, 0);
+  return [...(records.length > 0 ? [count(total(records), 'record')] : []), ...(uploads.length > 0 ? [count(total(uploads), file, files)] : [])];
+}
+
 function sourceBlock(source: ManifestSource, manifest: Manifest, facts: IndexPageFacts): string {
   const all = manifest.files.filter((f) => f.sourceId === source.sourceId);
   const firsts = all.filter((f) => f.continues === undefined);
@@ -92,20 +100,17 @@ ${sources.map((source) => sourceBlock(source, manifest, facts)).join('\n')}
     })
     .join('\n');
 
-  const recordCount = manifest.sources.filter((s) => s.type !== 's3').reduce((sum, s) => sum + s.records, 0);
-  const uploadCount = manifest.sources.filter((s) => s.type === 's3').reduce((sum, s) => sum + s.records, 0);
-  const held = [
-    ...(manifest.sources.some((s) => s.type !== 's3') ? [count(recordCount, 'record')] : []),
-    ...(manifest.sources.some((s) => s.type === 's3') ? [count(uploadCount, 'file you uploaded', 'files you uploaded')] : []),
-  ];
+  const held = amounts(manifest.sources, 'file you uploaded', 'files you uploaded');
   const toc = present
-    .map((c) => {
-      const sources = manifest.sources.filter((s) => s.category === c);
-      const records = sources.filter((s) => s.type !== 's3').reduce((sum, s) => sum + s.records, 0);
-      const uploads = sources.filter((s) => s.type === 's3').reduce((sum, s) => sum + s.records, 0);
-      const amounts = [...(sources.some((s) => s.type !== 's3') ? [count(records, 'record')] : []), ...(sources.some((s) => s.type === 's3') ? [count(uploads, 'file')] : [])];
-      return `<li><a href="#${c}">${escapeHtml(categoryPolicy(dataMap, c).title)}</a>: ${listInWords(amounts)}</li>`;
-    })
+    .map(
+      (c) =>
+        `<li><a href="#${c}">${escapeHtml(categoryPolicy(dataMap, c).title)}</a>: ${listInWords(
+          amounts(
+            manifest.sources.filter((s) => s.category === c),
+            'file',
+          ),
+        )}</li>`,
+    )
     .join('\n');
   // Pieces of a split file carry its original key under a ".part-N" path: only whole files count here.
   const renamed = manifest.files.some((file) => {
