@@ -1,5 +1,5 @@
 // The benchmark's stages, each run in a child process of its own (bin/bench.ts) so that its peak RSS is
-// its own. Collect and bundle run the production code (collectSource, bundleArchive) against a Query page
+// its own. Collect and bundle run the production code (collectSource, buildArchive) against a Query page
 // source and a file-backed S3, so what is measured is our code, not an emulator.
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import { ZipArchive } from 'archiver';
 import { ZipWriter } from '../lambdas/core/archive/zip/zip-writer.ts';
-import { bundleUntilBuilt } from '../lambdas/core/archive/build-archive.ts';
+import { buildUntilDone } from '../lambdas/core/archive/build-archive.ts';
 import { collectSource } from '../lambdas/core/collect/collect-source.ts';
 import { parseDataMap } from '../lambdas/core/data-map/data-map.ts';
 import type { JobStore } from '../lambdas/core/jobs/job-store.ts';
@@ -125,13 +125,13 @@ export function decodeFloorStage(records: number): StageResult {
   return { stage: 'decode floor', records: seen, seconds, bytes, peakRssMB: peakRssMB() };
 }
 
-/** Staging parts → ZIP (JSON + CSV entries) → an upload sink, by bundleArchive. Bytes: uncompressed input. */
+/** Staging parts → ZIP (JSON + CSV entries) → an upload sink, by buildArchive. Bytes: uncompressed input. */
 export async function bundleStage(records: number, workDir: string, keepArchive: boolean): Promise<StageResult & { archiveBytes: number }> {
   const store = new FileBackedS3(workDir, keepArchive ? undefined : 'archives/');
   const s3 = store.asClient();
   const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-') && name.endsWith('.ndjson')).length;
   const started = performance.now();
-  const result = await bundleUntilBuilt(
+  const result = await buildUntilDone(
     { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
     { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
   );

@@ -1,7 +1,7 @@
 // How the CLI shows exports to a person: a status block with a progress bar per source, lists as
 // aligned tables, and the audit trail as a log.
 import { formatBytes } from '../lambdas/core/delivery/wording.ts';
-import type { AuditEntry, ExportView } from './support-client.ts';
+import type { AuditEvent, ExportView } from './support-client.ts';
 
 const BAR_WIDTH = 24;
 
@@ -55,7 +55,7 @@ export function renderList(jobs: ExportView[]): string {
     .join('\n');
 }
 
-export function renderAudit(events: AuditEntry[]): string {
+export function renderAudit(events: AuditEvent[]): string {
   if (events.length === 0) return 'No audit events.';
   return events
     .map((e) => {

@@ -2,34 +2,11 @@
 // deployed stack, the embedded stack's support identity with --local), answers parsed, refusals turned
 // into errors that carry the API's own sentence.
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { ExportView } from '../lambdas/core/api/exports-api.ts';
+import type { AuditEvent } from '../lambdas/core/jobs/job-model.ts';
 import { signRequest } from './signed-request.ts';
 
-/** An export as the API shows it (lambdas/core/api/exports-api.ts publicView). */
-export interface ExportView {
-  exportId: string;
-  userId: string;
-  status: 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
-  formats: string[];
-  createdAt: string;
-  completedAt: string | null;
-  sources: Record<string, { records: number; parts: number; done: boolean }>;
-  progress: { sourcesTotal: number | null; sourcesDone: number; records: number };
-  archiveBytes: number | null;
-  archiveParts: number | null;
-  linkExpiresAt: string | null;
-  failureMessage: string | null;
-  downloadCount: number;
-}
-
-export interface AuditEntry {
-  exportId: string;
-  action: string;
-  actor: { id: string; role: string; reason?: string };
-  at: string;
-  ip?: string;
-  userAgent?: string;
-  detail?: string;
-}
+export type { AuditEvent, ExportView };
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -92,7 +69,7 @@ export class SupportClient {
   }
 
   /** One page of the customer's audit trail, oldest first; `nextCursor` fetches the next. */
-  auditPage(userId: string, page: { limit?: number; cursor?: string } = {}): Promise<{ events: AuditEntry[]; nextCursor?: string }> {
+  auditPage(userId: string, page: { limit?: number; cursor?: string } = {}): Promise<{ events: AuditEvent[]; nextCursor?: string }> {
     // encodeURIComponent, not URLSearchParams (which sends a space as "+"): what is sent is what is signed.
     const query = Object.entries({ limit: page.limit === undefined ? undefined : String(page.limit), cursor: page.cursor })
       .filter((entry): entry is [string, string] => entry[1] !== undefined)
@@ -102,8 +79,8 @@ export class SupportClient {
   }
 
   /** The whole audit trail, page after page. */
-  async audit(userId: string): Promise<AuditEntry[]> {
-    const events: AuditEntry[] = [];
+  async audit(userId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
     let cursor: string | undefined;
     do {
       const page = await this.auditPage(userId, { limit: 100, cursor });

@@ -4,7 +4,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { bundleArchive, type BundleRequest, type BundleResult } from './core/archive/build-archive.ts';
+import { buildArchive, type ArchiveRequest, type ArchiveResult } from './core/archive/build-archive.ts';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, formatsSchema, userIdSchema } from './core/data-map/identifiers.ts';
@@ -35,10 +35,10 @@ export function createBundleArchiveHandler(runtime: Runtime) {
     maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
   };
   const deadline = (context: Context) => Date.now() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
-  return middy<BundleRequest, BundleResult>()
+  return middy<ArchiveRequest, ArchiveResult>()
     .use(logFailures(runtime.log, 'BundleArchive'))
     .use(parseEvent(event))
-    .handler((input, context) => bundleArchive(input, { ...deps, deadline: deadline(context) }));
+    .handler((input, context) => buildArchive(input, { ...deps, deadline: deadline(context) }));
 }
 
 export const handler = lambdaEntry(createBundleArchiveHandler);

@@ -1,17 +1,13 @@
 // The support API (IAM auth): an agent acts for a customer (a locked or suspended one too), always with
-// a reason, which the audit trail records with the agent's identity.
-//   POST   /support/exports                 {userId, reason, format?, categories?}
-//   GET    /support/exports/{id}
-//   POST   /support/exports/{id}/resend     {reason}
-//   DELETE /support/exports/{id}            {reason}
-//   GET    /support/users/{userId}/exports
-//   GET    /support/users/{userId}/audit
+// a reason, which the audit trail records with the agent's identity. Its routes are SUPPORT_ROUTES
+// (core/api/routes.ts).
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
+import { actionFor, type RouteTable, type SUPPORT_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import { MAX_AUDIT_PAGE, type Actor } from './core/jobs/job-store.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
@@ -24,6 +20,8 @@ const reasonBody = z.object({ reason: reasonSchema.optional() }).strict();
 const auditQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE, `must be at most ${MAX_AUDIT_PAGE}`).default(50), cursor: z.string().max(400).optional() })
   .strict();
+
+type SupportRoute = (typeof SUPPORT_ROUTES)[number];
 
 export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
@@ -47,34 +45,33 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
     if (!agent) throw new HttpError(403, 'Support routes need requests signed by a support role.');
     const as = (reason?: string): Actor => ({ id: agent, role: 'support', reason });
     const id = event.pathParameters?.id ?? '';
-    switch (event.routeKey) {
-      case 'POST /support/exports': {
+    const actions: RouteTable<SupportRoute, typeof event, HttpResult> = {
+      'POST /support/exports': async () => {
         const { userId, reason, ...body } = parseBody(event, supportStartSchema);
         await assertKnown(userId);
         const { created, job } = await startOrReuse({ userId, body, actor: as(reason) }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
-      }
-      case 'GET /support/exports/{id}':
-        return json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps)));
-      case 'POST /support/exports/{id}/resend': {
+      },
+      'GET /support/exports/{id}': async () => json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps))),
+      'POST /support/exports/{id}/resend': async () => {
         const { reason } = parseBody(event, reasonBody);
         return json(200, publicView(await resendLink(await visibleJob(id, as(reason), deps), as(reason), deps)));
-      }
-      case 'DELETE /support/exports/{id}': {
+      },
+      'DELETE /support/exports/{id}': async () => {
         const { reason } = parseBody(event, reasonBody);
         return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps), as(reason), deps)));
-      }
-      case 'GET /support/users/{userId}/exports':
-        return json(200, { exports: (await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map(publicView) });
-      case 'GET /support/users/{userId}/audit': {
+      },
+      'GET /support/users/{userId}/exports': async () => json(200, { exports: (await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map(publicView) }),
+      'GET /support/users/{userId}/audit': async () => {
         const userId = await knownUser(event.pathParameters?.userId);
         const query = auditQuery.safeParse(event.queryStringParameters ?? {});
         if (!query.success) throw new HttpError(400, `The query is not valid: ${query.error.issues.map((i) => `"${i.path.join('.')}" ${i.message}`).join('; ')}.`);
         return json(200, await deps.jobs.auditPage(userId, query.data));
-      }
-      default:
-        throw new HttpError(404, 'No such route.');
-    }
+      },
+    };
+    const action = actionFor(actions, event.routeKey);
+    if (!action) throw new HttpError(404, 'No such route.');
+    return action(event);
   }
 
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, HttpResult>().handler((event) => respond(runtime.log, () => route(event)));

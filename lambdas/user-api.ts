@@ -1,17 +1,16 @@
-// The account page's API (JWT authorizer): the user is the token's subject, never a body field.
-//   POST   /exports              start an export of my data (or get the one already running)
-//   GET    /exports              my exports, newest first
-//   GET    /exports/{id}         one of my exports: status, progress per source, size, link expiry
-//   POST   /exports/{id}/resend  email me a fresh link (the old one stops working)
-//   DELETE /exports/{id}         cancel my running export
+// The account page's API (JWT authorizer): the user is the token's subject, never a body field. Its
+// routes are USER_ROUTES (core/api/routes.ts).
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
+import { actionFor, type RouteTable, type USER_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import type { Actor } from './core/jobs/job-store.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
+
+type UserRoute = (typeof USER_ROUTES)[number];
 
 export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = exportsApiDeps(runtime, workflow);
@@ -22,24 +21,21 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
     if (typeof claims.sub !== 'string' || !userIdSchema.safeParse(claims.sub).success) throw new HttpError(401, 'Sign in to manage your data exports.');
     const me: Actor = { id: claims.sub, role: 'user' };
     const id = event.pathParameters?.id ?? '';
-    switch (event.routeKey) {
-      case 'POST /exports': {
+    const actions: RouteTable<UserRoute, typeof event, HttpResult> = {
+      'POST /exports': async () => {
         const body = parseBody(event, startBodySchema);
         const email = typeof claims.email === 'string' ? claims.email : undefined;
         const { created, job } = await startOrReuse({ userId: me.id, body, email, actor: me }, deps);
         return json(created ? 202 : 200, publicView(job), { location: `/exports/${job.exportId}` });
-      }
-      case 'GET /exports':
-        return json(200, { exports: (await exportsOf(me.id, deps)).map(publicView) });
-      case 'GET /exports/{id}':
-        return json(200, publicView(await visibleJob(id, me, deps)));
-      case 'POST /exports/{id}/resend':
-        return json(200, publicView(await resendLink(await visibleJob(id, me, deps), me, deps)));
-      case 'DELETE /exports/{id}':
-        return json(200, publicView(await cancelExport(await visibleJob(id, me, deps), me, deps)));
-      default:
-        throw new HttpError(404, 'No such route.');
-    }
+      },
+      'GET /exports': async () => json(200, { exports: (await exportsOf(me.id, deps)).map(publicView) }),
+      'GET /exports/{id}': async () => json(200, publicView(await visibleJob(id, me, deps))),
+      'POST /exports/{id}/resend': async () => json(200, publicView(await resendLink(await visibleJob(id, me, deps), me, deps))),
+      'DELETE /exports/{id}': async () => json(200, publicView(await cancelExport(await visibleJob(id, me, deps), me, deps))),
+    };
+    const action = actionFor(actions, event.routeKey);
+    if (!action) throw new HttpError(404, 'No such route.');
+    return action(event);
   }
 
   return middy<APIGatewayProxyEventV2WithJWTAuthorizer, HttpResult>().handler((event) => respond(runtime.log, () => route(event)));

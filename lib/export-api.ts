@@ -9,7 +9,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccountRecovery, FeaturePlan, Mfa, UserPool } from 'aws-cdk-lib/aws-cognito';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
+import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES, type RouteKey } from '../lambdas/core/api/routes.ts';
 import type { AppConfig } from './app-config.ts';
 import type { DataMapAccess } from './data-map-access.ts';
 import type { ExportStorage } from './export-storage.ts';
@@ -129,11 +129,11 @@ export class ExportApi extends Construct {
     const user = new HttpLambdaIntegration('UserIntegration', this.userApi);
     const support = new HttpLambdaIntegration('SupportIntegration', this.supportApi);
     const iam = new HttpIamAuthorizer();
-    for (const route of USER_ROUTES) this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: user, authorizer: userAuthorizer });
-    for (const route of SUPPORT_ROUTES) this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: support, authorizer: iam });
+    const route = (key: RouteKey) => ({ path: routeSpec(key).path, methods: [HttpMethod[routeSpec(key).method]] });
+    for (const key of USER_ROUTES) this.api.addRoutes({ ...route(key), integration: user, authorizer: userAuthorizer });
+    for (const key of SUPPORT_ROUTES) this.api.addRoutes({ ...route(key), integration: support, authorizer: iam });
     const [downloadRoute] = this.api.addRoutes({
-      path: DOWNLOAD_ROUTE.path,
-      methods: [HttpMethod[DOWNLOAD_ROUTE.method]],
+      ...route(DOWNLOAD_ROUTE),
       integration: new HttpLambdaIntegration('DownloadIntegration', this.download),
     });
     if (downloadRoute) {
@@ -141,7 +141,7 @@ export class ExportApi extends Construct {
       const cfnStage = this.stage.node.defaultChild as CfnStage;
       // routeSettings is untyped: CloudFormation's own (PascalCase) property names are required here.
       cfnStage.routeSettings = {
-        [`${DOWNLOAD_ROUTE.method} ${DOWNLOAD_ROUTE.path}`]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit },
+        [DOWNLOAD_ROUTE]: { ThrottlingRateLimit: DOWNLOAD_THROTTLE.rateLimit, ThrottlingBurstLimit: DOWNLOAD_THROTTLE.burstLimit },
       };
       // API Gateway refuses RouteSettings for a route that does not exist yet, and nothing else orders the
       // stage after the route: without this, CloudFormation may create the stage first and fail the deploy.

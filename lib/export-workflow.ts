@@ -8,7 +8,6 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { resolve } from 'node:path';
 import type { DataMapAccess } from './data-map-access.ts';
 import type { ExportStorage } from './export-storage.ts';
 import { HouseFunction } from './house-function.ts';
@@ -18,8 +17,8 @@ import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
+import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 
-export const EXPORT_DEFINITION = resolve(import.meta.dirname, '..', 'state-machines', 'export.asl.json');
 
 export interface ExportWorkflowProps {
   storage: ExportStorage;
@@ -100,7 +99,7 @@ export class ExportWorkflow extends Construct {
     const logs = new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.THREE_MONTHS });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromFile(EXPORT_DEFINITION),
+      definitionBody: DefinitionBody.fromFile(EXPORT_DEFINITION_FILE),
       definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([name, fn]) => [`${name}FunctionArn`, fn.functionArn])),
       tracingEnabled: true,
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },

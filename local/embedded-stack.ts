@@ -14,7 +14,7 @@ import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { findRecipient, startExport, type StartRequest, type UnhandledEnding, type WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
-import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
+import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
@@ -212,9 +212,9 @@ export class EmbeddedStack {
       const download = createDownloadHandler(runtimeOf('Download'));
       const userApi = createUserApiHandler(runtimeOf('UserApi'), enforceWorkflow(workflow, 'UserApi', permissions));
       const supportApi = createSupportApiHandler(runtimeOf('SupportApi'), enforceWorkflow(workflow, 'SupportApi', permissions));
-      gateway.add({ ...DOWNLOAD_ROUTE, handler: () => download, auth: 'none' });
-      for (const route of USER_ROUTES) gateway.add({ ...route, handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
-      for (const route of SUPPORT_ROUTES) gateway.add({ ...route, handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
+      gateway.add({ ...routeSpec(DOWNLOAD_ROUTE), handler: () => download, auth: 'none' });
+      for (const key of USER_ROUTES) gateway.add({ ...routeSpec(key), handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
+      for (const key of SUPPORT_ROUTES) gateway.add({ ...routeSpec(key), handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
 
       const stack = new EmbeddedStack(
         dataMap,

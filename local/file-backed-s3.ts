@@ -1,7 +1,7 @@
 // A stand-in for S3 at sizes the emulator cannot take (gigabytes, tens of thousands of objects, 10,000
 // parts, objects past 5 GiB): objects are files under a folder, uploads stream to disk, and keys under a
 // "discard" prefix are counted and dropped (an upload sink for the benchmark). It answers only the
-// commands the collector and bundler send, but those as strictly as S3 does: part numbers 1–10,000,
+// commands the collector and archive builder send, but those as strictly as S3 does: part numbers 1–10,000,
 // parts of at most 5 GiB, every part but the last at least 5 MiB, parts completed in ascending order
 // with their ETags, objects of at most 5 TiB, copy ranges inside their source.
 //

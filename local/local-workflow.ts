@@ -5,10 +5,8 @@
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
-
-export const EXPORT_DEFINITION_FILE = fileURLToPath(new URL('../state-machines/export.asl.json', import.meta.url));
 
 /** The Task states and the substitution variable of each one's Lambda ARN. */
 export const TASK_FUNCTIONS = {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntry, ExportView } from '../../cli/support-client.ts';
+import type { AuditEvent, ExportView } from '../../cli/support-client.ts';
 import { linkInEmail } from '../../local/embedded-stack.ts';
 import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
@@ -78,7 +78,7 @@ describe('user-data-export CLI', () => {
     expect(resent.stdout).toMatch(new RegExp(`^Sent a new link for export ${job.exportId}; it works until .+\\. The previous link no longer works\\.`));
     expect((await fetch(oldLink, { redirect: 'manual' })).status).toBe(410);
 
-    const audit = parsed<AuditEntry[]>(await local('audit', '--user', 'pia', '--json'));
+    const audit = parsed<AuditEvent[]>(await local('audit', '--user', 'pia', '--json'));
     expect(audit.map((e) => [e.action, e.actor.role, e.actor.reason])).toEqual([
       ['start', 'support', 'TICKET-502'],
       ['ready', 'operator', undefined],
@@ -87,9 +87,9 @@ describe('user-data-export CLI', () => {
     const log = await local('audit', '--user', 'pia');
     expect(log.stdout).toMatch(/start +\S+ {2}by support arn:aws:iam::000000000000:user\/local-support-agent — "TICKET-502"/);
     // One page at a time: --limit, then the cursor it prints.
-    const first = parsed<{ events: AuditEntry[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--json'));
+    const first = parsed<{ events: AuditEvent[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--json'));
     expect(first.events.map((e) => e.action)).toEqual(['start', 'ready']);
-    const rest = parsed<{ events: AuditEntry[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--cursor', first.nextCursor ?? '', '--json'));
+    const rest = parsed<{ events: AuditEvent[]; nextCursor?: string }>(await local('audit', '--user', 'pia', '--limit', '2', '--cursor', first.nextCursor ?? '', '--json'));
     expect(rest.events.map((e) => e.action)).toEqual(['resend']);
     const page = await local('audit', '--user', 'pia', '--limit', '2');
     expect(page.stdout).toContain(`More: user-data-export audit --user pia --limit 2 --cursor ${first.nextCursor ?? ''}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../lambdas/core/api/http.ts';
-import { DOWNLOAD_ROUTE, SUPPORT_ROUTES, USER_ROUTES, type RouteSpec } from '../../lambdas/core/api/routes.ts';
+import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES, type RouteSpec } from '../../lambdas/core/api/routes.ts';
 import { signRequest } from '../../cli/signed-request.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
 import { report } from '../support/reliability.ts';
@@ -35,7 +35,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const ROUTES: RouteSpec[] = [...USER_ROUTES, ...SUPPORT_ROUTES, DOWNLOAD_ROUTE];
+const DOWNLOAD = routeSpec(DOWNLOAD_ROUTE);
+const ROUTES: RouteSpec[] = [...[...USER_ROUTES, ...SUPPORT_ROUTES].map(routeSpec), DOWNLOAD];
 
 /** Percent-encodes anything, lone surrogates included (as their UTF-8 replacement), like a lax client. */
 function encodeSegment(text: string): string {
@@ -127,7 +128,7 @@ const REGRESSIONS: [Case][] = [
 async function send(c: Case) {
   const route = ROUTES[c.route] as RouteSpec;
   const id = c.id === 'REAL' ? realExport : c.id;
-  const path = route.path.replace(/\{\w+\}/, encodeSegment(id)) + (route === DOWNLOAD_ROUTE ? c.query : '');
+  const path = route.path.replace(/\{\w+\}/, encodeSegment(id)) + (route === DOWNLOAD ? c.query : '');
   const url = new URL(`${stack.baseUrl}${path}`);
   const headers: Record<string, string> = { ...c.extra, ...(c.contentType ? { 'content-type': c.contentType } : {}) };
   if (c.auth === 'bearer') headers.authorization = `Bearer ${token}`;

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
@@ -137,7 +137,7 @@ describe('CSV for spreadsheets', () => {
       ...(csv ? { csv } : {}),
     });
     const s3 = store.asClient();
-    const result = await bundleUntilBuilt(
+    const result = await buildUntilDone(
       { exportId: 'read-0000-0007', userId: 'u-1', formats: ['csv'], sources: [{ sourceId: 'orders', nextPart: 0, records: 0 }] },
       { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: map },
     );
@@ -169,7 +169,7 @@ describe('an entry past 4 GiB read from a pipe', () => {
       [JSON.stringify({ sequence: 0, key: 'big.bin', size }), JSON.stringify({ sequence: 1, key: 'after.bin', size: 100 })].join('\n') + '\n',
     );
     const s3 = store.asClient();
-    const result = await bundleUntilBuilt(
+    const result = await buildUntilDone(
       { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },
       { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, compressionLevel: 1 },
     );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
-import { bundleArchive, bundleUntilBuilt, type BundleDeps } from '../../lambdas/core/archive/build-archive.ts';
+import { buildArchive, buildUntilDone, type ArchiveDeps } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
@@ -67,7 +67,7 @@ async function bundle(
   maxArchiveBytes?: number,
   prepare?: (store: FileBackedS3) => void,
   formats: ('json' | 'csv')[] = ['json', 'csv'],
-  timing: Partial<BundleDeps> & { deadlineOf?: () => number } = {},
+  timing: Partial<ArchiveDeps> & { deadlineOf?: () => number } = {},
 ) {
   const folder = mkdtempSync(join(tmpdir(), 'split-'));
   folders.push(folder);
@@ -75,7 +75,7 @@ async function bundle(
   stage(store, exportId, records, files);
   prepare?.(store);
   const s3 = store.asClient();
-  const result = await bundleUntilBuilt(
+  const result = await buildUntilDone(
     {
       exportId,
       userId: 'u-1',
@@ -232,14 +232,14 @@ describe('split archives', () => {
       now: () => new Date((clock += 1000)),
       deadline: clock + 2500,
     });
-    const first = await bundleArchive(request, deps());
+    const first = await buildArchive(request, deps());
     if (first.done) throw new Error('the first call should have run out of time');
     // The Lambda dies after saving; Step Functions retries with the same input, twice.
     for (let retry = 0; retry < 2; retry += 1) {
-      const again = await bundleArchive({ ...request, resume: first.resume }, deps());
+      const again = await buildArchive({ ...request, resume: first.resume }, deps());
       expect(again).toMatchObject({ done: false, resume: { partsDone: first.resume.partsDone + 1 } });
     }
-    const result = await bundleUntilBuilt({ ...request, resume: { partsDone: first.resume.partsDone + 1 } }, deps(), () => undefined);
+    const result = await buildUntilDone({ ...request, resume: { partsDone: first.resume.partsDone + 1 } }, deps(), () => undefined);
     const parts = Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1)));
     await verify(parts, 3000, files);
   });
@@ -249,7 +249,7 @@ describe('split archives', () => {
     folders.push(folder);
     const s3 = new FileBackedS3(folder).asClient();
     await expect(
-      bundleArchive(
+      buildArchive(
         { exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } },
         { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
       ),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { forEachEntry } from '../../local/archive-reader.ts';
@@ -37,7 +37,7 @@ function stage(store: FileBackedS3, exportId: string, objects: { key: string; si
 
 async function bundle(store: FileBackedS3, exportId: string, records: number) {
   const s3 = store.asClient();
-  const result = await bundleUntilBuilt(
+  const result = await buildUntilDone(
     { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'files', nextPart: 1, records }] },
     { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
   );

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
-import { bundleUntilBuilt } from '../../lambdas/core/archive/build-archive.ts';
+import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
@@ -66,7 +66,7 @@ export async function buildStagedArchive(exportId: string, folders: Folders, opt
     staged.map((f, sequence) => JSON.stringify({ sequence, key: f.key, size: f.bytes.length }) + '\n').join(''),
   );
   const s3 = store.asClient();
-  const result = await bundleUntilBuilt(
+  const result = await buildUntilDone(
     {
       exportId,
       userId: 'u-1',

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { EXPORT_DEFINITION_FILE } from '../../state-machines/definition.ts';
 
 interface AslError {
   'Error code': string;
@@ -49,7 +50,7 @@ interface StateMachine {
   QueryLanguage?: string;
 }
 
-const text = readFileSync(new URL('../../state-machines/export.asl.json', import.meta.url), 'utf8');
+const text = readFileSync(EXPORT_DEFINITION_FILE, 'utf8');
 const definition = JSON.parse(text) as StateMachine;
 
 /** The definition as CDK's definitionSubstitutions would deploy it, with real-looking Lambda ARNs. */

@@ -92,6 +92,9 @@ export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsAp
 
 const nowOf = (deps: { now?: () => Date }) => currentTime(deps.now);
 
+/** An export as the API shows it (the CLI reads this type too). */
+export type ExportView = ReturnType<typeof publicView>;
+
 /** What a caller sees of an export: status, progress, size and link expiry; never keys or failure internals. */
 export function publicView(job: Job) {
   return {
@@ -185,7 +188,6 @@ export async function userExists(userId: string, deps: Pick<ExportsApiDeps, 'dat
   return (page.Items?.length ?? 0) > 0;
 }
 
-/** Emails a fresh link for a READY export without re-running it; the previous link stops working. */
 /**
  * Emails a fresh link without re-running the export; the previous link stops working. Also the way out
  * when the first email could not be delivered: such an export is FAILED but its archive exists, and a

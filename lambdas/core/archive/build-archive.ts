@@ -18,7 +18,7 @@ import { buildManifest, type ManifestFile, type ManifestSource } from './manifes
 import { archiveKey, archiveProgressKey, partKey } from '../storage/object-keys.ts';
 import { deleteStaging, putObject, readJson } from '../storage/export-bucket.ts';
 import { BlockBuffers, textFile, type Position } from './archive-file.ts';
-import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type BundleDeps, type Writing } from './split-archive.ts';
+import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type ArchiveDeps, type Writing } from './split-archive.ts';
 import { writeRecordFiles } from './record-files.ts';
 import { writeObjectFiles } from './object-files.ts';
 import { systemClock } from '../platform/clock.ts';
@@ -35,7 +35,7 @@ export interface ArchiveResume {
   partsDone: number;
 }
 
-export interface BundleRequest {
+export interface ArchiveRequest {
   exportId: string;
   userId: string;
   formats: Format[];
@@ -68,7 +68,7 @@ export interface ArchiveUnderWay {
   resume: ArchiveResume;
 }
 
-export type BundleResult = BuiltArchive | ArchiveUnderWay;
+export type ArchiveResult = BuiltArchive | ArchiveUnderWay;
 
 /** What a call that ran out of time saves for the next. */
 interface SavedArchive {
@@ -79,7 +79,7 @@ interface SavedArchive {
   at: Position;
 }
 
-export async function bundleArchive(request: BundleRequest, deps: BundleDeps): Promise<BundleResult> {
+export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): Promise<ArchiveResult> {
   const clock = deps.now ?? systemClock;
   const saved = request.resume?.partsDone ? await loadProgress(deps, request.exportId, request.resume.partsDone) : undefined;
   const generatedAt = saved ? new Date(saved.generatedAt) : clock();
@@ -148,23 +148,23 @@ export async function bundleArchive(request: BundleRequest, deps: BundleDeps): P
 }
 
 /**
- * Calls bundleArchive until the archive is built, as the state machine does; `deadlineOf` gives each
- * call its deadline. For the benchmark and the tests, which run the bundler without the state machine.
+ * Calls buildArchive until the archive is built, as the state machine does; `deadlineOf` gives each
+ * call its deadline. For the benchmark and the tests, which run the archive builder without the state machine.
  */
-export async function bundleUntilBuilt(
-  request: BundleRequest,
-  deps: BundleDeps,
+export async function buildUntilDone(
+  request: ArchiveRequest,
+  deps: ArchiveDeps,
   deadlineOf: () => number | undefined = () => deps.deadline,
 ): Promise<BuiltArchive & { calls: number }> {
   let resume = request.resume ?? null;
   for (let calls = 1; ; calls += 1) {
-    const result = await bundleArchive({ ...request, resume }, { ...deps, deadline: deadlineOf() });
+    const result = await buildArchive({ ...request, resume }, { ...deps, deadline: deadlineOf() });
     if (result.done) return { ...result, calls };
     resume = result.resume;
   }
 }
 
-async function loadProgress(deps: BundleDeps, exportId: string, partsDone: number): Promise<SavedArchive> {
+async function loadProgress(deps: ArchiveDeps, exportId: string, partsDone: number): Promise<SavedArchive> {
   const key = archiveProgressKey(exportId, partsDone);
   try {
     return await readJson<SavedArchive>(deps.s3, deps.exportBucket.bucket, key);
@@ -173,4 +173,4 @@ async function loadProgress(deps: BundleDeps, exportId: string, partsDone: numbe
   }
 }
 
-export { DEFAULT_BLOCK_BYTES, type BundleDeps } from './split-archive.ts';
+export { DEFAULT_BLOCK_BYTES, type ArchiveDeps } from './split-archive.ts';

@@ -6,7 +6,7 @@ import type { Source } from '../data-map/data-map.ts';
 import { ArchiveWriteError } from '../platform/errors.ts';
 import { stagedObjectKey } from '../storage/object-keys.ts';
 import type { Block, BlockBuffers, Position } from './archive-file.ts';
-import { piecesOf, type BundleDeps, type Writing } from './split-archive.ts';
+import { piecesOf, type ArchiveDeps, type Writing } from './split-archive.ts';
 import { getObject, readLines } from './staged-reads.ts';
 
 interface StagedObject {
@@ -54,7 +54,7 @@ export async function writeObjectFiles(source: Source, parts: string[], at: Posi
 const PREFETCH_OBJECTS = 8;
 
 /** The source's staged objects in order, the first `skip` left out. */
-async function* stagedObjects(deps: BundleDeps, parts: string[], skip: number): AsyncGenerator<StagedObject> {
+async function* stagedObjects(deps: ArchiveDeps, parts: string[], skip: number): AsyncGenerator<StagedObject> {
   let ordinal = 0;
   for (const part of parts) {
     for await (const lines of readLines(deps.s3, deps.exportBucket.bucket, part)) {

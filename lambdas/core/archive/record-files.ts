@@ -9,7 +9,7 @@ import type { Format } from '../data-map/identifiers.ts';
 import { columnsKey } from '../storage/object-keys.ts';
 import { readJson } from '../storage/export-bucket.ts';
 import type { Block, BlockBuffers, Position } from './archive-file.ts';
-import type { BundleDeps, Writing } from './split-archive.ts';
+import type { ArchiveDeps, Writing } from './split-archive.ts';
 import { getObject } from './staged-reads.ts';
 
 /** Writes a DynamoDB source's JSON and CSV files from `at`; returns the records they hold. */
@@ -74,7 +74,7 @@ export async function writeRecordFiles(
 const BYTE_ORDER_MARK = '\ufeff';
 
 /** Bytes of a source's staged parts, together. */
-async function stagedSize(deps: BundleDeps, parts: string[]): Promise<number> {
+async function stagedSize(deps: ArchiveDeps, parts: string[]): Promise<number> {
   let total = 0;
   for (const part of parts) {
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: deps.exportBucket.bucket, Key: part }));
@@ -89,7 +89,7 @@ async function stagedSize(deps: BundleDeps, parts: string[]): Promise<number> {
  * block is a view of one reused buffer, valid until the next block is asked for: its consumers copy it
  * at once. Each says where the lines after it start.
  */
-async function* stagedLineBlocks(deps: BundleDeps, parts: string[], blockBytes: number, start: Position): AsyncGenerator<{ lines: Buffer; end: Position }> {
+async function* stagedLineBlocks(deps: ArchiveDeps, parts: string[], blockBytes: number, start: Position): AsyncGenerator<{ lines: Buffer; end: Position }> {
   let buffer = Buffer.allocUnsafeSlow(2 * blockBytes);
   let length = 0;
   for (let part = start.part ?? 0; part < parts.length; part += 1) {
@@ -158,7 +158,7 @@ function withSeparators(lines: Buffer, separator: Buffer, buffers: BlockBuffers)
 }
 
 /** The attribute names the collector saw in one part. */
-export async function readColumns(deps: BundleDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
+export async function readColumns(deps: ArchiveDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
   try {
     return await readJson<string[]>(deps.s3, deps.exportBucket.bucket, columnsKey(exportId, sourceId, part));
   } catch (error) {

@@ -12,7 +12,7 @@ import { deleteObjects, uploadStream, type ExportBucket } from '../storage/expor
 import { ZipWriter } from './zip/zip-writer.ts';
 import type { BlockBuffers, FileContent, Position } from './archive-file.ts';
 
-export interface BundleDeps {
+export interface ArchiveDeps {
   s3: S3Client;
   exportBucket: ExportBucket;
   dataMap: DataMap;
@@ -29,7 +29,7 @@ export interface BundleDeps {
 
 export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
 
-/** Raised inside a file when the deadline has come: the pieces of it written in this call, and where to go on. Never leaves bundleArchive. */
+/** Raised inside a file when the deadline has come: the pieces of it written in this call, and where to go on. Never leaves buildArchive. */
 export class DeadlineReached extends Error {
   constructor(
     readonly pieces: ManifestFile[],
@@ -64,7 +64,7 @@ export class SplitArchive {
 
   constructor(
     private readonly exportId: string,
-    private readonly deps: BundleDeps,
+    private readonly deps: ArchiveDeps,
     private readonly date: Date,
     finished: { key: string; bytes: number }[],
     private readonly deadlinePassed: () => boolean,
@@ -243,7 +243,7 @@ export class SplitArchive {
 /** What writing a source's files into the archive takes. */
 export interface Writing {
   exportId: string;
-  deps: BundleDeps;
+  deps: ArchiveDeps;
   archive: SplitArchive;
   paths: PathAllocator;
   blockBytes: number;

@@ -134,9 +134,7 @@ export class JobStore {
 
   async get(exportId: string): Promise<Job | undefined> {
     const result = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: jobKey(exportId), ConsistentRead: true }));
-    if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...job } = unmarshall(result.Item);
-    return job as Job;
+    return result.Item && rowFields<Job>(result.Item);
   }
 
   /** Sets fields of a job; `onlyIf` guards the transition (e.g. never resurrect a cancelled export). */
@@ -196,17 +194,14 @@ export class JobStore {
     const result = await this.dynamodb.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: 'byUser',
+        IndexName: JOBS_TABLE_SCHEMA.byUserIndex.name,
         KeyConditionExpression: 'userId = :u',
         ExpressionAttributeValues: { ':u': { S: userId } },
         ScanIndexForward: false,
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, ...job } = unmarshall(item);
-      return job as Job;
-    });
+    return (result.Items ?? []).map((item) => rowFields<Job>(item));
   }
 
   async audit(event: Omit<AuditEvent, 'at'> & { at?: string }): Promise<void> {
@@ -258,13 +253,16 @@ export class JobStore {
         Limit: Math.min(Math.max(1, Math.floor(options.limit)), MAX_AUDIT_PAGE),
       }),
     );
-    const events = (page.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl, ...event } = unmarshall(item);
-      return event as AuditEvent;
-    });
+    const events = (page.Items ?? []).map((item) => rowFields<AuditEvent>(item));
     const last = page.LastEvaluatedKey?.sk?.S;
     return { events, ...(last ? { nextCursor: Buffer.from(last, 'utf8').toString('base64url') } : {}) };
   }
+}
+
+/** A row's own fields: the item without the table's keys and its TTL attribute (audit rows carry one). */
+function rowFields<T>(item: Record<string, AttributeValue>): T {
+  const { [JOBS_TABLE_SCHEMA.partitionKey]: _pk, [JOBS_TABLE_SCHEMA.sortKey]: _sk, [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl, ...fields } = unmarshall(item);
+  return fields as T;
 }
 
 /** The sort key an audit cursor carries, if it is one (an audit row's key, of bounded length). */

@@ -1,4 +1,4 @@
-// An export's life outside the collect/bundle work: start (job row, lock, workflow), prepare (plan the
+// An export's life outside the collect/archive work: start (job row, lock, workflow), prepare (plan the
 // sources, find the recipient), deliver (READY, signed link, email) and fail (FAILED, user told, lock
 // freed, staging removed). Each takes its dependencies as arguments.
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -17,13 +17,13 @@ export function parseEnv<T extends z.ZodRawShape>(shape: T, env: Env): z.infer<z
 
 const positiveNumber = z.coerce.number().positive('must be a positive number');
 
-/** Every variable any handler reads; each handler picks the ones it needs. */
 /**
  * BundleArchive writes this long per call, then finishes its part and saves its progress: well inside
  * Lambda's 900 s, with the safety margin for a central directory, the save and the last files.
  */
 export const DEFAULT_BUNDLE_BUDGET_SECONDS = 780;
 
+/** Every variable any handler reads; each handler picks the ones it needs. */
 export const ENV = {
   JOBS_TABLE: z.string().min(1),
   EXPORT_BUCKET: z.string().min(1),

@@ -1,5 +1,6 @@
 // DynamoDB values from wire to archive without loss. The collector writes each item as compact export
-// JSON by hand (numbers as their exact digits, binary as base64, sets as arrays): the form staging
+// JSON through the native serializer, numbers kept as their exact digits by JSON.rawJSON (binary as
+// base64, sets as arrays): the form staging
 // parts hold, one item per line, and the JSON files show. CSV rows are read off that text by csv-rows.ts;
 // the CSV rules they share (formula guard, RFC 4180 quoting, column order) live here.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';

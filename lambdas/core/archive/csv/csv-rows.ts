@@ -1,4 +1,4 @@
-// CSV rows straight from staged export-JSON lines, byte for byte. The bundler renders every record of a
+// CSV rows straight from staged export-JSON lines, byte for byte. The archive builder renders every record of a
 // source this way, so the work is done on the bytes as read: no decoding to strings, no string per cell,
 // nothing for the garbage collector but one output buffer per block. Values are never parsed: numbers
 // keep every digit, nested maps and lists their exact JSON text. Only a string holding a JSON escape
