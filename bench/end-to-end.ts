@@ -11,7 +11,7 @@ async function timeExport(stack: EmbeddedStack, userId: string, email: string): 
   const started = performance.now();
   const job = await stack.startExport({ userId, formats: ['json', 'csv'], email, actor: { id: 'bench', role: 'operator' } });
   const { job: done } = await stack.waitForExport(job.exportId);
-  if (done.status !== 'READY' || !(await stack.emailFor(email, job.exportId))) throw new Error(`the ${userId} export ended ${done.status}`);
+  if (done.status !== 'READY' || !(await stack.inbox.emailFor(email, job.exportId))) throw new Error(`the ${userId} export ended ${done.status}`);
   return performance.now() - started;
 }
 

@@ -32,7 +32,7 @@ export async function manyFilesStage(files: number, workDir: string): Promise<St
     const started = performance.now();
     const job = await stack.startExport({ userId: USER, formats: ['json', 'csv'], email: EMAIL, actor: { id: 'bench', role: 'operator' } });
     const { job: done } = await stack.waitForExport(job.exportId);
-    if (done.status !== 'READY' || !(await stack.emailFor(EMAIL, job.exportId))) throw new Error(`the ${files}-file export ended ${done.status}`);
+    if (done.status !== 'READY' || !(await stack.inbox.emailFor(EMAIL, job.exportId))) throw new Error(`the ${files}-file export ended ${done.status}`);
     const seconds = (performance.now() - started) / 1000;
     const exported = done.sources?.attachments?.records;
     if (exported !== files) throw new Error(`the export holds ${exported} of ${files} files`);

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     const records = Object.values(finished.sources).reduce((sum, s) => sum + s.records, 0);
     step(`Workflow succeeded: ${records} records from ${Object.keys(finished.sources).length} sources, archive ${formatBytes(finished.archiveBytes ?? 0)}`);
 
-    const { email: message, zip } = await stack.downloadFromEmail(email, job.exportId);
+    const { email: message, zip } = await stack.inbox.downloadFromEmail(email, job.exportId);
     step(`Email to ${email}: "${message.subject}"`);
     mkdirSync(options.outDir, { recursive: true });
     const zipPath = resolve(options.outDir, `user-data-export-${options.user.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.exportId}.zip`);

@@ -8,7 +8,9 @@ import { buildArchive, type ArchiveRequest, type ArchiveResult } from './core/ar
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, formatsSchema, userIdSchema } from './core/data-map/identifiers.ts';
-import { logFailures, parseEvent } from './core/platform/middleware.ts';
+import { parseEvent } from './core/platform/middleware.ts';
+import { observe } from './core/platform/observability.ts';
+import { S3Client } from '@aws-sdk/client-s3';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({
@@ -27,16 +29,18 @@ const SAFETY_MARGIN_MS = 60_000;
 
 export function createBundleArchiveHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv('EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'MAX_ARCHIVE_BYTES', 'BUNDLE_BUDGET_SECONDS'), runtime.env);
-  const { s3 } = runtime.clients;
+  const s3 = runtime.client(S3Client);
   const deps = {
     s3,
     exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
+    now: runtime.clock,
   };
-  const deadline = (context: Context) => Date.now() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) =>
+    runtime.clock().getTime() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
   return middy<ArchiveRequest, ArchiveResult>()
-    .use(logFailures(runtime.log, 'BundleArchive'))
+    .use(observe(runtime, 'BundleArchive'))
     .use(parseEvent(event))
     .handler((input, context) => buildArchive(input, { ...deps, deadline: deadline(context) }));
 }

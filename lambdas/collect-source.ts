@@ -7,7 +7,10 @@ import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
-import { logFailures, parseEvent } from './core/platform/middleware.ts';
+import { parseEvent } from './core/platform/middleware.ts';
+import { observe } from './core/platform/observability.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const event = z.object({
@@ -24,17 +27,20 @@ const SAFETY_MARGIN_MS = 60_000;
 
 export function createCollectSourceHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'EXPORT_KMS_KEY_ID', 'DATA_MAP_FILE', 'COLLECT_BUDGET_SECONDS'), runtime.env);
-  const { dynamodb, s3 } = runtime.clients;
+  const dynamodb = runtime.client(DynamoDBClient);
+  const s3 = runtime.client(S3Client);
   const deps = {
     dynamodb,
     s3,
     exportBucket: { s3, bucket: config.EXPORT_BUCKET, kmsKeyId: config.EXPORT_KMS_KEY_ID },
-    jobs: jobStoreFrom(dynamodb, config),
+    jobs: jobStoreFrom(dynamodb, config, runtime.clock),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
+    now: runtime.clock,
   };
-  const deadline = (context: Context) => Date.now() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) =>
+    runtime.clock().getTime() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
   return middy<CollectRequest, CollectResult>()
-    .use(logFailures(runtime.log, 'CollectSource'))
+    .use(observe(runtime, 'CollectSource'))
     .use(parseEvent(event))
     .handler((input, context) => collectSource(input, deps, deadline(context)));
 }

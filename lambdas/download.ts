@@ -5,7 +5,10 @@ import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { handleDownload } from './core/delivery/download.ts';
 import { escapeHtml } from './core/delivery/wording.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
-import { lambdaEntry, type Runtime } from './core/runtime.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { observe } from './core/platform/observability.ts';
+import { lambdaEntry, linkSigner, type Runtime } from './core/runtime.ts';
 
 const SECURITY_HEADERS = {
   'cache-control': 'no-store',
@@ -27,16 +30,17 @@ function page(status: number, title: string, message: string): APIGatewayProxySt
 export function createDownloadHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'RETENTION_DAYS'), runtime.env);
   const deps = {
-    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
-    signer: runtime.signer,
-    s3: runtime.clients.s3,
+    jobs: jobStoreFrom(runtime.client(DynamoDBClient), config, runtime.clock),
+    signer: linkSigner(runtime),
+    s3: runtime.client(S3Client),
     bucket: config.EXPORT_BUCKET,
     retentionDays: config.RETENTION_DAYS,
+    now: runtime.clock,
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(observe(runtime, 'Download'))
     .onError((request) => {
-      // Whatever broke, the person clicking the link gets a sentence, never a stack trace.
-      runtime.log('Download failed', request.error);
+      // Whatever broke (observe logged it), the person clicking the link gets a sentence, never a stack trace.
       request.response = page(500, 'Download unavailable', 'We could not prepare your download just now. Please try the link again in a few minutes.');
     })
     .handler(async (event) => {

@@ -7,7 +7,10 @@ import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/lifecycle/export-lifecycle.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
-import { logFailures } from './core/platform/middleware.ts';
+import { observe } from './core/platform/observability.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 /** The detail of the event as Step Functions documents it (only the fields used here). */
@@ -35,15 +38,23 @@ function parseInput(text: string | null | undefined) {
 
 export function createExecutionEndedHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
-  const jobs = jobStoreFrom(runtime.clients.dynamodb, config);
-  const deps = { jobs, s3: runtime.clients.s3, bucket: config.EXPORT_BUCKET, ses: runtime.clients.ses, sender: config.SENDER_EMAIL, log: runtime.log };
+  const jobs = jobStoreFrom(runtime.client(DynamoDBClient), config, runtime.clock);
+  const deps = {
+    jobs,
+    s3: runtime.client(S3Client),
+    bucket: config.EXPORT_BUCKET,
+    ses: runtime.client(SESv2Client),
+    sender: config.SENDER_EMAIL,
+    logger: runtime.logger,
+    now: runtime.clock,
+  };
   return middy<StatusChange, unknown>()
-    .use(logFailures(runtime.log, 'ExecutionEnded'))
+    .use(observe(runtime, 'ExecutionEnded'))
     .handler(async (event) => {
       const status = ending.safeParse(event.detail.status);
       if (!status.success) {
         // The rule matches only these endings; anything else is not ours to close.
-        runtime.log('Ignored an execution status change', { name: event.detail.name, status: event.detail.status });
+        runtime.logger.info('Ignored an execution status change', { name: event.detail.name, status: event.detail.status });
         return { exportId: event.detail.name, status: 'IGNORED' };
       }
       const parsed = parseInput(event.detail.input);
@@ -51,7 +62,7 @@ export function createExecutionEndedHandler(runtime: Runtime) {
       const exportId = parsed.success ? parsed.data.exportId : event.detail.name;
       const userId = parsed.success ? parsed.data.userId : (await jobs.get(exportId))?.userId;
       if (!userId) {
-        runtime.log('An execution ended for an unknown export', { exportId, status: event.detail.status });
+        runtime.logger.warn('An execution ended for an unknown export', { exportId, status: event.detail.status });
         return { exportId, status: 'UNKNOWN' };
       }
       return closeEndedExecution({ exportId, userId }, status.data, deps);

@@ -6,8 +6,11 @@ import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { deliverLink, type DeliverRequest } from './core/lifecycle/export-lifecycle.ts';
 import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
-import { logFailures, parseEvent } from './core/platform/middleware.ts';
-import { lambdaEntry, type Runtime } from './core/runtime.ts';
+import { parseEvent } from './core/platform/middleware.ts';
+import { metricSink, observe } from './core/platform/observability.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { lambdaEntry, linkSigner, type Runtime } from './core/runtime.ts';
 
 const event = z.object({
   exportId: exportIdSchema,
@@ -23,15 +26,16 @@ const event = z.object({
 export function createSendLinkHandler(runtime: Runtime) {
   const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
   const deps = {
-    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
-    signer: runtime.signer,
-    ses: runtime.clients.ses,
+    jobs: jobStoreFrom(runtime.client(DynamoDBClient), config, runtime.clock),
+    signer: linkSigner(runtime),
+    ses: runtime.client(SESv2Client),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     settings: { sender: config.SENDER_EMAIL, publicBaseUrl: config.PUBLIC_BASE_URL, linkTtlSeconds: config.LINK_TTL_HOURS * 3600 },
-    metric: runtime.metric,
+    metrics: metricSink(runtime.metrics),
+    now: runtime.clock,
   };
   return middy<DeliverRequest, Awaited<ReturnType<typeof deliverLink>>>()
-    .use(logFailures(runtime.log, 'SendLink'))
+    .use(observe(runtime, 'SendLink', { emitsMetrics: true }))
     .use(parseEvent(event))
     .handler((input) => deliverLink(input, deps));
 }

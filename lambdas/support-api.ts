@@ -5,11 +5,13 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
+import { exportsApiDeps } from './core/api/exports-api-deps.ts';
+import { cancelExport, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
 import { actionFor, type RouteTable, type SUPPORT_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import { MAX_AUDIT_PAGE, type Actor } from './core/jobs/job-store.ts';
+import { observe } from './core/platform/observability.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 const supportStartSchema = startBodySchema.extend({ userId: userIdSchema, reason: reasonSchema });
@@ -74,7 +76,9 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
     return action(event);
   }
 
-  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, HttpResult>().handler((event) => respond(runtime.log, () => route(event)));
+  return middy<APIGatewayProxyEventV2WithIAMAuthorizer, HttpResult>()
+    .use(observe(runtime, 'SupportApi'))
+    .handler((event) => respond(runtime.logger, () => route(event), runtime.clock));
 }
 
 export const handler = lambdaEntry((runtime) => createSupportApiHandler(runtime));

@@ -3,11 +3,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
-import { cancelExport, exportsApiDeps, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
+import { exportsApiDeps } from './core/api/exports-api-deps.ts';
+import { cancelExport, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
 import { actionFor, type RouteTable, type USER_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import type { Actor } from './core/jobs/job-store.ts';
+import { observe } from './core/platform/observability.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 type UserRoute = (typeof USER_ROUTES)[number];
@@ -38,7 +40,9 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
     return action(event);
   }
 
-  return middy<APIGatewayProxyEventV2WithJWTAuthorizer, HttpResult>().handler((event) => respond(runtime.log, () => route(event)));
+  return middy<APIGatewayProxyEventV2WithJWTAuthorizer, HttpResult>()
+    .use(observe(runtime, 'UserApi'))
+    .handler((event) => respond(runtime.logger, () => route(event), runtime.clock));
 }
 
 export const handler = lambdaEntry((runtime) => createUserApiHandler(runtime));

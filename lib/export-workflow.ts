@@ -19,7 +19,6 @@ import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-lifecycle.ts
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 
-
 export interface ExportWorkflowProps {
   storage: ExportStorage;
   jobs: JobsTable;

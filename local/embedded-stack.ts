@@ -1,46 +1,51 @@
-// The embedded stack: the whole export on one machine with no AWS account. It starts the emulators,
-// points the AWS SDK at them through the standard AWS_ENDPOINT_URL_<SERVICE> variables, creates the jobs
-// table and export bucket, builds every handler from the same factory Lambda uses, and runs the same
-// ASL file. Each function gets clients of its own that IAM checks against its role in the synthesized
-// template (local/iam), as strictly as AWS. What runs differently, because no emulator exists: the link
+// The embedded stack: the whole export on one machine with no AWS account. It starts its own emulators,
+// creates the jobs table and export bucket, builds every handler from the same factory Lambda uses, with
+// a Runtime composed from the options (local/function-runtime.ts; nothing is read from or written to
+// process.env, so two stacks can run in one process), and runs the same ASL file. Each function gets
+// clients of its own that IAM checks against its role in the synthesized template (local/iam), as
+// strictly as AWS. What runs differently, because no emulator exists: the link
 // signer (a random HMAC key instead of KMS), the workflow (the local runner instead of Step Functions),
 // and EventBridge (the runner calls ExecutionEnded itself); each of those is checked against IAM too.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
-import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
-import { findRecipient, startExport, type StartRequest, type UnhandledEnding, type WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
-import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
-import { createSupportApiHandler } from '../lambdas/support-api.ts';
-import { createUserApiHandler } from '../lambdas/user-api.ts';
-import { LocalIdentityProvider } from './local-auth.ts';
-import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
+import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
-import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV } from '../lambdas/core/platform/config.ts';
-import { createClients, type Clients, type Runtime } from '../lambdas/core/runtime.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
+import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS, type Env } from '../lambdas/core/platform/config.ts';
+import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
+import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
 import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
+import { createSupportApiHandler } from '../lambdas/support-api.ts';
+import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
+import { functionRuntime, operatorClients, type EmittedMetric, type LogEntry } from './function-runtime.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
-import { verifySigV4 } from './sigv4-verifier.ts';
-import { enforceClients, enforceInvoke, enforceSigner, enforceWorkflow } from './iam/enforce.ts';
+import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
-import { lambdaContext, LocalWorkflow, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
+import { LocalIdentityProvider } from './local-auth.ts';
+import { LocalInbox } from './local-inbox.ts';
+import { lambdaContext, LocalWorkflow, statusChangeEvent, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
 import { createBucket, createTable, loadSeed } from './seed-loader.ts';
 import type { Seed } from './seed.ts';
+import { verifySigV4 } from './sigv4-verifier.ts';
 
 export const LOCAL_EXPORT_BUCKET = LOCAL_NAMES.exportBucket;
 export const LOCAL_JOBS_TABLE = LOCAL_NAMES.jobsTable;
 export const LOCAL_SENDER = 'privacy@cartropic.com';
 export { LOCAL_REGION };
+export { linkInEmail, type ReceivedEmail } from './local-inbox.ts';
 
 export interface EmbeddedStackOptions {
   dataMapFile: string;
@@ -64,56 +69,110 @@ export interface EmbeddedStackOptions {
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
   wrapTask?: (task: TaskName, handler: TaskHandler) => TaskHandler;
-  /** Wraps each function's AWS clients (throttling, a failing upload part: tests); IAM is checked inside. */
-  wrapClients?: (clients: Clients, functionName: string) => Clients;
+  /** Called with each AWS client a function builds, to inject faults (throttling, a failing upload part: tests); IAM is checked inside. */
+  wrapClient?: (client: SdkClient, functionName: string) => void;
   /**
    * The stack whose IAM is enforced, instead of the one synthesized from lib/ for these options: a test
    * passes a template with a grant taken away to watch the export fail as it would in AWS.
    */
   stackTemplate?: SynthesizedStack;
-  /** Where handler logs go; silent by default so the demo's own progress stays readable. */
-  log?: Runtime['log'];
+  /** Where handler log lines go (Powertools' JSON, parsed); silent by default so the demo's own progress stays readable. */
+  logs?: (entry: LogEntry) => void;
+  /** What time it is for every handler and the runner (retention, link expiry, cooldown, budgets); the system's by default. */
+  clock?: Clock;
 }
 
-export interface ReceivedEmail {
-  messageId: string;
-  from: string;
-  destination: { to: string[] };
-  subject: string;
-  body: { html?: string; text?: string };
-  at: number;
+/** What a started stack is made of. */
+interface StackParts {
+  dataMap: DataMap;
+  clients: { dynamodb: DynamoDBClient; s3: S3Client };
+  jobs: JobStore;
+  workflow: LocalWorkflow;
+  baseUrl: string;
+  endpoints: Emulators['endpoints'];
+  signer: LinkSigner;
+  identity: LocalIdentityProvider;
+  gateway: HttpGateway;
+  permissions: PolicyEnforcer;
+  inbox: LocalInbox;
+  metrics: EmittedMetric[];
+  clock: Clock;
+  retentionDays: number;
+  functionRuntime: (functionName: string) => Runtime;
+  close: () => Promise<void>;
 }
 
-let running = false;
+/** The stack's configuration variables, as the template sets them in AWS, with the local values. */
+function configurationOf(options: EmbeddedStackOptions, dataMapFile: string, baseUrl: string): Env {
+  return {
+    JOBS_TABLE: LOCAL_JOBS_TABLE,
+    EXPORT_BUCKET: LOCAL_EXPORT_BUCKET,
+    EXPORT_KMS_KEY_ID: LOCAL_DATA_KEY_ARN,
+    LINK_SIGNING_KEY_ID: LOCAL_LINK_KEY_ARN,
+    STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+    DATA_MAP_FILE: dataMapFile,
+    SENDER_EMAIL: LOCAL_SENDER,
+    PUBLIC_BASE_URL: baseUrl,
+    LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
+    RETENTION_DAYS: String(options.retentionDays ?? 7),
+    COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
+    AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
+    COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
+    BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),
+    ...(options.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(options.maxArchiveBytes) }),
+  };
+}
 
 export class EmbeddedStack {
-  private constructor(
-    readonly dataMap: DataMap,
-    readonly clients: Clients,
-    readonly jobs: JobStore,
-    readonly workflow: LocalWorkflow,
-    readonly baseUrl: string,
-    readonly endpoints: Emulators['endpoints'],
-    /** The local link signer, so tests can mint tokens (expired ones, say) the way SendLink does. */
-    readonly signer: LinkSigner,
-    /** Custom metrics the handlers emitted (CloudWatch receives them in AWS). */
-    readonly metrics: { name: string; value: number }[],
-    /** Signs users in (JWTs) and holds the support identity (SigV4), as the authorizers expect. */
-    readonly identity: LocalIdentityProvider,
-    /** Where local-only routes (sign-in, account page, inbox) are added by the local server. */
-    readonly gateway: HttpGateway,
-    /** IAM as enforced on every function: its decisions say what each function did. */
-    readonly permissions: PolicyEnforcer,
-    private readonly settings: { retentionDays: number },
-    private readonly closeAll: () => Promise<void>,
-  ) {}
+  readonly dataMap: DataMap;
+  /** The operator's clients (tables, seed data); no function's. */
+  readonly clients: StackParts['clients'];
+  readonly jobs: JobStore;
+  readonly workflow: LocalWorkflow;
+  readonly baseUrl: string;
+  readonly endpoints: Emulators['endpoints'];
+  /** The local link signer, so tests can mint tokens (expired ones, say) the way SendLink does. */
+  readonly signer: LinkSigner;
+  /** Signs users in (JWTs) and holds the support identity (SigV4), as the authorizers expect. */
+  readonly identity: LocalIdentityProvider;
+  /** Where local-only routes (sign-in, account page, inbox) are added by the local server. */
+  readonly gateway: HttpGateway;
+  /** IAM as enforced on every function: its decisions say what each function did. */
+  readonly permissions: PolicyEnforcer;
+  /** The emails local SES accepted. */
+  readonly inbox: LocalInbox;
+  /** Custom metrics the handlers emitted, as CloudWatch reads them from their EMF. */
+  readonly metrics: EmittedMetric[];
+  /** The clock every handler reads. */
+  readonly clock: Clock;
+  /** The Runtime a function runs with here: its configuration, clients under its role, the stack's clock. */
+  readonly functionRuntime: (functionName: string) => Runtime;
+  private readonly parts: StackParts;
+
+  private constructor(parts: StackParts) {
+    this.parts = parts;
+    ({
+      dataMap: this.dataMap,
+      clients: this.clients,
+      jobs: this.jobs,
+      workflow: this.workflow,
+      baseUrl: this.baseUrl,
+      endpoints: this.endpoints,
+      signer: this.signer,
+      identity: this.identity,
+      gateway: this.gateway,
+      permissions: this.permissions,
+      inbox: this.inbox,
+      metrics: this.metrics,
+      clock: this.clock,
+      functionRuntime: this.functionRuntime,
+    } = parts);
+  }
 
   static async start(options: EmbeddedStackOptions): Promise<EmbeddedStack> {
-    // The SDK reads endpoints and credentials from process.env, which one process has only one of.
-    if (running) throw new Error('An embedded stack is already running in this process; stop it first.');
-    running = true;
     const dataMapFile = resolve(options.dataMapFile);
     const dataMap = loadDataMapFile(dataMapFile);
+    const clock = options.clock ?? systemClock;
     let emulators: Emulators | undefined;
     const identity = new LocalIdentityProvider();
     const gateway = new HttpGateway({
@@ -124,64 +183,20 @@ export class EmbeddedStack {
       },
     });
     try {
-      const settings = { retentionDays: options.retentionDays ?? 7, linkLifetimeHours: options.linkTtlHours ?? 72, cooldownHours: options.cooldownHours ?? 24 };
       const [synthesized, started] = await Promise.all([
         options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }),
         startEmulators(),
       ]);
       emulators = started;
+      const { endpoints } = started;
       const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
-      Object.assign(process.env, {
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
-        AWS_ENDPOINT_URL_S3: emulators.endpoints.s3,
-        AWS_ENDPOINT_URL_SESV2: emulators.endpoints.ses,
-        // s3rver would otherwise store streamed uploads with their aws-chunked framing inside.
-        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
-        AWS_S3_FORCE_PATH_STYLE: 'true',
-        JOBS_TABLE: LOCAL_JOBS_TABLE,
-        EXPORT_BUCKET: LOCAL_EXPORT_BUCKET,
-        EXPORT_KMS_KEY_ID: LOCAL_DATA_KEY_ARN,
-        LINK_SIGNING_KEY_ID: LOCAL_LINK_KEY_ARN,
-        STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
-        DATA_MAP_FILE: dataMapFile,
-        SENDER_EMAIL: LOCAL_SENDER,
-        PUBLIC_BASE_URL: baseUrl,
-        LINK_TTL_HOURS: String(settings.linkLifetimeHours),
-        RETENTION_DAYS: String(settings.retentionDays),
-        COOLDOWN_HOURS: String(settings.cooldownHours),
-        AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
-        COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
-        BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),
-      });
-      if (options.maxArchiveBytes === undefined) delete process.env.MAX_ARCHIVE_BYTES;
-      else process.env.MAX_ARCHIVE_BYTES = String(options.maxArchiveBytes);
-      delete process.env.AWS_PROFILE;
-      // The stack's own clients set up tables and seed data, as an operator would; they are not a function's.
-      const clients = createClients(process.env);
-      const metrics: { name: string; value: number }[] = [];
+      const clients = operatorClients(endpoints);
+      const metrics: EmittedMetric[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
-      /**
-       * What one function runs with: clients of its own and the signer, all under its role, and only the
-       * configuration variables the template gives it (a handler reading one it would not have in AWS
-       * fails here as it would there; the values are the local ones).
-       */
-      const runtimeOf = (functionName: string): Runtime => {
-        const own = enforceClients(createClients(process.env), functionName, permissions);
-        const given = new Set(permissions.environmentOf(functionName));
-        const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !(name in ENV) || given.has(name)));
-        return {
-          env,
-          clients: options.wrapClients ? options.wrapClients(own, functionName) : own,
-          signer: enforceSigner(signer, functionName, permissions),
-          log: options.log ?? (() => undefined),
-          metric: (name, value) => metrics.push({ name, value }),
-        };
-      };
+      const configuration = configurationOf(options, dataMapFile, baseUrl);
+      const runtimeOf = (functionName: string) =>
+        functionRuntime(functionName, { endpoints, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
         partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
         sortKey: JOBS_TABLE_SCHEMA.sortKey,
@@ -189,7 +204,8 @@ export class EmbeddedStack {
       });
       await createBucket(clients.s3, LOCAL_EXPORT_BUCKET);
 
-      const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays: options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS });
+      const auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+      const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays, now: clock });
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
       // Step Functions invokes each Task's function as the state machine's role.
       const task = (name: TaskName, handler: unknown) => enforceInvoke(wrap(name, handler as TaskHandler), name, permissions);
@@ -204,9 +220,10 @@ export class EmbeddedStack {
         },
         retryIntervalMs: options.retryIntervalMs,
         timeoutSeconds: options.timeoutSeconds,
+        clock,
         // In AWS an EventBridge rule sends these endings to ExecutionEnded; here the runner does.
         onUnhandledEnd: async (input, status) => {
-          await executionEnded(statusChangeEvent(input, status), lambdaContext('ExecutionEnded', 30));
+          await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
       const download = createDownloadHandler(runtimeOf('Download'));
@@ -216,30 +233,31 @@ export class EmbeddedStack {
       for (const key of USER_ROUTES) gateway.add({ ...routeSpec(key), handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const key of SUPPORT_ROUTES) gateway.add({ ...routeSpec(key), handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
 
-      const stack = new EmbeddedStack(
+      return new EmbeddedStack({
         dataMap,
         clients,
         jobs,
         workflow,
         baseUrl,
-        emulators.endpoints,
+        endpoints,
         signer,
-        metrics,
         identity,
         gateway,
         permissions,
-        { retentionDays: settings.retentionDays },
-        async () => {
+        inbox: new LocalInbox(endpoints.ses),
+        metrics,
+        clock,
+        retentionDays: options.retentionDays ?? 7,
+        functionRuntime: runtimeOf,
+        close: async () => {
           await workflow.drain();
           await gateway.close();
-          await emulators?.close();
+          await started.close();
         },
-      );
-      return stack;
+      });
     } catch (error) {
       await gateway.close().catch(() => undefined);
       await emulators?.close().catch(() => undefined);
-      running = false;
       throw error;
     }
   }
@@ -261,7 +279,7 @@ export class EmbeddedStack {
   }
 
   startExport(request: StartRequest): Promise<Job> {
-    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.settings });
+    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: { retentionDays: this.parts.retentionDays }, now: this.clock });
   }
 
   async waitForExport(exportId: string): Promise<{ outcome: ExecutionOutcome; job: Job }> {
@@ -276,70 +294,7 @@ export class EmbeddedStack {
     return this.identity.issueToken(userId, await findRecipient(this.dataMap, this.dynamodb, userId));
   }
 
-  /** Emails local SES accepted, oldest first. */
-  async emails(): Promise<ReceivedEmail[]> {
-    const response = await fetch(`${this.endpoints.ses}/store`);
-    const store = (await response.json()) as { emails: ReceivedEmail[] };
-    return store.emails;
+  stop(): Promise<void> {
+    return this.parts.close();
   }
-
-  /** The newest email to `address` about `exportId`, if one arrived. */
-  async emailFor(address: string, exportId: string): Promise<ReceivedEmail | undefined> {
-    const all = await this.emails();
-    return all.filter((e) => e.destination.to.includes(address) && (e.body.text ?? '').includes(exportId)).at(-1);
-  }
-
-  /**
-   * What the user does: open the newest email about the export, follow its link through the download
-   * endpoint, and fetch the presigned URL it redirects to.
-   */
-  async downloadFromEmail(address: string, exportId: string): Promise<{ email: ReceivedEmail; link: string; location: string; zip: Buffer }> {
-    const email = await this.emailFor(address, exportId);
-    const link = email && linkInEmail(email);
-    if (!email || !link) throw new Error(`No email with a download link for export ${exportId} reached ${address} in local SES.`);
-    const redirect = await fetch(link, { redirect: 'manual' });
-    const location = redirect.headers.get('location');
-    if (redirect.status !== 302 || !location) throw new Error(`The download link answered ${redirect.status} instead of a redirect: ${await redirect.text()}`);
-    const download = await fetch(location);
-    if (!download.ok) throw new Error(`The presigned archive URL answered ${download.status}.`);
-    return { email, link, location, zip: Buffer.from(await download.arrayBuffer()) };
-  }
-
-  async stop(): Promise<void> {
-    try {
-      await this.closeAll();
-    } finally {
-      running = false;
-    }
-  }
-}
-
-/** The event EventBridge delivers for an execution's status change, as Step Functions documents it. */
-function statusChangeEvent(input: WorkflowInput, status: UnhandledEnding) {
-  const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.exportId}`;
-  const now = new Date();
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Step Functions Execution Status Change' as const,
-    source: 'aws.states',
-    account: '000000000000',
-    time: now.toISOString(),
-    region: LOCAL_REGION,
-    resources: [executionArn],
-    detail: {
-      executionArn,
-      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
-      name: input.exportId,
-      status,
-      startDate: now.getTime(),
-      stopDate: now.getTime(),
-      input: JSON.stringify(input),
-    },
-  };
-}
-
-/** The download link in an email's text body. */
-export function linkInEmail(email: ReceivedEmail): string | undefined {
-  return /https?:\/\/\S+\/download\?token=[A-Za-z0-9._-]+/.exec(email.body.text ?? '')?.[0];
 }

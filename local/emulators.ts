@@ -1,21 +1,17 @@
-// The embedded emulators, each on a free loopback port: dynalite (DynamoDB) and aws-ses-v2-local (SES)
-// in this process, s3rver (S3) in a process of its own (local/s3-emulator.ts), so that the handlers and
-// the emulator each have a core. Nothing is downloaded and no Docker is needed.
+// The embedded emulators of one stack, each on a free loopback port: dynalite (DynamoDB) in this
+// process; s3rver (S3, local/s3-emulator.ts) and aws-ses-v2-local (SES) in processes of their own
+// (local/emulator-process.ts): S3 so that the handlers and the emulator each have a core, SES because
+// its store of sent emails is one per process. Nothing is downloaded and no Docker is needed.
 import dynalite from 'dynalite';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type * as SesLocal from 'aws-ses-v2-local';
 
-// aws-ses-v2-local is CommonJS with an `exports.default`; require() reaches the function without guessing
-// how the ESM loader wraps it.
-const { default: sesLocal } = createRequire(import.meta.url)('aws-ses-v2-local') as (typeof SesLocal)['default'];
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 export interface Emulators {
@@ -48,23 +44,23 @@ function memoryFolder(): string | undefined {
 }
 
 /**
- * Starts local/s3-emulator-process.ts under tsx with this Node; resolves once it serves. It stops when
+ * Starts local/emulator-process.ts under tsx with this Node; resolves once it serves. It stops when
  * `close` ends its stdin, and with this process, whose end closes the pipe.
  */
-function startS3Process(directory: string): Promise<{ port: number; close(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 's3-emulator-process.ts'), directory], { cwd: join(HERE, '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+function startEmulatorProcess(...args: string[]): Promise<{ port: number; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'emulator-process.ts'), ...args], { cwd: join(HERE, '..'), stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     child.once('error', reject);
-    void exited.then((code) => reject(new Error(`The S3 emulator (local/s3-emulator-process.ts) exited with code ${code} before it served.`)));
+    void exited.then((code) => reject(new Error(`The ${args[0]} emulator (local/emulator-process.ts) exited with code ${code} before it served.`)));
     lines.once('line', (line) => {
       let port: number;
       try {
         port = (JSON.parse(line) as { port: number }).port;
       } catch {
         child.kill();
-        reject(new Error(`The S3 emulator (local/s3-emulator-process.ts) printed "${line}" where its port was expected.`));
+        reject(new Error(`The ${args[0]} emulator (local/emulator-process.ts) printed "${line}" where its port was expected.`));
         return;
       }
       resolve({
@@ -83,14 +79,20 @@ export async function startEmulators(): Promise<Emulators> {
   // be most of what a copy or a listing costs.
   const s3Directory = mkdtempSync(join(memoryFolder() ?? tmpdir(), 'user-data-export-s3-'));
   const dynamodb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(dynamodb);
-  const s3 = await startS3Process(s3Directory);
-  const ses = await sesLocal({ host: '127.0.0.1', port: 0 });
-  if (!ses.listening) await new Promise((resolve) => ses.once('listening', resolve));
+  const started = await Promise.allSettled([listen(dynamodb), startEmulatorProcess('s3', s3Directory), startEmulatorProcess('ses')] as const);
+  const [listening, s3Started, sesStarted] = started;
+  if (listening.status === 'rejected' || s3Started.status === 'rejected' || sesStarted.status === 'rejected') {
+    // One did not start: the others stop with it rather than live on until this process ends.
+    await Promise.allSettled([closeServer(dynamodb), ...[s3Started, sesStarted].map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined))]);
+    rmSync(s3Directory, { recursive: true, force: true });
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    throw failed?.reason instanceof Error ? failed.reason : new Error(`An emulator did not start: ${String(failed?.reason)}`);
+  }
+  const [s3, ses] = [s3Started.value, sesStarted.value];
   return {
-    endpoints: { dynamodb: urlOf(dynamodb), s3: `http://127.0.0.1:${s3.port}`, ses: urlOf(ses) },
+    endpoints: { dynamodb: urlOf(dynamodb), s3: `http://127.0.0.1:${s3.port}`, ses: `http://127.0.0.1:${ses.port}` },
     async close() {
-      await Promise.all([closeServer(dynamodb), s3.close(), closeServer(ses)]);
+      await Promise.all([closeServer(dynamodb), s3.close(), ses.close()]);
       rmSync(s3Directory, { recursive: true, force: true });
     },
   };

@@ -75,12 +75,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return json(200, { token: stack.identity.issueToken(userId, email), userId, email: email ?? null });
       },
     });
-    stack.gateway.add({ method: 'GET', path: '/local/emails', handler: () => async () => json(200, { emails: (await stack.emails()).reverse() }) });
+    stack.gateway.add({ method: 'GET', path: '/local/emails', handler: () => async () => json(200, { emails: (await stack.inbox.emails()).reverse() }) });
     stack.gateway.add({
       method: 'GET',
       path: '/local/inbox',
       handler: () => async () => {
-        const emails = (await stack.emails()).reverse();
+        const emails = (await stack.inbox.emails()).reverse();
         const items = emails
           .map(
             (e) => `<article data-testid="email"><h2>${escapeHtml(e.subject)}</h2>

@@ -7,6 +7,8 @@ import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-
 import { readFileSync } from 'node:fs';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
+import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 
 /** The Task states and the substitution variable of each one's Lambda ARN. */
 export const TASK_FUNCTIONS = {
@@ -45,8 +47,9 @@ function taskTimeouts(definition: Record<string, unknown>): Map<string, number> 
 }
 
 /** A Lambda context for a local invocation: the remaining time counts down from the Task's timeout. */
-export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
-  const deadline = Date.now() + timeoutSeconds * 1000;
+export function lambdaContext(functionName: string, timeoutSeconds: number, clock: Clock = systemClock): Context {
+  const now = () => clock().getTime();
+  const deadline = now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -56,7 +59,7 @@ export function lambdaContext(functionName: string, timeoutSeconds: number): Con
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -76,6 +79,8 @@ export interface LocalWorkflowOptions {
   onUnhandledEnd?: (input: WorkflowInput, status: UnhandledEnding) => Promise<void>;
   /** Overrides the whole-machine TimeoutSeconds (tests of the timeout path). */
   timeoutSeconds?: number;
+  /** The clock each invocation's remaining time counts down on (the stack's). */
+  clock?: Clock;
 }
 
 export class LocalWorkflow implements Workflow {
@@ -94,7 +99,7 @@ export class LocalWorkflow implements Workflow {
     this.localHandlers = Object.fromEntries(
       (Object.keys(TASK_FUNCTIONS) as TaskName[]).map((task) => [
         task,
-        (input: unknown) => this.track(input, options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60))),
+        (input: unknown) => this.track(input, options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60, options.clock))),
       ]),
     );
   }
@@ -160,4 +165,28 @@ export class LocalWorkflow implements Workflow {
   async drain(): Promise<void> {
     await Promise.allSettled([...this.executions.values()].map((e) => e.outcome));
   }
+}
+
+/** The event EventBridge delivers for an execution's status change, as Step Functions documents it. */
+export function statusChangeEvent(input: WorkflowInput, status: UnhandledEnding, at: Date) {
+  const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.exportId}`;
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    account: '000000000000',
+    time: at.toISOString(),
+    region: LOCAL_REGION,
+    resources: [executionArn],
+    detail: {
+      executionArn,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      name: input.exportId,
+      status,
+      startDate: at.getTime(),
+      stopDate: at.getTime(),
+      input: JSON.stringify(input),
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The S3 emulator: s3rver, with its departures from S3 fixed at its boundary (listing order and paging,
 // continuation tokens, copy-source decoding, folder removal). It runs in a process of its own
-// (local/s3-emulator-process.ts), so that its work and the handlers' share both cores instead of one.
+// (local/emulator-process.ts), so that its work and the handlers' share both cores instead of one.
 import crypto, { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, rmdir, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';

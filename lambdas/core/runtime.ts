@@ -1,80 +1,89 @@
-// The composition root for Lambda: AWS clients from the standard environment (AWS_ENDPOINT_URL_<SERVICE>
-// redirects them to emulators locally) and the KMS link signer. The embedded stack composes its own
-// Runtime with a local HMAC key instead; handlers never know which one they got.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// The composition root for Lambda: a function's configuration, its AWS clients (each built when its
+// handler first asks, so a bundle holds only the clients its handler uses), its clock and its
+// observability. The embedded stack composes its own Runtime, with emulator endpoints, IAM checked on
+// every client and a local HMAC key instead of KMS; handlers never know which one they got.
 import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import { parseEnv, pickEnv, type Env } from './platform/config.ts';
 import { KmsLinkSigner, type LinkSigner } from './delivery/link-token.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+import { parseEnv, pickEnv, type Env } from './platform/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME, type Observability } from './platform/observability.ts';
 
-export interface Clients {
-  dynamodb: DynamoDBClient;
-  s3: S3Client;
-  ses: SESv2Client;
-  sfn: SFNClient;
+/** An AWS SDK v3 client: what the runtime builds, traces and (locally) checks against IAM. */
+export interface SdkClient {
+  send(command: never): Promise<unknown>;
+  middlewareStack: unknown;
 }
 
-export type MetricUnit = 'Bytes' | 'Count' | 'Milliseconds';
-export type EmitMetric = (name: string, value: number, unit: MetricUnit) => void;
+/** The client configuration the runtime passes; each SDK client takes these (S3 reads forcePathStyle). */
+export interface ClientConfig {
+  forcePathStyle?: boolean;
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  requestChecksumCalculation?: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+  responseChecksumValidation?: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
+}
 
-export interface Runtime {
+export type ClientClass<C extends SdkClient> = new (config: ClientConfig) => C;
+
+export interface Runtime extends Observability {
+  /** The function's configuration variables. */
   env: Env;
-  clients: Clients;
-  signer: LinkSigner;
-  log: (message: string, details?: unknown) => void;
-  /** A custom metric in the UserDataExport namespace (alarms and the dashboard read them). */
-  metric: EmitMetric;
+  /** The function's client of this class: built on first use, then the same one. */
+  client<C extends SdkClient>(Client: ClientClass<C>): C;
+  /** What time it is: retention, link expiry, cooldown and time budgets all read this. */
+  clock: Clock;
+  /** A signer that stands in for KMS (the embedded stack's); unset in AWS, where linkSigner builds the KMS one. */
+  signer?: LinkSigner;
 }
 
-/**
- * CloudWatch embedded metric format, written straight to stdout: with Lambda's JSON log format a
- * console.log line would be wrapped in {"message": …} and no longer be read as a metric.
- */
-const emfMetric: EmitMetric = (name, value, unit) => {
-  process.stdout.write(
-    JSON.stringify({
-      _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'UserDataExport', Dimensions: [[]], Metrics: [{ Name: name, Unit: unit }] }] },
-      [name]: value,
-    }) + '\n',
-  );
-};
-
-export function createClients(env: Env): Clients {
-  return {
-    dynamodb: new DynamoDBClient({}),
-    // S3 emulators answer only path-style requests; real S3 takes both, so this is plain configuration.
-    s3: new S3Client({ forcePathStyle: env.AWS_S3_FORCE_PATH_STYLE === 'true' }),
-    ses: new SESv2Client({}),
-    sfn: new SFNClient({}),
+/** A client factory that builds each class once, with `build`. */
+export function clientCache(build: <C extends SdkClient>(Client: ClientClass<C>) => C): Runtime['client'] {
+  const built = new Map<unknown, SdkClient>();
+  return <C extends SdkClient>(Client: ClientClass<C>): C => {
+    let client = built.get(Client) as C | undefined;
+    if (!client) built.set(Client, (client = build(Client)));
+    return client;
   };
 }
 
-const jsonLog = (message: string, details?: unknown) =>
-  console.log(JSON.stringify({ message, details: details instanceof Error ? { name: details.name, message: details.message } : details }));
-
 let aws: Runtime | undefined;
 
+/** The Lambda runtime: the environment Lambda gives the function, the SDK's own credential and endpoint resolution, and tracing on. */
 export function awsRuntime(): Runtime {
   if (!aws) {
     const env = process.env;
-    let signer: LinkSigner | undefined;
+    const logger = new Logger({ serviceName: SERVICE_NAME });
+    const tracer = new Tracer({ serviceName: SERVICE_NAME });
     aws = {
       env,
-      clients: createClients(env),
-      // Only SendLink and Download hold the HMAC key's id; they read the signer while building their
-      // handler (the cold start), so a missing variable still fails fast, and only where it matters.
-      get signer() {
-        signer ??= new KmsLinkSigner(new KMSClient({}), parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), env).LINK_SIGNING_KEY_ID);
-        return signer;
-      },
-      log: jsonLog,
-      metric: emfMetric,
+      logger,
+      tracer,
+      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
+      clock: systemClock,
+      // S3 emulators answer only path-style requests; real S3 takes both, so this is plain configuration.
+      client: clientCache((Client) => tracer.captureAWSv3Client(new Client({ forcePathStyle: env.AWS_S3_FORCE_PATH_STYLE === 'true' }))),
     };
   }
   return aws;
+}
+
+const kmsSigners = new WeakMap<Runtime, LinkSigner>();
+
+/**
+ * The link signer of a function that signs or verifies links: the runtime's stand-in, or the KMS HMAC
+ * key named by LINK_SIGNING_KEY_ID. Only the handlers that call this bundle the KMS client, and a
+ * missing key id fails their cold start, where it matters.
+ */
+export function linkSigner(runtime: Runtime): LinkSigner {
+  if (runtime.signer) return runtime.signer;
+  let signer = kmsSigners.get(runtime);
+  if (!signer) kmsSigners.set(runtime, (signer = new KmsLinkSigner(runtime.client(KMSClient), parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), runtime.env).LINK_SIGNING_KEY_ID)));
+  return signer;
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;

@@ -9,7 +9,7 @@ import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import type { Workflow } from '../../lambdas/core/lifecycle/export-lifecycle.ts';
 import type { LinkSigner } from '../../lambdas/core/delivery/link-token.ts';
-import type { Clients } from '../../lambdas/core/runtime.ts';
+import type { SdkClient } from '../../lambdas/core/runtime.ts';
 import { LOCAL_LINK_KEY_ARN, LOCAL_STATE_MACHINE_ARN } from './local-resources.ts';
 import { STATE_MACHINE, type Denial, type PolicyEnforcer } from './policy-enforcer.ts';
 import { authorizationsFor, perObject } from './sdk-actions.ts';
@@ -68,21 +68,19 @@ async function deleteObjectsAs(enforcer: PolicyEnforcer, functionName: string, a
   return result;
 }
 
-/** The function's own clients, each checking every command against its role before sending it. */
-export function enforceClients(clients: Clients, functionName: string, enforcer: PolicyEnforcer): Clients {
-  for (const client of Object.values(clients) as unknown as MiddlewareClient[]) {
-    client.middlewareStack.add(
-      (next: Next, context: Context) => async (args: { input: Record<string, unknown> }) => {
-        const clientName = context.clientName ?? '';
-        const commandName = context.commandName ?? '';
-        if (clientName === 'S3Client' && commandName === 'DeleteObjectsCommand') return deleteObjectsAs(enforcer, functionName, args, next);
-        await authorize(enforcer, functionName, clientName, commandName, args.input);
-        return next(args);
-      },
-      { step: 'initialize', name: 'localIamEnforcement', priority: 'high' },
-    );
-  }
-  return clients;
+/** A function's own client, checking every command against its role before sending it. */
+export function enforceClient<C extends SdkClient>(client: C, functionName: string, enforcer: PolicyEnforcer): C {
+  (client as unknown as MiddlewareClient).middlewareStack.add(
+    (next: Next, context: Context) => async (args: { input: Record<string, unknown> }) => {
+      const clientName = context.clientName ?? '';
+      const commandName = context.commandName ?? '';
+      if (clientName === 'S3Client' && commandName === 'DeleteObjectsCommand') return deleteObjectsAs(enforcer, functionName, args, next);
+      await authorize(enforcer, functionName, clientName, commandName, args.input);
+      return next(args);
+    },
+    { step: 'initialize', name: 'localIamEnforcement', priority: 'high' },
+  );
+  return client;
 }
 
 /** The local HMAC signer, allowed only where the function's role allows KMS GenerateMac / VerifyMac. */

@@ -72,7 +72,7 @@ describe('user-data-export CLI', () => {
   it('resends a link (the old one stops working) and shows it all in the audit trail', async () => {
     const job = parsed<ExportView>(await local('start', '--user', 'pia', '--reason', 'TICKET-502', '--json'));
     expect((await local('wait', job.exportId, '--json', '--interval', '0.2')).code).toBe(0);
-    const oldLink = linkInEmail((await server.stack.emailFor('pia@example.com', job.exportId))!)!;
+    const oldLink = linkInEmail((await server.stack.inbox.emailFor('pia@example.com', job.exportId))!)!;
     const resent = await local('resend', job.exportId, '--reason', 'customer asked again');
     expect(resent.code, resent.stderr).toBe(0);
     expect(resent.stdout).toMatch(new RegExp(`^Sent a new link for export ${job.exportId}; it works until .+\\. The previous link no longer works\\.`));

@@ -79,7 +79,7 @@ describe('the user API', () => {
     expect(Date.parse(String(done.body.linkExpiresAt))).toBeGreaterThan(Date.now());
     const history = await call('GET', '/exports', { token });
     expect((history.body.exports as ExportView[]).map((e) => e.exportId)).toEqual([started.body.exportId]);
-    expect(await stack.emailFor('ana@example.com', started.body.exportId)).toBeDefined();
+    expect(await stack.inbox.emailFor('ana@example.com', started.body.exportId)).toBeDefined();
   });
 
   it('refuses a second export within the cooldown with 429, Retry-After and a sentence saying when', async () => {
@@ -132,10 +132,10 @@ describe('the user API', () => {
   it('resends a fresh link: the new one downloads, the old one is refused', async () => {
     const token = await stack.signIn('dee');
     const job = await startAndFinish('dee', token);
-    const oldLink = linkInEmail((await stack.emailFor('dee@example.com', job.exportId))!)!;
+    const oldLink = linkInEmail((await stack.inbox.emailFor('dee@example.com', job.exportId))!)!;
     const resent = await call('POST', `/exports/${job.exportId}/resend`, { token });
     expect(resent.status).toBe(200);
-    const emails = (await stack.emails()).filter((e) => e.destination.to.includes('dee@example.com'));
+    const emails = (await stack.inbox.emails()).filter((e) => e.destination.to.includes('dee@example.com'));
     expect(emails).toHaveLength(2);
     const newLink = linkInEmail(emails[1]!)!;
     expect(newLink).not.toBe(oldLink);
@@ -199,7 +199,7 @@ describe('the support API', () => {
     await stack.waitForExport(job.exportId);
     expect((await support.get(job.exportId)).status).toBe('READY');
     expect((await support.list('ivy')).map((j) => j.exportId)).toEqual([job.exportId]);
-    const link = linkInEmail((await stack.emailFor('ivy@example.com', job.exportId))!)!;
+    const link = linkInEmail((await stack.inbox.emailFor('ivy@example.com', job.exportId))!)!;
     await fetch(link, { redirect: 'manual', headers: { 'user-agent': 'ivy-browser' } });
     await support.resend(job.exportId, 'customer asked again');
     const trail = await support.audit('ivy');

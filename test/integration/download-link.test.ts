@@ -20,7 +20,7 @@ let linkA: string;
 async function exportFor(userId: string): Promise<{ job: Job; link: string }> {
   const started = await stack.startExport({ userId, formats: ['json'], email: `${userId}@example.com`, actor: { id: userId, role: 'user' } });
   const { job } = await stack.waitForExport(started.exportId);
-  const email = await stack.emailFor(`${userId}@example.com`, job.exportId);
+  const email = await stack.inbox.emailFor(`${userId}@example.com`, job.exportId);
   const link = email && linkInEmail(email);
   if (!link) throw new Error('no link');
   return { job, link };
@@ -106,7 +106,7 @@ describe('the download link', () => {
   });
 
   it('says in the email what is inside, how big it is and when the link expires', async () => {
-    const email = await stack.emailFor('u-a@example.com', jobA.exportId);
+    const email = await stack.inbox.emailFor('u-a@example.com', jobA.exportId);
     expect(email?.subject).toBe('Your data export is ready to download');
     expect(email?.body.text).toMatch(/Account information: 1 item/);
     expect(email?.body.text).toMatch(/one ZIP file of \d+(\.\d)? (bytes|KB)/);

@@ -8,10 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClients, type Runtime } from '../../lambdas/core/runtime.ts';
 import { createExecutionEndedHandler } from '../../lambdas/execution-ended.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
-import { enforceClients } from '../../local/iam/enforce.ts';
 import { LOCAL_STATE_MACHINE_ARN } from '../../local/iam/local-resources.ts';
 import { lambdaContext } from '../../local/local-workflow.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
@@ -24,14 +22,7 @@ let handler: (event: unknown, context: Context) => Promise<unknown>;
 
 beforeAll(async () => {
   stack = await EmbeddedStack.start({ dataMapFile });
-  const runtime: Runtime = {
-    env: process.env,
-    clients: enforceClients(createClients(process.env), 'ExecutionEnded', stack.permissions),
-    signer: stack.signer,
-    log: () => undefined,
-    metric: () => undefined,
-  };
-  handler = createExecutionEndedHandler(runtime) as typeof handler;
+  handler = createExecutionEndedHandler(stack.functionRuntime('ExecutionEnded')) as typeof handler;
 });
 
 afterAll(async () => {
@@ -85,7 +76,7 @@ async function jobIn(userId: string, status: 'QUEUED' | 'RUNNING' | 'FAILED' | '
   return exportId;
 }
 
-const mailsTo = async (address: string) => (await stack.emails()).filter((e) => e.destination.to.includes(address));
+const mailsTo = async (address: string) => (await stack.inbox.emails()).filter((e) => e.destination.to.includes(address));
 const run = (event: object) => handler(event, lambdaContext('ExecutionEnded', 30));
 
 describe('ExecutionEnded', () => {

@@ -34,7 +34,7 @@ async function exportUser(userId: string, formats: Format[]) {
   const job = await stack.startExport({ userId, formats, email, actor: { id: 'test', role: 'operator' } });
   const { job: finished } = await stack.waitForExport(job.exportId);
   expect(finished.status, finished.failureReason).toBe('READY');
-  const { zip } = await stack.downloadFromEmail(email, job.exportId);
+  const { zip } = await stack.inbox.downloadFromEmail(email, job.exportId);
   const path = join(outDir, `${job.exportId}.zip`);
   writeFileSync(path, zip);
   const entries = await readArchive(path);

@@ -78,7 +78,7 @@ describe('a source that keeps failing', () => {
     const archives = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${job.exportId}/` }));
     expect(archives.KeyCount ?? 0).toBe(0);
 
-    const email = await stack.emailFor('fail@example.com', job.exportId);
+    const email = await stack.inbox.emailFor('fail@example.com', job.exportId);
     expect(email?.subject).toBe("We couldn't complete your data export");
     expect(email?.body.text).toContain('we stopped rather than send you an incomplete copy');
     expect(email?.body.text).not.toMatch(/Error|at .*\.ts/);

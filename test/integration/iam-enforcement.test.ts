@@ -2,16 +2,14 @@
 // the export fail with AccessDenied naming the function, the action and the resource; the export
 // bucket's policy refuses a put under another key; DeleteObjects refuses keys one by one, and the code
 // notices; a command nobody mapped to IAM actions is refused rather than let through.
-import { GetObjectCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupError } from '../../lambdas/core/platform/errors.ts';
 import { deleteObjects } from '../../lambdas/core/storage/export-bucket.ts';
-import { createClients } from '../../lambdas/core/runtime.ts';
 import { EmbeddedStack, LOCAL_SENDER } from '../../local/embedded-stack.ts';
-import { enforceClients } from '../../local/iam/enforce.ts';
 import { LOCAL_DATA_KEY_ARN } from '../../local/iam/local-resources.ts';
 import { synthesize, type SynthesizedStack } from '../../local/iam/stack-template.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
@@ -77,8 +75,8 @@ describe('IAM on the embedded stack', () => {
   });
 
   it('answers a refused call with the service’s own AccessDenied error, before anything is sent', async () => {
-    const collect = enforceClients(createClients(process.env), 'CollectSource', stack.permissions);
-    const refused = await collect.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'archives/x/not-mine.zip', Body: 'x' })).catch((e: unknown) => e);
+    const collect = stack.functionRuntime('CollectSource').client(S3Client);
+    const refused = await collect.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'archives/x/not-mine.zip', Body: 'x' })).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
     expect((refused as Error).message).toMatch(
       /CollectSource is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::user-data-exports-local\/archives\/x\/not-mine\.zip because no identity-based policy allows/,
@@ -86,8 +84,8 @@ describe('IAM on the embedded stack', () => {
   });
 
   it('applies the export bucket’s policy: a put naming another key is refused even where the role allows the put', async () => {
-    const collect = enforceClients(createClients(process.env), 'CollectSource', stack.permissions);
-    const put = (extra: object) => collect.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'staging/x/part.ndjson', Body: '{}\n', ...extra }));
+    const collect = stack.functionRuntime('CollectSource').client(S3Client);
+    const put = (extra: object) => collect.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: 'staging/x/part.ndjson', Body: '{}\n', ...extra }));
     await expect(put({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:us-east-1:000000000000:key/someone-elses' })).rejects.toThrow(
       /explicit deny in a resource-based policy/,
     );
@@ -100,8 +98,8 @@ describe('IAM on the embedded stack', () => {
   it('refuses DeleteObjects key by key, as S3 does, and the cleanup reports what it could not remove', async () => {
     const key = 'archives/e-1/user-data-export-e-1.zip';
     await stack.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: key, Body: 'PK' }));
-    const bundle = enforceClients(createClients(process.env), 'BundleArchive', stack.permissions);
-    const failure = await deleteObjects(bundle.s3, stack.exportBucket, [key]).catch((e: unknown) => e);
+    const bundle = stack.functionRuntime('BundleArchive').client(S3Client);
+    const failure = await deleteObjects(bundle, stack.exportBucket, [key]).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(CleanupError);
     expect((failure as Error).message).toContain(`1 of 1 objects could not be deleted from the export bucket, first ${key} (AccessDenied:`);
     // It is still there: nothing was removed behind the refusal.
@@ -110,7 +108,7 @@ describe('IAM on the embedded stack', () => {
   });
 
   it('refuses a command that has no IAM mapping, naming the table to extend', async () => {
-    const bundle = enforceClients(createClients(process.env), 'BundleArchive', stack.permissions);
-    await expect(bundle.s3.send(new HeadBucketCommand({ Bucket: stack.exportBucket }))).rejects.toThrow(/S3Client HeadBucketCommand has no IAM mapping/);
+    const bundle = stack.functionRuntime('BundleArchive').client(S3Client);
+    await expect(bundle.send(new HeadBucketCommand({ Bucket: stack.exportBucket }))).rejects.toThrow(/S3Client HeadBucketCommand has no IAM mapping/);
   });
 });

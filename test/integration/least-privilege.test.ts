@@ -3,11 +3,11 @@
 // down every path that needs a grant (start, follow, resend, download, cancel by user and support, an
 // operator's stop, a failed source, a split archive that fails half-way), then compares what each
 // function was allowed to do with what its role grants. A grant no path used is an unused grant.
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
 import { SourceUnavailableError } from '../../lambdas/core/platform/errors.ts';
-import type { Clients } from '../../lambdas/core/runtime.ts';
+import type { SdkClient } from '../../lambdas/core/runtime.ts';
 import { buildDemoSeed } from '../../local/demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
 import { STATE_MACHINE } from '../../local/iam/policy-enforcer.ts';
@@ -59,9 +59,10 @@ const failSecondPart = new Set<string>();
 /** Users whose "devices" source fails after staging its part. */
 const failDevicesOf = new Set<string>();
 
-function wrapClients(clients: Clients, functionName: string): Clients {
+function wrapClient(client: SdkClient, functionName: string): void {
+  if (!(client instanceof S3Client)) return;
   if (functionName === 'CollectSource') {
-    aroundSend(clients.s3, async (command, send) => {
+    aroundSend(client, async (command, send) => {
       const [, exportId, sourceId] = keyOf(command).split('/');
       const gate = held.get(exportId ?? '');
       if (!gate || command.constructor.name !== 'PutObjectCommand') return send();
@@ -73,7 +74,7 @@ function wrapClients(clients: Clients, functionName: string): Clients {
     });
   }
   if (functionName === 'BundleArchive') {
-    aroundSend(clients.s3, (command, send) => {
+    aroundSend(client, (command, send) => {
       const [, exportId] = keyOf(command).split('/');
       if (failSecondPart.has(exportId ?? '') && keyOf(command).endsWith('-part-2.zip')) {
         return Promise.reject(Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' }));
@@ -81,7 +82,6 @@ function wrapClients(clients: Clients, functionName: string): Clients {
       return send();
     });
   }
-  return clients;
 }
 
 let stack: EmbeddedStack;
@@ -93,7 +93,7 @@ beforeAll(async () => {
     retryIntervalMs: 0,
     cooldownHours: 0,
     maxArchiveBytes: 64 * 1024,
-    wrapClients,
+    wrapClient,
     wrapTask: (task, handler) => {
       if (task === 'BundleArchive') {
         return (event, context) =>
@@ -143,7 +143,7 @@ describe('least privilege, proved by use', () => {
     expect((await call('GET', '/exports', token)).status).toBe(200);
     expect((await call('GET', `/exports/${job.exportId}`, token)).status).toBe(200);
     expect((await call('POST', `/exports/${job.exportId}/resend`, token)).status).toBe(200);
-    const { zip } = await stack.downloadFromEmail('ana.ruiz@example.com', job.exportId);
+    const { zip } = await stack.inbox.downloadFromEmail('ana.ruiz@example.com', job.exportId);
     expect(zip.length).toBeGreaterThan(1000);
     const copies = stack.permissions.decisions.filter((d) => d.functionName === 'CollectSource' && d.resource.includes(':::marketplace-uploads/'));
     expect(copies.length).toBeGreaterThan(0);

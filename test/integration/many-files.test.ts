@@ -38,7 +38,7 @@ describe(`a user with ${FILES.toLocaleString('en-US')} files`, () => {
     const started = await stack.startExport({ userId: 'u-many', formats: ['json'], actor: { id: 'test', role: 'operator' } });
     const { job } = await stack.waitForExport(started.exportId);
     expect(job.status).toBe('READY');
-    const { zip } = await stack.downloadFromEmail('many@example.com', job.exportId);
+    const { zip } = await stack.inbox.downloadFromEmail('many@example.com', job.exportId);
     const path = join(dir, 'many.zip');
     writeFileSync(path, zip);
     const entries = await readArchive(path);

@@ -54,7 +54,7 @@ async function exportedFiles(userId: string): Promise<string[]> {
   const started = await stack.startExport({ userId, formats: ['json'], actor: { id: 'test', role: 'operator' } });
   const { job } = await stack.waitForExport(started.exportId);
   expect(job.status).toBe('READY');
-  const { zip } = await stack.downloadFromEmail(`${userId}@example.com`, job.exportId);
+  const { zip } = await stack.inbox.downloadFromEmail(`${userId}@example.com`, job.exportId);
   const path = join(dir, `${userId}.zip`);
   writeFileSync(path, zip);
   const entries = await readArchive(path);

@@ -44,7 +44,7 @@ beforeAll(async () => {
   });
   const started = await stack.startExport({ userId: 'u-heavy', formats: ['json', 'csv'], email: 'heavy@example.com', actor: { id: 'u-heavy', role: 'user' } });
   ({ job } = await stack.waitForExport(started.exportId));
-  const email = await stack.emailFor('heavy@example.com', job.exportId);
+  const email = await stack.inbox.emailFor('heavy@example.com', job.exportId);
   partLinks = [...(email?.body.text ?? '').matchAll(/Part (\d+) of (\d+): (\S+)/g)].map((m) => m[3] ?? '');
 }, 120_000);
 

@@ -67,7 +67,7 @@ describe('endings outside the Catch', () => {
     expect(job.failureReason).toBe('States.Timeout: The execution was timed out.');
     expect(await stack.jobs.activeExportId('stuck')).toBeUndefined();
     expect(await stagingCount(job.exportId)).toBe(0);
-    expect((await stack.emailFor('stuck@example.com', job.exportId))?.body.text).toContain('Your export took longer than we allow and was stopped.');
+    expect((await stack.inbox.emailFor('stuck@example.com', job.exportId))?.body.text).toContain('Your export took longer than we allow and was stopped.');
     report(context, { kind: 'State machine timeout', cases: 1, outcome: 'FAILED, lock freed, staging removed, user told', recordsLost: 0, leaks: 0 });
   });
 
@@ -84,7 +84,7 @@ describe('endings outside the Catch', () => {
     expect(await stagingCount(job.exportId)).toBe(0);
     const archives = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${job.exportId}/` }));
     expect(archives.KeyCount ?? 0).toBe(0);
-    expect(await stack.emailFor('cancel-me@example.com', job.exportId)).toBeUndefined();
+    expect(await stack.inbox.emailFor('cancel-me@example.com', job.exportId)).toBeUndefined();
     report(context, { kind: 'Cancel mid-run', cases: 1, outcome: 'CANCELLED, lock freed, staging removed, no email', recordsLost: 0, leaks: 0 });
   });
 });
@@ -94,7 +94,7 @@ describe('retention', () => {
     const started = await stack.startExport({ userId: 'old', formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
     const { job } = await stack.waitForExport(started.exportId);
     expect(job.status).toBe('READY');
-    const link = linkInEmail((await stack.emailFor('old@example.com', job.exportId))!)!;
+    const link = linkInEmail((await stack.inbox.emailFor('old@example.com', job.exportId))!)!;
     await expect.poll(async () => (await fetch(link, { redirect: 'manual' })).status, { timeout: 10_000, interval: 250 }).toBe(410);
     expect(await (await fetch(link)).text()).toContain('This export has expired and its archive was deleted.');
     expect((await stack.jobs.get(job.exportId))?.status).toBe('EXPIRED');

@@ -1,7 +1,9 @@
 // Faults real AWS produces and the emulators cannot: injected into the clients or handlers, with the
 // real state machine and handlers around them. Each case asserts the exact outcome and counts every
 // seeded record in the archive: none lost, none duplicated, none of another user.
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
 import { SourceReadError } from '../../lambdas/core/platform/errors.ts';
-import type { Clients } from '../../lambdas/core/runtime.ts';
+import type { SdkClient } from '../../lambdas/core/runtime.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
 import { aroundCollectSource } from '../support/faults.ts';
@@ -49,30 +51,32 @@ const crashAfterWrite = new Set<string>();
 const collectCalls = new Map<string, number>();
 
 /** Faults inside each function's own clients, so IAM is still checked on every call. */
-function faultyClients(clients: Clients): Clients {
-  intercept(clients.dynamodb, (command) => {
-    if (command.constructor.name !== 'QueryCommand' || command.input.TableName !== 'Events') return;
-    const userId = (command.input.ExpressionAttributeValues as Record<string, { S: string }>)[':pk']?.S ?? '';
-    const call = (queryCalls.get(userId) ?? 0) + 1;
-    queryCalls.set(userId, call);
-    if (throttleQueriesOf.get(userId)?.includes(call)) throw fault('ProvisionedThroughputExceededException', 'Rate of requests exceeds the allowed throughput.');
-  });
-  intercept(clients.s3, (command) => {
-    const key = typeof command.input.Key === 'string' ? command.input.Key : '';
-    if (command.constructor.name === 'UploadPartCommand' && key.startsWith('archives/') && command.input.PartNumber === 2 && failUploadPartOnce) {
-      failUploadPartOnce = false;
-      throw fault('InternalError', 'We encountered an internal error. Please try again.');
-    }
-    if (command.constructor.name === 'AbortMultipartUploadCommand') abortedUploads.push(key);
-  });
-  intercept(clients.ses, (command) => {
-    if (command.constructor.name !== 'SendEmailCommand') return;
-    const to = (command.input.Destination as { ToAddresses: string[] }).ToAddresses;
-    if (!to.includes('mailfail@example.com')) return;
-    sendAttempts += 1;
-    if (sesRefuses) throw fault('MessageRejected', 'Email address is not verified.');
-  });
-  return clients;
+function faultyClient(client: SdkClient): void {
+  if (client instanceof DynamoDBClient)
+    intercept(client, (command) => {
+      if (command.constructor.name !== 'QueryCommand' || command.input.TableName !== 'Events') return;
+      const userId = (command.input.ExpressionAttributeValues as Record<string, { S: string }>)[':pk']?.S ?? '';
+      const call = (queryCalls.get(userId) ?? 0) + 1;
+      queryCalls.set(userId, call);
+      if (throttleQueriesOf.get(userId)?.includes(call)) throw fault('ProvisionedThroughputExceededException', 'Rate of requests exceeds the allowed throughput.');
+    });
+  if (client instanceof S3Client)
+    intercept(client, (command) => {
+      const key = typeof command.input.Key === 'string' ? command.input.Key : '';
+      if (command.constructor.name === 'UploadPartCommand' && key.startsWith('archives/') && command.input.PartNumber === 2 && failUploadPartOnce) {
+        failUploadPartOnce = false;
+        throw fault('InternalError', 'We encountered an internal error. Please try again.');
+      }
+      if (command.constructor.name === 'AbortMultipartUploadCommand') abortedUploads.push(key);
+    });
+  if (client instanceof SESv2Client)
+    intercept(client, (command) => {
+      if (command.constructor.name !== 'SendEmailCommand') return;
+      const to = (command.input.Destination as { ToAddresses: string[] }).ToAddresses;
+      if (!to.includes('mailfail@example.com')) return;
+      sendAttempts += 1;
+      if (sesRefuses) throw fault('MessageRejected', 'Email address is not verified.');
+    });
 }
 
 let stack: EmbeddedStack;
@@ -83,7 +87,7 @@ beforeAll(async () => {
     retryIntervalMs: 0,
     // One page per CollectSource call, so a fault lands between the pages of one source.
     collectBudgetSeconds: 0.001,
-    wrapClients: faultyClients,
+    wrapClient: faultyClient,
     wrapTask: aroundCollectSource(async ({ userId, sourceId }, collect) => {
       collectCalls.set(`${userId}/${sourceId}`, (collectCalls.get(`${userId}/${sourceId}`) ?? 0) + 1);
       const result = await collect();
@@ -117,7 +121,7 @@ async function exportAndCount(userId: string) {
   const started = await stack.startExport({ userId, formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
   const { job } = await stack.waitForExport(started.exportId);
   if (job.status !== 'READY') return { job, lost: eventsOf(userId), leaks: 0, duplicates: 0 };
-  const { zip } = await stack.downloadFromEmail(`${userId}@example.com`, job.exportId);
+  const { zip } = await stack.inbox.downloadFromEmail(`${userId}@example.com`, job.exportId);
   const path = join(dir, `${job.exportId}.zip`);
   writeFileSync(path, zip);
   expect((await verifyArchive(path)).problems).toEqual([]);
@@ -169,7 +173,7 @@ describe('faults', () => {
     expect(abortedUploads).toEqual([job.archiveKey]);
     const archives = await stack.s3.send(new ListObjectsV2Command({ Bucket: stack.exportBucket, Prefix: `archives/${job.exportId}/` }));
     expect(archives.KeyCount).toBe(1);
-    const { zip } = await stack.downloadFromEmail('big@example.com', job.exportId);
+    const { zip } = await stack.inbox.downloadFromEmail('big@example.com', job.exportId);
     const path = join(dir, 'big.zip');
     writeFileSync(path, zip);
     expect(zip.length).toBeGreaterThan(12 * 1024 * 1024);
@@ -212,7 +216,7 @@ describe('faults', () => {
     const support = new SupportClient({ apiUrl: stack.baseUrl, region: LOCAL_REGION, credentials: stack.identity.supportCredentials });
     const resent = await support.resend(job.exportId, 'mail server was down');
     expect(resent.status).toBe('READY');
-    const { zip } = await stack.downloadFromEmail('mailfail@example.com', job.exportId);
+    const { zip } = await stack.inbox.downloadFromEmail('mailfail@example.com', job.exportId);
     const path = join(dir, 'mailfail.zip');
     writeFileSync(path, zip);
     const events = JSON.parse((await readArchive(path)).get('usage/events.json')?.toString() ?? '[]') as unknown[];

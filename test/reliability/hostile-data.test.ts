@@ -88,7 +88,7 @@ beforeAll(async () => {
   const started = await stack.startExport({ userId: 'evil', formats: ['json', 'csv'], email: 'evil@example.com', actor: { id: 'reliability', role: 'operator' } });
   const { job } = await stack.waitForExport(started.exportId);
   expect(job.status, job.failureReason).toBe('READY');
-  const { zip } = await stack.downloadFromEmail('evil@example.com', job.exportId);
+  const { zip } = await stack.inbox.downloadFromEmail('evil@example.com', job.exportId);
   const path = join(dir, 'evil.zip');
   writeFileSync(path, zip);
   expect((await verifyArchive(path)).problems).toEqual([]);

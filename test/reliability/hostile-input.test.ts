@@ -33,7 +33,7 @@ beforeAll(async () => {
     await stack.waitForExport(started.exportId);
   }
   [exportA, exportB] = (await Promise.all(['alice', 'bob'].map((u) => stack.jobs.listByUser(u)))).map((jobs) => jobs[0]?.exportId ?? '') as [string, string];
-  linkA = linkInEmail((await stack.emailFor('alice@example.com', exportA))!)!;
+  linkA = linkInEmail((await stack.inbox.emailFor('alice@example.com', exportA))!)!;
   token = await stack.signIn('carol');
 });
 

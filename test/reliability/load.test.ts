@@ -58,7 +58,7 @@ describe('load', () => {
     const sources = stack.dataMap.sources.filter((s): s is DynamoDbSource => s.type === 'dynamodb');
     for (const [index, userId] of users.entries()) {
       const exportId = finished[index]?.job.exportId ?? '';
-      const { zip } = await stack.downloadFromEmail(`${userId}@example.com`, exportId);
+      const { zip } = await stack.inbox.downloadFromEmail(`${userId}@example.com`, exportId);
       const path = join(dir, `${userId}.zip`);
       writeFileSync(path, zip);
       const entries = await readArchive(path);

@@ -86,7 +86,7 @@ describe('objects too large for CopyObject', () => {
     }
     let clock = 0;
     // Each read of the clock is a second later; the budget is 1 s, so every call stops after its first batch.
-    const limits = { copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => (clock += 1000) };
+    const limits = { copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => new Date((clock += 1000)) };
     const calls: string[] = [];
     let request = first;
     for (let call = 0; call < 10; call += 1) {
@@ -107,7 +107,7 @@ describe('objects too large for CopyObject', () => {
   });
 
   describe('a copy its budget cut, run again with the same cursor (a Step Functions retry)', () => {
-    const limits = (clock: { now: number }) => ({ copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => (clock.now += 1000) });
+    const limits = (clock: { now: number }) => ({ copyLimitBytes: 8 * MIB, copyPartBytes: 5 * MIB, now: () => new Date((clock.now += 1000)) });
     const KEY = `users/${USER}/a-big.bin`;
     /** A stand-in holding one 43 MiB object (9 parts of 5 MiB) and a small one after it. */
     function seeded() {
@@ -155,7 +155,7 @@ describe('objects too large for CopyObject', () => {
       const clock = { now: 0 };
       const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
       // This call completes the big copy, then fails copying the small object after it.
-      await expect(collectSource(cut, deps(s3, { ...limits(clock), now: () => 0 }, failing(s3, 'CopyObjectCommand', 1)), 1000)).rejects.toThrow('internal error');
+      await expect(collectSource(cut, deps(s3, { ...limits(clock), now: () => new Date(0) }, failing(s3, 'CopyObjectCommand', 1)), 1000)).rejects.toThrow('internal error');
       const done = await finish(s3, cut, clock);
       expect(done).toMatchObject({ done: true, records: 2 });
       expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
@@ -255,7 +255,7 @@ describe('many small objects', () => {
     keys.forEach((key, i) => put(s3, key, `file ${i}`));
     // The clock passes the deadline once 20 copies have started.
     const { client, seen } = counting(s3);
-    const cut = await collectSource(first, deps(s3, { now: () => (seen.started >= 20 ? 100 : 0) }, client), 50);
+    const cut = await collectSource(first, deps(s3, { now: () => new Date(seen.started >= 20 ? 100 : 0) }, client), 50);
     expect(cut.done).toBe(false);
     expect(cut.records).toBe(20);
     const rest = await collectSource({ ...cut, cursor: cut.cursor }, deps(s3, {}, client), Date.now() + 60_000);

@@ -5,7 +5,7 @@ import { GenerateMacCommand, KMSClient, KMSInvalidMacException, NotFoundExceptio
 import { ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StateMachineDoesNotExist, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StepFunctionsWorkflow } from '../../lambdas/core/api/exports-api.ts';
+import { StepFunctionsWorkflow } from '../../lambdas/core/lifecycle/step-functions-workflow.ts';
 import { KmsLinkSigner } from '../../lambdas/core/delivery/link-token.ts';
 
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:WorkflowStateMachine8F1B1C15-AbC';

@@ -3,19 +3,16 @@
 // that is not the caller's, send a fresh link, cancel a running export, and read the audit trail.
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
-import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from '../platform/config.ts';
 import { userQuery } from '../collect/dynamodb-source.ts';
-import { accountSource, loadDataMapFile, type DataMap } from '../data-map/data-map.ts';
+import { accountSource, type DataMap } from '../data-map/data-map.ts';
 import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from '../platform/errors.ts';
 import { newDownloadLink, startExport, type DeliverySettings, type LifecycleSettings, type Workflow } from '../lifecycle/export-lifecycle.ts';
 import { exportIdSchema, formatsFromChoice } from '../data-map/identifiers.ts';
-import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, JOB_STORE_ENV, jobStoreFrom, type Actor, type Job, type JobStore } from '../jobs/job-store.ts';
+import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, type Actor, type Job, type JobStore } from '../jobs/job-store.ts';
 import type { LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES } from '../data-map/privacy-policy.ts';
-import type { Runtime } from '../runtime.ts';
 import { currentTime } from '../platform/clock.ts';
 
 export const startBodySchema = z
@@ -34,35 +31,6 @@ export const startBodySchema = z
 /** Support must always say why (a ticket number): it is recorded in the audit trail. */
 export const reasonSchema = z.string().trim().min(3, 'must say why, e.g. the ticket number').max(500);
 
-/** Step Functions as the workflow: the execution is named after the export, so a retry cannot run it twice. */
-export class StepFunctionsWorkflow implements Workflow {
-  constructor(
-    private readonly sfn: SFNClient,
-    private readonly stateMachineArn: string,
-  ) {}
-
-  async start(exportId: string, input: { exportId: string; userId: string }): Promise<void> {
-    try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: exportId, input: JSON.stringify(input) }));
-    } catch (error) {
-      // Export ids are new for every job, so an execution of this name can only be this export's own,
-      // started by an earlier attempt of this call (Step Functions answers a repeat with the same input
-      // while it runs, and ExecutionAlreadyExists once it has ended): the export is started.
-      if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
-    }
-  }
-
-  async stop(exportId: string): Promise<void> {
-    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${exportId}`;
-    try {
-      await this.sfn.send(new StopExecutionCommand({ executionArn, cause: 'Cancelled by request' }));
-    } catch (error) {
-      // Already ended (or never started): the job row is what the caller sees, and it says CANCELLED.
-      if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
-    }
-  }
-}
-
 export interface ExportsApiDeps {
   jobs: JobStore;
   workflow: Workflow;
@@ -71,23 +39,6 @@ export interface ExportsApiDeps {
   settings: LifecycleSettings & { cooldownHours: number };
   delivery: { signer: LinkSigner; ses: SESv2Client; settings: DeliverySettings };
   now?: () => Date;
-}
-
-/** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
-export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
-  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
-  return {
-    jobs: jobStoreFrom(runtime.clients.dynamodb, config),
-    workflow: workflow ?? new StepFunctionsWorkflow(runtime.clients.sfn, parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
-    dataMap: loadDataMapFile(config.DATA_MAP_FILE),
-    dynamodb: runtime.clients.dynamodb,
-    settings: { retentionDays: config.RETENTION_DAYS, cooldownHours: config.COOLDOWN_HOURS },
-    delivery: {
-      signer: runtime.signer,
-      ses: runtime.clients.ses,
-      settings: { sender: config.SENDER_EMAIL, publicBaseUrl: config.PUBLIC_BASE_URL, linkTtlSeconds: config.LINK_TTL_HOURS * 3600 },
-    },
-  };
 }
 
 const nowOf = (deps: { now?: () => Date }) => currentTime(deps.now);

@@ -3,6 +3,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, InvalidRequestError, NotFoundError } from '../platform/errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { LogSink } from '../platform/observability.ts';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
@@ -60,7 +62,7 @@ export function parseBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, sc
 }
 
 /** Runs a route and turns whatever it throws into a response a person can act on. */
-export async function respond(log: (m: string, d?: unknown) => void, route: () => Promise<HttpResult>): Promise<HttpResult> {
+export async function respond(logger: LogSink, route: () => Promise<HttpResult>, now: Clock): Promise<HttpResult> {
   try {
     return await route();
   } catch (error) {
@@ -71,10 +73,10 @@ export async function respond(log: (m: string, d?: unknown) => void, route: () =
     if (error instanceof ConflictError) return json(409, { message: error.message });
     if (error instanceof ExpiredError) return json(410, { message: error.message });
     if (error instanceof CooldownError) {
-      const seconds = Math.max(1, Math.ceil((error.availableAt.getTime() - Date.now()) / 1000));
+      const seconds = Math.max(1, Math.ceil((error.availableAt.getTime() - now().getTime()) / 1000));
       return json(429, { message: error.message, availableAt: error.availableAt.toISOString() }, { 'retry-after': String(seconds) });
     }
-    log('Request failed', error);
+    logger.error('Request failed', error as Error);
     return json(500, { message: 'Something went wrong on our side. Please try again in a few minutes.' });
   }
 }

@@ -6,10 +6,10 @@ import { renderKeyTemplate, type DynamoDbSource } from '../data-map/data-map.ts'
 import { SourceReadError } from '../platform/errors.ts';
 import { columnsKey, partKey } from '../storage/object-keys.ts';
 import { putObject, StagingWriter } from '../storage/export-bucket.ts';
-import { readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
 
 export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
-  const now = deps.now ?? Date.now;
+  const now = () => nowMs(deps);
   const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
   const query = userQuery(source, request.userId);
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;

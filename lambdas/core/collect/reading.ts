@@ -3,6 +3,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DataMap } from '../data-map/data-map.ts';
+import { currentTime, type Clock } from '../platform/clock.ts';
 import { SourceReadError, SourceUnavailableError } from '../platform/errors.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ExportBucket } from '../storage/export-bucket.ts';
@@ -29,7 +30,8 @@ export interface CollectDeps {
   exportBucket: ExportBucket;
   jobs: JobStore;
   dataMap: DataMap;
-  now?: () => number;
+  /** The clock deadlines are read against (the handler's). */
+  now?: Clock;
   /** Objects up to this size are copied with one CopyObject (S3's limit for it, 5 GiB, by default). */
   copyLimitBytes?: number;
   /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
@@ -50,3 +52,6 @@ export async function readPage<T>(sourceId: string, read: () => Promise<T>): Pro
     throw new SourceReadError(sourceId, `Reading source "${sourceId}" failed (${name}): ${(error as Error).message}`, { cause: error });
   }
 }
+
+/** Milliseconds since the epoch by the collector's clock, to compare with a deadline. */
+export const nowMs = (deps: Pick<CollectDeps, 'now'>): number => currentTime(deps.now).getTime();

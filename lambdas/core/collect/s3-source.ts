@@ -7,7 +7,7 @@ import { partKey, stagedObjectKey } from '../storage/object-keys.ts';
 import { StagingWriter } from '../storage/export-bucket.ts';
 import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
 import { abandonCopy, copyInParts, type ListedObject, type PartCopy } from './s3-part-copy.ts';
-import { readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
 const COPY_LIMIT_BYTES = 5 * 1024 * MIB;
@@ -53,7 +53,7 @@ function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
 }
 
 export async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
-  const now = deps.now ?? Date.now;
+  const now = () => nowMs(deps);
   const prefix = renderKeyTemplate(source.prefix, request.userId);
   const copyLimit = deps.copyLimitBytes ?? COPY_LIMIT_BYTES;
   let { after, copying } = parseS3Cursor(source.id, request.cursor);

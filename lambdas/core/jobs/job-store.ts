@@ -17,7 +17,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
 import { ACTIVE_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
-import { systemClock } from '../platform/clock.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
 
 export * from './job-model.ts';
 export { applyRetention, archiveGoneAt } from './retention.ts';
@@ -35,9 +35,9 @@ export const MAX_AUDIT_PAGE = 100;
 /** The variables a handler picks (with its own, in one parse) to build its job store with jobStoreFrom. */
 export const JOB_STORE_ENV = ['JOBS_TABLE', 'AUDIT_RETENTION_DAYS'] as const;
 
-/** The job store a handler's parsed configuration names: the table, and how long its audit rows are kept. */
-export function jobStoreFrom(dynamodb: DynamoDBClient, config: { JOBS_TABLE: string; AUDIT_RETENTION_DAYS: number }): JobStore {
-  return new JobStore(dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS });
+/** The job store a handler's parsed configuration names (the table, how long its audit rows are kept), on the handler's clock. */
+export function jobStoreFrom(dynamodb: DynamoDBClient, config: { JOBS_TABLE: string; AUDIT_RETENTION_DAYS: number }, now: Clock): JobStore {
+  return new JobStore(dynamodb, config.JOBS_TABLE, { auditRetentionDays: config.AUDIT_RETENTION_DAYS, now });
 }
 
 export class JobStore {

@@ -15,7 +15,7 @@ import { newExportId, userIdSchema, type Format } from '../data-map/identifiers.
 import type { Actor, Job, JobStore } from '../jobs/job-store.ts';
 import { issueToken, type LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES, type Category } from '../data-map/privacy-policy.ts';
-import type { EmitMetric } from '../runtime.ts';
+import type { LogSink, MetricSink } from '../platform/observability.ts';
 import { currentTime } from '../platform/clock.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
@@ -125,7 +125,7 @@ export interface DeliverySettings {
 
 export async function deliverLink(
   request: DeliverRequest,
-  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date; metric?: EmitMetric },
+  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date; metrics?: MetricSink },
 ): Promise<{ exportId: string; status: 'READY'; linkExpiresAt: string }> {
   const now = currentTime(deps.now);
   const job = await deps.jobs.get(request.exportId);
@@ -161,10 +161,10 @@ export async function deliverLink(
       }),
     );
   } catch (error) {
-    deps.metric?.('DeliveryFailures', 1, 'Count');
+    deps.metrics?.add('DeliveryFailures', 1);
     throw error;
   }
-  deps.metric?.('ArchiveBytes', request.archiveBytes, 'Bytes');
+  deps.metrics?.add('ArchiveBytes', request.archiveBytes);
   await deps.jobs.releaseLock(job.userId, job.exportId);
   await deps.jobs.audit({
     userId: job.userId,
@@ -277,14 +277,14 @@ async function notifyFailure(job: Job, explanation: string, deps: Parameters<typ
   } catch (error) {
     // The job row already says FAILED and the user sees it on the account page; the alarm on failed
     // executions tells operators. Failing here would only hide that state behind a second error.
-    deps.log?.('Could not email the failure notice', error);
+    deps.logger?.warn('Could not email the failure notice', error as Error);
     return false;
   }
 }
 
 export async function markFailed(
   input: FailureInput,
-  deps: { jobs: JobStore; s3: S3Client; bucket: string; ses: SESv2Client; sender: string; now?: () => Date; log?: (message: string, error: unknown) => void },
+  deps: { jobs: JobStore; s3: S3Client; bucket: string; ses: SESv2Client; sender: string; now?: () => Date; logger?: LogSink },
 ): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
   const now = currentTime(deps.now);
   const { explanation, technical } = explainFailure(input.error);

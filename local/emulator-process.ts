@@ -1,0 +1,41 @@
+// An emulator in a process of its own, started by local/emulators.ts: `s3 <directory>` (s3rver, so that
+// the handlers and the emulator each have a core) or `ses` (aws-ses-v2-local, whose store of sent emails
+// is one per process, so each embedded stack needs its own). It prints its port as one JSON line and
+// serves until its parent closes stdin (or dies); the parent owns the S3 directory.
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type * as SesLocal from 'aws-ses-v2-local';
+import { startS3Emulator } from './s3-emulator.ts';
+
+async function start(kind: string | undefined, directory: string | undefined): Promise<{ port: number; close(): Promise<void> }> {
+  if (kind === 's3' && directory) return startS3Emulator(directory);
+  if (kind === 'ses') {
+    // aws-ses-v2-local is CommonJS with an `exports.default`; require() reaches the function without
+    // guessing how the ESM loader wraps it.
+    const { default: sesLocal } = createRequire(import.meta.url)('aws-ses-v2-local') as (typeof SesLocal)['default'];
+    const server = await sesLocal({ host: '127.0.0.1', port: 0 });
+    if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => {
+        server.closeAllConnections?.();
+        return new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+  console.error('usage: emulator-process s3 <directory> | ses');
+  process.exit(2);
+}
+
+const emulator = await start(process.argv[2], process.argv[3]);
+console.log(JSON.stringify({ port: emulator.port }));
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void emulator.close().finally(() => process.exit(0));
+};
+process.stdin.on('end', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
+process.on('SIGTERM', stop);

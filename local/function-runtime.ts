@@ -1,0 +1,130 @@
+// What one function runs with in the embedded stack: the Runtime the Lambda one stands for, composed
+// from the stack's options instead of the process's environment. Its clients are pointed at the
+// emulators and checked against the function's role, its configuration is only what the template
+// gives it, and its logs and metrics go to the stack's sinks instead of stdout.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { LinkSigner } from '../lambdas/core/delivery/link-token.ts';
+import type { Clock } from '../lambdas/core/platform/clock.ts';
+import { ENV, type Env } from '../lambdas/core/platform/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/core/platform/observability.ts';
+import { clientCache, type ClientClass, type ClientConfig, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
+import type { Emulators } from './emulators.ts';
+import { enforceClient, enforceSigner } from './iam/enforce.ts';
+import { LOCAL_REGION } from './iam/local-resources.ts';
+import type { PolicyEnforcer } from './iam/policy-enforcer.ts';
+
+/** A metric as CloudWatch reads it from the EMF document a function wrote. */
+export interface EmittedMetric {
+  functionName: string;
+  namespace: string;
+  name: string;
+  unit: string;
+  value: number;
+  dimensions: Record<string, string>;
+}
+
+/** A log line as a function wrote it (Powertools' JSON). */
+export type LogEntry = Record<string, unknown>;
+
+export interface FunctionRuntimeOptions {
+  endpoints: Emulators['endpoints'];
+  /** Every configuration variable of the stack; the function sees those its template gives it. */
+  configuration: Env;
+  permissions: PolicyEnforcer;
+  signer: LinkSigner;
+  clock: Clock;
+  metrics: EmittedMetric[];
+  /** Where log lines go; unset, the function logs nothing. */
+  logs?: (entry: LogEntry) => void;
+  /** Called with each client a function builds (fault injection in tests); IAM is checked inside it. */
+  wrapClient?: (client: SdkClient, functionName: string) => void;
+}
+
+/** The emulators' credentials: none of them checks a signature, but every SDK client wants one. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** The configuration that points a client at its emulator, as AWS_ENDPOINT_URL_<SERVICE> would. */
+export function localClientConfig(Client: ClientClass<SdkClient>, endpoints: Emulators['endpoints']): ClientConfig {
+  const endpoint = new Map<unknown, string>([
+    [DynamoDBClient, endpoints.dynamodb],
+    [S3Client, endpoints.s3],
+    [SESv2Client, endpoints.ses],
+  ]).get(Client);
+  if (!endpoint) throw new Error(`The embedded stack has no stand-in for ${Client.name}; the Runtime's signer and workflow replace KMS and Step Functions.`);
+  return {
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint,
+    // S3 emulators answer only path-style requests.
+    forcePathStyle: true,
+    // s3rver would otherwise store streamed uploads with their aws-chunked framing inside.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+/** The stack's own clients, which set up tables and seed data as an operator would; they are no function's. */
+export function operatorClients(endpoints: Emulators['endpoints']): { dynamodb: DynamoDBClient; s3: S3Client } {
+  return { dynamodb: new DynamoDBClient(localClientConfig(DynamoDBClient, endpoints)), s3: new S3Client(localClientConfig(S3Client, endpoints)) };
+}
+
+/**
+ * Powertools writes through a Console it makes at construction, on stdout. Locally the lines go to the
+ * stack's sink instead, parsed, so tests read what CloudWatch would.
+ */
+function writeLinesTo(instance: Logger | Metrics, sink: (line: string) => void): void {
+  const write = (line: unknown) => sink(String(line));
+  Object.assign(instance, { console: { log: write, info: write, warn: write, error: write, debug: write, trace: write } });
+}
+
+export function functionRuntime(functionName: string, options: FunctionRuntimeOptions): Runtime {
+  const { logs } = options;
+  const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: logs ? 'DEBUG' : 'SILENT', persistentKeys: { function_name: functionName } });
+  if (logs) writeLinesTo(logger, (line) => logs(JSON.parse(line) as LogEntry));
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
+  writeLinesTo(metrics, (line) => options.metrics.push(...emittedMetrics(functionName, JSON.parse(line) as EmfDocument)));
+  // No X-Ray daemon runs locally; the clients still pass through the tracer, as in AWS.
+  const tracer = new Tracer({ serviceName: SERVICE_NAME, enabled: false });
+  const given = new Set(options.permissions.environmentOf(functionName));
+  return {
+    env: Object.fromEntries(Object.entries(options.configuration).filter(([name]) => !(name in ENV) || given.has(name))),
+    logger,
+    metrics,
+    tracer,
+    clock: options.clock,
+    signer: enforceSigner(options.signer, functionName, options.permissions),
+    client: clientCache((Client) => {
+      const client = enforceClient(tracer.captureAWSv3Client(new Client(localClientConfig(Client, options.endpoints))), functionName, options.permissions);
+      options.wrapClient?.(client, functionName);
+      return client;
+    }),
+  };
+}
+
+interface EmfDocument {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+/** The metrics an EMF document declares, each with its dimension values, as CloudWatch extracts them. */
+function emittedMetrics(functionName: string, document: EmfDocument): EmittedMetric[] {
+  return document._aws.CloudWatchMetrics.flatMap((directive) =>
+    directive.Metrics.flatMap((metric) => {
+      const dimensions = Object.fromEntries((directive.Dimensions[0] ?? []).map((name) => [name, String(document[name])]));
+      const values = document[metric.Name];
+      return (Array.isArray(values) ? values : [values]).map((value) => ({
+        functionName,
+        namespace: directive.Namespace,
+        name: metric.Name,
+        unit: metric.Unit,
+        value: Number(value),
+        dimensions,
+      }));
+    }),
+  );
+}
