@@ -5,7 +5,7 @@ import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
-import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/lifecycle/export-lifecycle.ts';
+import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/lifecycle/export-failure.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
 import { observe } from './core/platform/observability.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -2,7 +2,7 @@
 import middy from '@middy/core';
 import * as z from 'zod';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
-import { markFailed, type FailureInput } from './core/lifecycle/export-lifecycle.ts';
+import { markFailed, type FailureInput } from './core/lifecycle/export-failure.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
 import { parseEvent } from './core/platform/middleware.ts';
 import { observe } from './core/platform/observability.ts';

@@ -15,7 +15,7 @@ import type { JobsTable } from './jobs-table.ts';
 import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
-import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-failure.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 

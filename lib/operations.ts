@@ -10,10 +10,16 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../lambdas/core/platform/observability.ts';
 import type { HouseFunction } from './house-function.ts';
 
-/** Custom metrics the handlers emit (CloudWatch embedded metric format). */
-export const METRICS_NAMESPACE = 'UserDataExport';
+/**
+ * A custom metric the handlers emit (EMF through Powertools Metrics), with the `service` dimension they
+ * give every metric: an alarm on the name alone would watch a metric nobody writes.
+ */
+function customMetric(name: MetricName, statistic: string, period: Duration): Metric {
+  return new Metric({ namespace: METRICS_NAMESPACE, metricName: METRICS[name].name, dimensionsMap: { service: SERVICE_NAME }, statistic, period });
+}
 
 export interface OperationsProps {
   alarmEmail: string;
@@ -59,18 +65,14 @@ export class Operations extends Construct {
     const sm = props.stateMachine;
     alarm('ExecutionsFailed', sm.metricFailed({ period: Duration.minutes(5) }), 'An export failed: the user was told; read the job row and the execution history.');
     alarm('ExecutionsTimedOut', sm.metricTimedOut({ period: Duration.minutes(5) }), 'An export ran past the state machine timeout.');
-    alarm(
-      'DeliveryFailures',
-      new Metric({ namespace: METRICS_NAMESPACE, metricName: 'DeliveryFailures', statistic: 'Sum', period: Duration.minutes(5) }),
-      'An export email could not be sent; the user can get the link again with resend.',
-    );
+    alarm('DeliveryFailures', customMetric('DeliveryFailures', 'Sum', Duration.minutes(5)), 'An export email could not be sent; the user can get the link again with resend.');
     for (const fn of props.functions) {
       const name = fn.node.id;
       alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5) }), `${name} threw errors.`);
       alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5) }), `${name} was throttled.`);
     }
 
-    const archiveBytes = new Metric({ namespace: METRICS_NAMESPACE, metricName: 'ArchiveBytes', statistic: 'Average', period: Duration.hours(1) });
+    const archiveBytes = customMetric('ArchiveBytes', 'Average', Duration.hours(1));
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [

@@ -6,7 +6,8 @@ import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
-import type { UnhandledEnding, Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import type { UnhandledEnding } from '../lambdas/core/lifecycle/export-failure.ts';
+import type { Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 

@@ -65,8 +65,8 @@ export function awsRuntime(): Runtime {
       tracer,
       metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
       clock: systemClock,
-      // S3 emulators answer only path-style requests; real S3 takes both, so this is plain configuration.
-      client: clientCache((Client) => tracer.captureAWSv3Client(new Client({ forcePathStyle: env.AWS_S3_FORCE_PATH_STYLE === 'true' }))),
+      // Region, credentials and endpoints as the SDK resolves them from what Lambda sets.
+      client: clientCache((Client) => tracer.captureAWSv3Client(new Client({}))),
     };
   }
   return aws;

@@ -2,7 +2,6 @@
 // retention, which turns a READY export EXPIRED so its links refuse. Job closed, lock freed, staging
 // removed, every time.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-s
 import { aroundCollectSource } from '../support/faults.ts';
 import { report } from '../support/reliability.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
+import { DAY_MS, TestClock } from '../support/clock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'endings-'));
 const dataMapFile = writeDataMap(dir, [
@@ -19,11 +19,18 @@ const dataMapFile = writeDataMap(dir, [
   { id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
 ]);
 const USERS = ['stuck', 'cancel-me', 'old'];
-/** Retention of about two seconds, so an archive can outlive it within a test. */
-const RETENTION_DAYS = 2 / 86_400;
+/** Shorter than the links' 72 hours, so a link still valid meets an archive that is gone. */
+const RETENTION_DAYS = 2;
+const clock = new TestClock();
 
-let releaseCancelGate: () => void = () => undefined;
-const cancelGate = new Promise<void>((resolve) => (releaseCancelGate = resolve));
+/** A promise the test resolves, to hold a step until the test has seen what it waits for. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+const stuckGate = gate();
+const cancelGate = gate();
 let stack: EmbeddedStack;
 let support: SupportClient;
 
@@ -33,10 +40,11 @@ beforeAll(async () => {
     retryIntervalMs: 0,
     timeoutSeconds: 2,
     retentionDays: RETENTION_DAYS,
+    clock: clock.now,
     wrapTask: aroundCollectSource(async ({ userId }, collect) => {
-      // A source slower than the whole machine's timeout: the execution times out around it.
-      if (userId === 'stuck') await sleep(3500);
-      if (userId === 'cancel-me') await cancelGate;
+      // A source that outlasts the whole machine's timeout: the execution times out around it.
+      if (userId === 'stuck') await stuckGate.opened;
+      if (userId === 'cancel-me') await cancelGate.opened;
       return collect();
     }),
   });
@@ -49,7 +57,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  releaseCancelGate();
+  stuckGate.open();
+  cancelGate.open();
   await stack?.stop();
 });
 
@@ -61,6 +70,9 @@ async function stagingCount(exportId: string): Promise<number> {
 describe('endings outside the Catch', () => {
   it('the whole machine timing out: job FAILED, lock freed, staging removed, user told', async (context) => {
     const started = await stack.startExport({ userId: 'stuck', formats: ['json'], actor: { id: 'reliability', role: 'operator' } });
+    // The machine's 2 s timeout ends the execution while its source still runs; ExecutionEnded closes the job.
+    await expect.poll(async () => (await stack.jobs.get(started.exportId))?.status, { timeout: 15_000, interval: 100 }).toBe('FAILED');
+    stuckGate.open();
     const { outcome, job } = await stack.waitForExport(started.exportId);
     expect(outcome.status).toBe('TIMED_OUT');
     expect(job.status).toBe('FAILED');
@@ -76,7 +88,7 @@ describe('endings outside the Catch', () => {
     await expect.poll(async () => (await support.get(job.exportId)).status).toBe('RUNNING');
     const cancelled = await support.cancel(job.exportId, 'customer withdrew the request');
     expect(cancelled.status).toBe('CANCELLED');
-    releaseCancelGate();
+    cancelGate.open();
     const { outcome, job: final } = await stack.waitForExport(job.exportId);
     expect(outcome.status).toBe('ABORTED');
     expect(final.status).toBe('CANCELLED');
@@ -95,7 +107,10 @@ describe('retention', () => {
     const { job } = await stack.waitForExport(started.exportId);
     expect(job.status).toBe('READY');
     const link = linkInEmail((await stack.inbox.emailFor('old@example.com', job.exportId))!)!;
-    await expect.poll(async () => (await fetch(link, { redirect: 'manual' })).status, { timeout: 10_000, interval: 250 }).toBe(410);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(302);
+    // Two days and a second later, by the stack's clock: the archive's retention has passed.
+    clock.advance(RETENTION_DAYS * DAY_MS + 1000);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(410);
     expect(await (await fetch(link)).text()).toContain('This export has expired and its archive was deleted.');
     expect((await stack.jobs.get(job.exportId))?.status).toBe('EXPIRED');
     expect((await support.get(job.exportId)).status).toBe('EXPIRED');

@@ -4,7 +4,7 @@ import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DataMap } from '../data-map/data-map.ts';
 import { categoryPolicy } from '../data-map/data-map.ts';
 import { DeliveryError } from '../platform/errors.ts';
-import { escapeHtml, formatBytes, formatDate } from './wording.ts';
+import { count, escapeHtml, formatBytes, formatDate } from './wording.ts';
 import { CATEGORIES, PRIVACY_CONTACT, SUPPORT_CONTACT, type Category } from '../data-map/privacy-policy.ts';
 
 export interface EmailContent {
@@ -56,7 +56,7 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
     `The copy of your data you asked for is ready: ${what}.`,
     '',
     'It contains:',
-    ...lines.map((l) => `  - ${l.title}: ${l.count} ${l.count === 1 ? 'item' : 'items'}`),
+    ...lines.map((l) => `  - ${l.title}: ${count(l.count, 'item')}`),
     '',
     ...(split
       ? ['Download every part and extract them all into the same folder (index.html is in the last one):', ...parts.map((l, i) => `  Part ${i + 1} of ${parts.length}: ${l}`)]
@@ -73,7 +73,7 @@ export function renderReadyEmail(facts: ReadyEmailFacts): EmailContent {
     subject,
     `<h1 style="font-size:1.4rem">Your data export is ready</h1>
 <p>The copy of your data you asked for is ready: ${split ? `a ZIP archive of <strong>${escapeHtml(size)}</strong> in ${parts.length} parts, each a ZIP file of its own` : `one ZIP file of <strong>${escapeHtml(size)}</strong>`}.</p>
-<ul>${lines.map((l) => `<li>${escapeHtml(l.title)}: ${l.count} ${l.count === 1 ? 'item' : 'items'}</li>`).join('')}</ul>
+<ul>${lines.map((l) => `<li>${escapeHtml(l.title)}: ${count(l.count, 'item')}</li>`).join('')}</ul>
 ${
   split
     ? `<p>Download every part and extract them all into the same folder; <strong>index.html</strong> is in the last one.</p>\n<ul>${parts.map((l, i) => `<li><a href="${escapeHtml(l)}">Part ${i + 1} of ${parts.length}</a></li>`).join('')}</ul>`
