@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { buildArchive, type ArchiveRequest, type ArchiveResult } from './core/archive/build-archive.ts';
+import { callDeadline } from './core/platform/clock.ts';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, formatsSchema, userIdSchema } from './core/data-map/identifiers.ts';
@@ -37,8 +38,7 @@ export function createBundleArchiveHandler(runtime: Runtime) {
     maxArchiveBytes: config.MAX_ARCHIVE_BYTES,
     now: runtime.clock,
   };
-  const deadline = (context: Context) =>
-    runtime.clock().getTime() + Math.max(0, Math.min(config.BUNDLE_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) => callDeadline(runtime.clock, context, { seconds: config.BUNDLE_BUDGET_SECONDS, marginMs: SAFETY_MARGIN_MS });
   return middy<ArchiveRequest, ArchiveResult>()
     .use(observe(runtime, 'BundleArchive'))
     .use(parseEvent(event))

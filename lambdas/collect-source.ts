@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { collectSource, type CollectRequest, type CollectResult } from './core/collect/collect-source.ts';
+import { callDeadline } from './core/platform/clock.ts';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
@@ -37,8 +38,7 @@ export function createCollectSourceHandler(runtime: Runtime) {
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     now: runtime.clock,
   };
-  const deadline = (context: Context) =>
-    runtime.clock().getTime() + Math.max(0, Math.min(config.COLLECT_BUDGET_SECONDS * 1000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS));
+  const deadline = (context: Context) => callDeadline(runtime.clock, context, { seconds: config.COLLECT_BUDGET_SECONDS, marginMs: SAFETY_MARGIN_MS });
   return middy<CollectRequest, CollectResult>()
     .use(observe(runtime, 'CollectSource'))
     .use(parseEvent(event))

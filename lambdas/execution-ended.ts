@@ -4,13 +4,8 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { parseEnv, pickEnv } from './core/platform/config.ts';
-import { closeEndedExecution, UNHANDLED_ENDINGS } from './core/lifecycle/export-failure.ts';
-import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
+import { closeEndedExecution, failureDeps, UNHANDLED_ENDINGS } from './core/lifecycle/export-failure.ts';
 import { observe } from './core/platform/observability.ts';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
 /** The detail of the event as Step Functions documents it (only the fields used here). */
@@ -37,17 +32,8 @@ function parseInput(text: string | null | undefined) {
 }
 
 export function createExecutionEndedHandler(runtime: Runtime) {
-  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
-  const jobs = jobStoreFrom(runtime.client(DynamoDBClient), config, runtime.clock);
-  const deps = {
-    jobs,
-    s3: runtime.client(S3Client),
-    bucket: config.EXPORT_BUCKET,
-    ses: runtime.client(SESv2Client),
-    sender: config.SENDER_EMAIL,
-    logger: runtime.logger,
-    now: runtime.clock,
-  };
+  const deps = failureDeps(runtime);
+  const { jobs } = deps;
   return middy<StatusChange, unknown>()
     .use(observe(runtime, 'ExecutionEnded'))
     .handler(async (event) => {

@@ -8,7 +8,7 @@ import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { exportsApiDeps } from './core/api/exports-api-deps.ts';
 import { cancelExport, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
-import { actionFor, type RouteTable, type SUPPORT_ROUTES } from './core/api/routes.ts';
+import { dispatch, type RouteTable, type SUPPORT_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import { MAX_AUDIT_PAGE, type Actor } from './core/jobs/job-store.ts';
 import { observe } from './core/platform/observability.ts';
@@ -71,9 +71,7 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
         return json(200, await deps.jobs.auditPage(userId, query.data));
       },
     };
-    const action = actionFor(actions, event.routeKey);
-    if (!action) throw new HttpError(404, 'No such route.');
-    return action(event);
+    return dispatch(actions, event);
   }
 
   return middy<APIGatewayProxyEventV2WithIAMAuthorizer, HttpResult>()

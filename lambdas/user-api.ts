@@ -6,7 +6,7 @@ import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { exportsApiDeps } from './core/api/exports-api-deps.ts';
 import { cancelExport, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
-import { actionFor, type RouteTable, type USER_ROUTES } from './core/api/routes.ts';
+import { dispatch, type RouteTable, type USER_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
 import type { Actor } from './core/jobs/job-store.ts';
 import { observe } from './core/platform/observability.ts';
@@ -35,9 +35,7 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
       'POST /exports/{id}/resend': async () => json(200, publicView(await resendLink(await visibleJob(id, me, deps), me, deps))),
       'DELETE /exports/{id}': async () => json(200, publicView(await cancelExport(await visibleJob(id, me, deps), me, deps))),
     };
-    const action = actionFor(actions, event.routeKey);
-    if (!action) throw new HttpError(404, 'No such route.');
-    return action(event);
+    return dispatch(actions, event);
   }
 
   return middy<APIGatewayProxyEventV2WithJWTAuthorizer, HttpResult>()

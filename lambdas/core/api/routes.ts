@@ -1,5 +1,7 @@
 // The HTTP API's routes, one table for the CDK construct, the local gateway and the handlers: each
 // handler maps exactly these keys to its actions (the compiler checks it), so the three cannot drift.
+import { HttpError } from './http.ts';
+
 export type RouteAuth = 'jwt' | 'iam' | 'none';
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -38,7 +40,9 @@ export function routeSpec(key: RouteKey): RouteSpec {
 /** A handler's actions, one for each of its routes; the key not in the table is refused before it. */
 export type RouteTable<K extends RouteKey, E, R> = Record<K, (event: E) => Promise<R>>;
 
-/** The action for the event's route key, if the table has it (a key API Gateway would not route is not). */
-export function actionFor<K extends RouteKey, E, R>(table: RouteTable<K, E, R>, routeKey: string | undefined): ((event: E) => Promise<R>) | undefined {
-  return routeKey !== undefined && Object.hasOwn(table, routeKey) ? table[routeKey as K] : undefined;
+/** Runs the table's action for the event's route key; a key not in the table (API Gateway would not route it) is a 404. */
+export function dispatch<K extends RouteKey, E extends { routeKey?: string }, R>(table: RouteTable<K, E, R>, event: E): Promise<R> {
+  const key = event.routeKey;
+  if (key === undefined || !Object.hasOwn(table, key)) throw new HttpError(404, 'No such route.');
+  return table[key as K](event);
 }

@@ -1,14 +1,42 @@
 // An export's failure, whichever way it comes: MarkFailed from the state machine's Catch, or
 // ExecutionEnded for an execution that ended outside it (timed out, stopped). The job is FAILED with
 // the reason, staging and unfinished archive parts removed, the lock freed, and the user told once.
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { deleteArchive, deleteStaging } from '../storage/export-bucket.ts';
 import { renderFailedEmail, sendEmail } from '../delivery/email.ts';
 import type { Job, JobStore } from '../jobs/job-store.ts';
 import type { LogSink } from '../platform/observability.ts';
 import { currentTime } from '../platform/clock.ts';
 import type { WorkflowInput } from './export-lifecycle.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { parseEnv, pickEnv } from '../platform/config.ts';
+import { JOB_STORE_ENV, jobStoreFrom } from '../jobs/job-store.ts';
+import type { Runtime } from '../runtime.ts';
+
+export interface FailureDeps {
+  jobs: JobStore;
+  s3: S3Client;
+  bucket: string;
+  ses: SESv2Client;
+  sender: string;
+  now?: () => Date;
+  logger?: LogSink;
+}
+
+/** What closing a failed export needs (MarkFailed and ExecutionEnded alike), from a function's Runtime. */
+export function failureDeps(runtime: Runtime): FailureDeps {
+  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'EXPORT_BUCKET', 'SENDER_EMAIL'), runtime.env);
+  return {
+    jobs: jobStoreFrom(runtime.client(DynamoDBClient), config, runtime.clock),
+    s3: runtime.client(S3Client),
+    bucket: config.EXPORT_BUCKET,
+    ses: runtime.client(SESv2Client),
+    sender: config.SENDER_EMAIL,
+    logger: runtime.logger,
+    now: runtime.clock,
+  };
+}
 
 export interface FailureInput {
   exportId: string;
@@ -62,7 +90,7 @@ const ENDING_ERRORS: Record<UnhandledEnding, { Error: string; Cause: string }> =
 export async function closeEndedExecution(
   input: WorkflowInput,
   status: UnhandledEnding,
-  deps: Parameters<typeof markFailed>[1],
+  deps: FailureDeps,
 ): Promise<{ exportId: string; status: 'FAILED' | 'UNCHANGED'; userNotified: boolean }> {
   const now = currentTime(deps.now);
   const { explanation, technical } = explainFailure(ENDING_ERRORS[status]);
@@ -94,7 +122,7 @@ export async function closeEndedExecution(
 }
 
 /** Tells the user their export failed; a failed email is logged, never a second error (the job row already says FAILED). */
-async function notifyFailure(job: Job, explanation: string, deps: Parameters<typeof markFailed>[1]): Promise<boolean> {
+async function notifyFailure(job: Job, explanation: string, deps: FailureDeps): Promise<boolean> {
   if (!job.notifyEmail) return false;
   try {
     await sendEmail(deps.ses, deps.sender, job.notifyEmail, renderFailedEmail(job.exportId, explanation));
@@ -107,10 +135,7 @@ async function notifyFailure(job: Job, explanation: string, deps: Parameters<typ
   }
 }
 
-export async function markFailed(
-  input: FailureInput,
-  deps: { jobs: JobStore; s3: S3Client; bucket: string; ses: SESv2Client; sender: string; now?: () => Date; logger?: LogSink },
-): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
+export async function markFailed(input: FailureInput, deps: FailureDeps): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
   const now = currentTime(deps.now);
   const { explanation, technical } = explainFailure(input.error);
   const job = await deps.jobs.get(input.exportId);
