@@ -15,6 +15,8 @@ import type { Seed } from './seed.ts';
 import { writeEndpointFile } from '../cli/target.ts';
 
 const ACCOUNT_PAGE = fileURLToPath(new URL('./account-page.html', import.meta.url));
+/** The page's stylesheet and script, served beside it. */
+const ACCOUNT_PAGE_ASSETS = { '/account-page.css': 'text/css; charset=utf-8', '/account-page.js': 'text/javascript; charset=utf-8' } as const;
 
 export interface LocalServerOptions extends Omit<EmbeddedStackOptions, 'dataMapFile'> {
   dataMapFile?: string;
@@ -56,6 +58,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const signInBody = z.object({ userId: userIdSchema }).strict();
 
     stack.gateway.add({ method: 'GET', path: '/', handler: () => () => Promise.resolve(html(200, page)) });
+    for (const [path, contentType] of Object.entries(ACCOUNT_PAGE_ASSETS)) {
+      const body = readFileSync(fileURLToPath(new URL(`.${path}`, import.meta.url)), 'utf8');
+      stack.gateway.add({
+        method: 'GET',
+        path,
+        handler: () => () => Promise.resolve({ statusCode: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' }, body }),
+      });
+    }
     stack.gateway.add({
       method: 'POST',
       path: '/local/sign-in',
