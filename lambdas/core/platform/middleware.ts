@@ -1,5 +1,6 @@
 // Middy middleware shared by the workflow handlers: validate the event with zod (a bad event is a
-// named, permanent error listing the fields) and log failures once, as JSON, with the error's name.
+// named, permanent error listing the fields). Logging, metrics and tracing are observe()'s
+// (observability.ts).
 import type middy from '@middy/core';
 import type { z } from 'zod';
 import { InvalidRequestError } from './errors.ts';
@@ -14,15 +15,6 @@ export function parseEvent<S extends z.ZodType>(schema: S): middy.MiddlewareObj<
         throw new InvalidRequestError(`The step received a malformed event: ${fields}.`);
       }
       request.event = result.data;
-    },
-  };
-}
-
-export function logFailures(log: (message: string, details?: unknown) => void, step: string): middy.MiddlewareObj {
-  return {
-    name: 'logFailures',
-    onError: (request) => {
-      log(`${step} failed`, request.error);
     },
   };
 }
