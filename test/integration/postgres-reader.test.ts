@@ -1,0 +1,137 @@
+// The PostgreSQL reader against two engines: PGlite through pglite-socket (the embedded stack's
+// stand-in) and Debian's PostgreSQL server (the real thing). Every type's export JSON is checked to the
+// last digit, pages follow the keyset without OFFSET, the user id is only ever a bind parameter, and
+// both engines give byte-identical output.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RAW_TEXT_TYPES, readPostgresPage, type PostgresRead } from '../../lambdas/core/collect/postgres/postgres-reader.ts';
+import { startPglite, type PostgresStandIn } from '../../local/postgres-stand-in.ts';
+import { startDebianPostgres } from '../support/postgres-server.ts';
+
+const SCHEMA = [
+  `CREATE DOMAIN money_cents AS bigint CHECK (VALUE >= 0)`,
+  `CREATE TYPE order_state AS ENUM ('open', 'paid')`,
+  `CREATE TABLE orders (
+    order_id integer PRIMARY KEY, buyer_id text NOT NULL, total numeric, big bigint, small smallint, ratio real, share double precision,
+    paid boolean, blob bytea, details jsonb, raw json, tags text[], grid integer[][], placed_at timestamptz, placed_on date, at_local timestamp,
+    ref uuid, note text, cents money_cents, state order_state, wait interval, card_token text)`,
+  `INSERT INTO orders VALUES
+    (1, 'ana', 12345678901234567890.123456789, 9223372036854775807, -32768, 0.1, 0.1, true, '\\x00ff10', '{"b": 1.10, "a": [1, 2e3, "x"]}', '{"z":1,  "z":2e400}',
+     ARRAY['a b', 'c,"d"', NULL, 'NULL', '{}'], '{{1,2},{3,4}}', '2024-02-29 23:59:59.5+02', '2024-02-29', '2024-01-02 03:04:05', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+     E'line\\nbreak \\u202e "quoted" =cmd', 42, 'paid', '1 day 02:03:04', 'tok_secret'),
+    (2, 'ana', 'NaN', -1, 0, 'Infinity', '-0', false, '', 'null', '[]', '{}', '{}', 'infinity', '0044-03-15 BC', NULL, NULL, '', 0, 'open', NULL, NULL),
+    (3, 'ana', NULL, NULL, NULL, 1e-38, 1.7976931348623157e308, NULL, NULL, NULL, NULL, NULL, NULL, '0001-01-01 00:00:00+00', '9999-12-31', NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+    (4, 'bob', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'bob''s', NULL, NULL, NULL, NULL),
+    (5, 'x'' OR ''1''=''1', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'the hostile id''s own row', NULL, NULL, NULL, NULL)`,
+  `CREATE SEQUENCE side_effects`,
+  `CREATE TABLE listings (listing_id integer PRIMARY KEY, seller_id text NOT NULL)`,
+  `CREATE TABLE reviews (review_id integer PRIMARY KEY, listing_id integer NOT NULL, body text)`,
+  `INSERT INTO listings VALUES (10, 'ana'), (11, 'bob')`,
+  `INSERT INTO reviews SELECT g, CASE WHEN g % 3 = 0 THEN 11 ELSE 10 END, 'review ' || g FROM generate_series(1, 250) AS g`,
+];
+
+const ORDERS: PostgresRead = { id: 'orders', table: 'orders', userColumn: 'buyer_id', orderBy: ['order_id'], exclude: ['card_token'] };
+const REVIEWS_ABOUT_ME: PostgresRead = {
+  id: 'reviews-about-me',
+  query: 'SELECT r.* FROM reviews r JOIN listings l ON l.listing_id = r.listing_id WHERE l.seller_id = :userId',
+  orderBy: ['review_id'],
+};
+
+const EXPECTED_ANA = [
+  '{"order_id":1,"buyer_id":"ana","total":12345678901234567890.123456789,"big":9223372036854775807,"small":-32768,"ratio":0.1,"share":0.1,"paid":true,"blob":"AP8Q","details":{"a":[1,2000,"x"],"b":1.10},"raw":{"z":2e400},"tags":["a b","c,\\"d\\"",null,"NULL","{}"],"grid":[[1,2],[3,4]],"placed_at":"2024-02-29T21:59:59.500000Z","placed_on":"2024-02-29","at_local":"2024-01-02 03:04:05","ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","note":"line\\nbreak \u202e \\"quoted\\" =cmd","cents":42,"state":"paid","wait":"1 day 02:03:04"}',
+  '{"order_id":2,"buyer_id":"ana","total":"NaN","big":-1,"small":0,"ratio":"Infinity","share":-0,"paid":false,"blob":"","details":null,"raw":[],"tags":[],"grid":[],"placed_at":"infinity","placed_on":"-000043-03-15","at_local":null,"ref":null,"note":"","cents":0,"state":"open","wait":null}',
+  '{"order_id":3,"buyer_id":"ana","total":null,"big":null,"small":null,"ratio":1e-38,"share":1.7976931348623157e+308,"paid":null,"blob":null,"details":null,"raw":null,"tags":null,"grid":null,"placed_at":"0001-01-01T00:00:00.000000Z","placed_on":"9999-12-31","at_local":null,"ref":null,"note":null,"cents":null,"state":null,"wait":null}',
+];
+
+interface Engine {
+  name: string;
+  start: () => Promise<PostgresStandIn>;
+}
+const ENGINES: Engine[] = [
+  { name: 'PGlite (pglite-socket)', start: startPglite },
+  { name: "Debian's PostgreSQL server", start: startDebianPostgres },
+];
+const outputs = new Map<string, string[]>();
+
+describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
+  let server: PostgresStandIn;
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    server = await start();
+    client = new pg.Client({ host: server.host, port: server.port, user: server.user, database: server.database, types: RAW_TEXT_TYPES });
+    await client.connect();
+    for (const statement of SCHEMA) await client.query(statement);
+  }, 60_000);
+
+  afterAll(async () => {
+    await client?.end();
+    await server?.close();
+  });
+
+  const read = (source: PostgresRead, userId: string, cursor: string | null = null, limit = 100) =>
+    readPostgresPage(client, source, { userId, cursor, limit, statementTimeoutMs: 10_000 });
+
+  it('writes every type of the user’s rows exactly, and nothing excluded', async () => {
+    const page = await read(ORDERS, 'ana');
+    expect(page.lines.trimEnd().split('\n')).toEqual(EXPECTED_ANA);
+    expect(page.columns).not.toContain('card_token');
+    expect(page.lines).not.toContain('tok_secret');
+    expect(page.cursor).toBeNull();
+    outputs.set(`${name} orders`, page.lines.split('\n'));
+  });
+
+  it('reads nothing of anyone’s for a user id written as SQL', async () => {
+    const hostile = await read(ORDERS, "x' OR '1'='1");
+    expect(hostile.rows).toBe(1);
+    expect(hostile.lines).toContain("the hostile id's own row");
+    expect((await read(ORDERS, "ana' --")).rows).toBe(0);
+    expect((await read(REVIEWS_ABOUT_ME, "' OR 1=1 --")).rows).toBe(0);
+  });
+
+  it('pages a query joining other tables by keyset until the last row, each row once', async () => {
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await read(REVIEWS_ABOUT_ME, 'ana', cursor, 40);
+      seen.push(
+        ...page.lines
+          .trimEnd()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { review_id: number }).review_id),
+      );
+      cursor = page.cursor;
+      pages += 1;
+    } while (cursor !== null && pages < 20);
+    const expected = Array.from({ length: 250 }, (_, i) => i + 1).filter((g) => g % 3 !== 0);
+    expect(seen).toEqual(expected);
+    expect(pages).toBe(Math.ceil(expected.length / 40) + (expected.length % 40 === 0 ? 1 : 0));
+    outputs.set(`${name} reviews`, seen.map(String));
+  });
+
+  it('refuses an order that is not unique or not returned, naming the source', async () => {
+    await expect(read({ ...ORDERS, orderBy: ['buyer_id'] }, 'ana')).rejects.toThrow(
+      'Source "orders" has two rows with the same orderBy (buyer_id); orderBy must name columns that together are unique.',
+    );
+    await expect(read({ ...REVIEWS_ABOUT_ME, query: 'SELECT review_id AS id FROM reviews WHERE body <> :userId' }, 'ana')).rejects.toThrow(
+      /column page\.review_id does not exist|"review_id"/,
+    );
+  });
+
+  it('reads inside a READ ONLY transaction', async () => {
+    await expect(read({ ...REVIEWS_ABOUT_ME, query: "SELECT * FROM reviews WHERE body <> :userId AND nextval('side_effects') > 0" }, 'ana')).rejects.toThrow(
+      'cannot execute nextval() in a read-only transaction',
+    );
+    expect((await client.query('SELECT count(*) AS n FROM reviews')).rows[0]).toEqual({ n: '250' });
+  });
+});
+
+describe('the two engines', () => {
+  it('give byte-identical output', () => {
+    const [pglite, debian] = ENGINES.map((engine) => [outputs.get(`${engine.name} orders`), outputs.get(`${engine.name} reviews`)]);
+    expect(pglite?.[0]).toBeDefined();
+    expect(pglite).toEqual(debian);
+  });
+});
