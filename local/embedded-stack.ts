@@ -18,7 +18,6 @@ import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-t
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
 import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
-import { DEFAULT_BUNDLE_BUDGET_SECONDS, type Env } from '../lambdas/core/platform/config.ts';
 import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
@@ -28,10 +27,10 @@ import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
-import { functionRuntime, operatorClients, type EmittedMetric, type LogEntry } from './function-runtime.ts';
+import { configurationOf, functionRuntime, lambdaInstances, operatorClients, type EmittedMetric, type LogEntry, type StackSettings } from './function-runtime.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
-import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
+import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
@@ -47,24 +46,12 @@ export const LOCAL_SENDER = 'privacy@cartropic.com';
 export { LOCAL_REGION };
 export { linkInEmail, type ReceivedEmail } from './local-inbox.ts';
 
-export interface EmbeddedStackOptions {
+export interface EmbeddedStackOptions extends StackSettings {
   dataMapFile: string;
-  linkTtlHours?: number;
-  retentionDays?: number;
-  /** Upper bound of one CollectSource call; small values make sources loop (tests of the cursor). */
-  collectBudgetSeconds?: number;
-  /** BundleArchive's time budget per call (BUNDLE_BUDGET_SECONDS); a tiny one makes every call stop after a block. */
-  bundleBudgetSeconds?: number;
   /** Pause between ASL retries, replacing backoff (tests). */
   retryIntervalMs?: number;
   /** Whole-machine timeout override (tests). */
   timeoutSeconds?: number;
-  /** Hours between self-service exports (default 24, as deployed). */
-  cooldownHours?: number;
-  /** Days audit rows are kept (default 400, as deployed). */
-  auditRetentionDays?: number;
-  /** Split archives into parts of at most this many bytes (MAX_ARCHIVE_BYTES); unset, one ZIP. */
-  maxArchiveBytes?: number;
   /** Port of the HTTP gateway (default: a free one). */
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
@@ -100,27 +87,6 @@ interface StackParts {
   retentionDays: number;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
-}
-
-/** The stack's configuration variables, as the template sets them in AWS, with the local values. */
-function configurationOf(options: EmbeddedStackOptions, dataMapFile: string, baseUrl: string): Env {
-  return {
-    JOBS_TABLE: LOCAL_JOBS_TABLE,
-    EXPORT_BUCKET: LOCAL_EXPORT_BUCKET,
-    EXPORT_KMS_KEY_ID: LOCAL_DATA_KEY_ARN,
-    LINK_SIGNING_KEY_ID: LOCAL_LINK_KEY_ARN,
-    STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
-    DATA_MAP_FILE: dataMapFile,
-    SENDER_EMAIL: LOCAL_SENDER,
-    PUBLIC_BASE_URL: baseUrl,
-    LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
-    RETENTION_DAYS: String(options.retentionDays ?? 7),
-    COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
-    AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
-    COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
-    BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),
-    ...(options.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(options.maxArchiveBytes) }),
-  };
 }
 
 export class EmbeddedStack {
@@ -173,7 +139,7 @@ export class EmbeddedStack {
     const dataMapFile = resolve(options.dataMapFile);
     const dataMap = loadDataMapFile(dataMapFile);
     const clock = options.clock ?? systemClock;
-    let emulators: Emulators | undefined;
+    let emulators: Promise<Emulators> | undefined;
     const identity = new LocalIdentityProvider();
     const gateway = new HttpGateway({
       jwt: (authorization) => identity.verifyToken(authorization),
@@ -183,18 +149,18 @@ export class EmbeddedStack {
       },
     });
     try {
+      emulators = startEmulators();
       const [synthesized, started] = await Promise.all([
         options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }),
-        startEmulators(),
+        emulators,
       ]);
-      emulators = started;
       const { endpoints } = started;
       const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
       const clients = operatorClients(endpoints);
       const metrics: EmittedMetric[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
-      const configuration = configurationOf(options, dataMapFile, baseUrl);
+      const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
       const runtimeOf = (functionName: string) =>
         functionRuntime(functionName, { endpoints, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
@@ -209,14 +175,29 @@ export class EmbeddedStack {
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
       // Step Functions invokes each Task's function as the state machine's role.
       const task = (name: TaskName, handler: unknown) => enforceInvoke(wrap(name, handler as TaskHandler), name, permissions);
-      const executionEnded = createExecutionEndedHandler(runtimeOf('ExecutionEnded'));
+      const executionEnded = lambdaInstances(() => createExecutionEndedHandler(runtimeOf('ExecutionEnded')));
       const workflow = new LocalWorkflow({
         handlers: {
-          PrepareExport: task('PrepareExport', createPrepareExportHandler(runtimeOf('PrepareExport'))),
-          CollectSource: task('CollectSource', createCollectSourceHandler(runtimeOf('CollectSource'))),
-          BundleArchive: task('BundleArchive', createBundleArchiveHandler(runtimeOf('BundleArchive'))),
-          SendLink: task('SendLink', createSendLinkHandler(runtimeOf('SendLink'))),
-          MarkFailed: task('MarkFailed', createMarkFailedHandler(runtimeOf('MarkFailed'))),
+          PrepareExport: task(
+            'PrepareExport',
+            lambdaInstances(() => createPrepareExportHandler(runtimeOf('PrepareExport'))),
+          ),
+          CollectSource: task(
+            'CollectSource',
+            lambdaInstances(() => createCollectSourceHandler(runtimeOf('CollectSource'))),
+          ),
+          BundleArchive: task(
+            'BundleArchive',
+            lambdaInstances(() => createBundleArchiveHandler(runtimeOf('BundleArchive'))),
+          ),
+          SendLink: task(
+            'SendLink',
+            lambdaInstances(() => createSendLinkHandler(runtimeOf('SendLink'))),
+          ),
+          MarkFailed: task(
+            'MarkFailed',
+            lambdaInstances(() => createMarkFailedHandler(runtimeOf('MarkFailed'))),
+          ),
         },
         retryIntervalMs: options.retryIntervalMs,
         timeoutSeconds: options.timeoutSeconds,
@@ -226,9 +207,9 @@ export class EmbeddedStack {
           await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
-      const download = createDownloadHandler(runtimeOf('Download'));
-      const userApi = createUserApiHandler(runtimeOf('UserApi'), enforceWorkflow(workflow, 'UserApi', permissions));
-      const supportApi = createSupportApiHandler(runtimeOf('SupportApi'), enforceWorkflow(workflow, 'SupportApi', permissions));
+      const download = lambdaInstances(() => createDownloadHandler(runtimeOf('Download')));
+      const userApi = lambdaInstances(() => createUserApiHandler(runtimeOf('UserApi'), enforceWorkflow(workflow, 'UserApi', permissions)));
+      const supportApi = lambdaInstances(() => createSupportApiHandler(runtimeOf('SupportApi'), enforceWorkflow(workflow, 'SupportApi', permissions)));
       gateway.add({ ...routeSpec(DOWNLOAD_ROUTE), handler: () => download, auth: 'none' });
       for (const key of USER_ROUTES) gateway.add({ ...routeSpec(key), handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const key of SUPPORT_ROUTES) gateway.add({ ...routeSpec(key), handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
@@ -250,14 +231,18 @@ export class EmbeddedStack {
         retentionDays: options.retentionDays ?? 7,
         functionRuntime: runtimeOf,
         close: async () => {
-          await workflow.drain();
-          await gateway.close();
-          await started.close();
+          try {
+            await workflow.drain();
+            await gateway.close();
+          } finally {
+            await started.close();
+          }
         },
       });
     } catch (error) {
       await gateway.close().catch(() => undefined);
-      await emulators?.close().catch(() => undefined);
+      // The emulators may still be starting when synthesis failed: they stop once they have.
+      await emulators?.then((started) => started.close()).catch(() => undefined);
       throw error;
     }
   }

@@ -67,7 +67,10 @@ function startEmulatorProcess(...args: string[]): Promise<{ port: number; close(
         port,
         close: async () => {
           child.stdin.end();
+          // An emulator that does not stop within a few seconds of its stdin closing is killed.
+          const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
           await exited;
+          clearTimeout(kill);
         },
       });
     });

@@ -5,17 +5,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { LinkSigner } from '../lambdas/core/delivery/link-token.ts';
 import type { Clock } from '../lambdas/core/platform/clock.ts';
-import { ENV, type Env } from '../lambdas/core/platform/config.ts';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambdas/core/platform/observability.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from '../lambdas/core/jobs/job-store.ts';
+import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV, type Env } from '../lambdas/core/platform/config.ts';
+import { createObservability } from '../lambdas/core/platform/observability.ts';
 import { clientCache, type ClientClass, type ClientConfig, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
 import type { Emulators } from './emulators.ts';
 import { enforceClient, enforceSigner } from './iam/enforce.ts';
-import { LOCAL_REGION } from './iam/local-resources.ts';
+import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 import type { PolicyEnforcer } from './iam/policy-enforcer.ts';
 
 /** A metric as CloudWatch reads it from the EMF document a function wrote. */
@@ -43,6 +43,45 @@ export interface FunctionRuntimeOptions {
   logs?: (entry: LogEntry) => void;
   /** Called with each client a function builds (fault injection in tests); IAM is checked inside it. */
   wrapClient?: (client: SdkClient, functionName: string) => void;
+}
+
+/** The embedded stack's settings that become configuration variables (EmbeddedStackOptions has them all). */
+export interface StackSettings {
+  /** Hours a download link is valid (default 72, as deployed). */
+  linkTtlHours?: number;
+  /** Days an archive is kept (default 7, as deployed). */
+  retentionDays?: number;
+  /** Hours between self-service exports (default 24, as deployed). */
+  cooldownHours?: number;
+  /** Days audit rows are kept (default 400, as deployed). */
+  auditRetentionDays?: number;
+  /** Upper bound of one CollectSource call; small values make sources loop (tests of the cursor). */
+  collectBudgetSeconds?: number;
+  /** BundleArchive's time budget per call (BUNDLE_BUDGET_SECONDS); a tiny one makes every call stop after a block. */
+  bundleBudgetSeconds?: number;
+  /** Split archives into parts of at most this many bytes (MAX_ARCHIVE_BYTES); unset, one ZIP. */
+  maxArchiveBytes?: number;
+}
+
+/** The stack's configuration variables, as the template sets them in AWS, with the local values. */
+export function configurationOf(options: StackSettings, given: { dataMapFile: string; publicBaseUrl: string; sender: string }): Env {
+  return {
+    JOBS_TABLE: LOCAL_NAMES.jobsTable,
+    EXPORT_BUCKET: LOCAL_NAMES.exportBucket,
+    EXPORT_KMS_KEY_ID: LOCAL_DATA_KEY_ARN,
+    LINK_SIGNING_KEY_ID: LOCAL_LINK_KEY_ARN,
+    STATE_MACHINE_ARN: LOCAL_STATE_MACHINE_ARN,
+    DATA_MAP_FILE: given.dataMapFile,
+    SENDER_EMAIL: given.sender,
+    PUBLIC_BASE_URL: given.publicBaseUrl,
+    LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
+    RETENTION_DAYS: String(options.retentionDays ?? 7),
+    COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
+    AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
+    COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
+    BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),
+    ...(options.maxArchiveBytes === undefined ? {} : { MAX_ARCHIVE_BYTES: String(options.maxArchiveBytes) }),
+  };
 }
 
 /** The emulators' credentials: none of them checks a signature, but every SDK client wants one. */
@@ -84,12 +123,10 @@ function writeLinesTo(instance: Logger | Metrics, sink: (line: string) => void):
 
 export function functionRuntime(functionName: string, options: FunctionRuntimeOptions): Runtime {
   const { logs } = options;
-  const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: logs ? 'DEBUG' : 'SILENT', persistentKeys: { function_name: functionName } });
-  if (logs) writeLinesTo(logger, (line) => logs(JSON.parse(line) as LogEntry));
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
-  writeLinesTo(metrics, (line) => options.metrics.push(...emittedMetrics(functionName, JSON.parse(line) as EmfDocument)));
   // No X-Ray daemon runs locally; the clients still pass through the tracer, as in AWS.
-  const tracer = new Tracer({ serviceName: SERVICE_NAME, enabled: false });
+  const { logger, metrics, tracer } = createObservability({ functionName, logLevel: logs ? 'DEBUG' : 'SILENT', tracing: false });
+  if (logs) writeLinesTo(logger, (line) => logs(JSON.parse(line) as LogEntry));
+  writeLinesTo(metrics, (line) => options.metrics.push(...emittedMetrics(functionName, JSON.parse(line) as EmfDocument)));
   const given = new Set(options.permissions.environmentOf(functionName));
   return {
     env: Object.fromEntries(Object.entries(options.configuration).filter(([name]) => !(name in ENV) || given.has(name))),
@@ -127,4 +164,22 @@ function emittedMetrics(functionName: string, document: EmfDocument): EmittedMet
       }));
     }),
   );
+}
+
+/**
+ * A function as Lambda runs it: each invocation on an instance of its own, an idle one reused (warm) or
+ * a new one built (a cold start), so invocations that overlap never share a handler's state (its log
+ * keys, its metrics). The first instance is built at once, so a function that cannot start fails the
+ * stack's start, as a broken deploy would.
+ */
+export function lambdaInstances<A extends unknown[], R>(build: () => (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  const idle = [build()];
+  return async (...args: A) => {
+    const instance = idle.pop() ?? build();
+    try {
+      return await instance(...args);
+    } finally {
+      idle.push(instance);
+    }
+  };
 }

@@ -3,14 +3,11 @@
 // observability. The embedded stack composes its own Runtime, with emulator endpoints, IAM checked on
 // every client and a local HMAC key instead of KMS; handlers never know which one they got.
 import { KMSClient } from '@aws-sdk/client-kms';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { KmsLinkSigner, type LinkSigner } from './delivery/link-token.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import { parseEnv, pickEnv, type Env } from './platform/config.ts';
-import { METRICS_NAMESPACE, SERVICE_NAME, type Observability } from './platform/observability.ts';
+import { createObservability, type Observability } from './platform/observability.ts';
 
 /** An AWS SDK v3 client: what the runtime builds, traces and (locally) checks against IAM. */
 export interface SdkClient {
@@ -57,13 +54,11 @@ let aws: Runtime | undefined;
 export function awsRuntime(): Runtime {
   if (!aws) {
     const env = process.env;
-    const logger = new Logger({ serviceName: SERVICE_NAME });
-    const tracer = new Tracer({ serviceName: SERVICE_NAME });
+    const observability = createObservability();
+    const { tracer } = observability;
     aws = {
       env,
-      logger,
-      tracer,
-      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
+      ...observability,
       clock: systemClock,
       // Region, credentials and endpoints as the SDK resolves them from what Lambda sets.
       client: clientCache((Client) => tracer.captureAWSv3Client(new Client({}))),
@@ -80,9 +75,11 @@ const kmsSigners = new WeakMap<Runtime, LinkSigner>();
  * missing key id fails their cold start, where it matters.
  */
 export function linkSigner(runtime: Runtime): LinkSigner {
+  // Read first, stand-in or not: a function the template gives no key id fails here as it would in AWS.
+  const keyId = parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), runtime.env).LINK_SIGNING_KEY_ID;
   if (runtime.signer) return runtime.signer;
   let signer = kmsSigners.get(runtime);
-  if (!signer) kmsSigners.set(runtime, (signer = new KmsLinkSigner(runtime.client(KMSClient), parseEnv(pickEnv('LINK_SIGNING_KEY_ID'), runtime.env).LINK_SIGNING_KEY_ID)));
+  if (!signer) kmsSigners.set(runtime, (signer = new KmsLinkSigner(runtime.client(KMSClient), keyId)));
   return signer;
 }
 

@@ -1,11 +1,11 @@
 // Logs, metrics and traces, from Powertools for AWS Lambda: JSON logs whose errors keep their stack and
 // cause chain, EMF metrics with the service as their dimension, and X-Ray subsegments for every SDK
 // call. They go into a handler through its middy chain (observe), one set per function.
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type middy from '@middy/core';
 import { createHash } from 'node:crypto';
@@ -39,6 +39,24 @@ export interface Observability {
   tracer: Tracer;
 }
 
+/**
+ * One function's Logger, Metrics and Tracer, configured alike wherever it runs: the Lambda runtime
+ * takes the defaults (log level and tracing from what Lambda sets), the embedded stack silences logs
+ * unless asked and turns tracing off (no X-Ray daemon runs there).
+ */
+export function createObservability(options: { functionName?: string; logLevel?: 'DEBUG' | 'INFO' | 'SILENT'; tracing?: boolean } = {}): Observability {
+  const logger = new Logger({
+    serviceName: SERVICE_NAME,
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+    ...(options.functionName ? { persistentKeys: { function_name: options.functionName } } : {}),
+  });
+  return {
+    logger,
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger }),
+    tracer: new Tracer({ serviceName: SERVICE_NAME, ...(options.tracing === undefined ? {} : { enabled: options.tracing }) }),
+  };
+}
+
 /** The catalogue's metric, added to the function's Metrics (published when the invocation ends). */
 export function metricSink(metrics: Metrics): MetricSink {
   return { add: (name, value) => metrics.addMetric(METRICS[name].name, METRICS[name].unit, value) };
@@ -52,13 +70,34 @@ export function userIdHash(userId: string): string {
   return createHash('sha256').update(userId, 'utf8').digest('hex').slice(0, 16);
 }
 
-/** The export, the user (hashed) and the source an event is about: keys on every line the invocation logs. */
-function eventKeys(event: unknown): Record<string, string> {
-  const fields = (event ?? {}) as { exportId?: unknown; userId?: unknown; sourceId?: unknown; pathParameters?: { id?: unknown } | null };
+interface KeyedEvent {
+  exportId?: unknown;
+  userId?: unknown;
+  sourceId?: unknown;
+  /** HTTP API events: the export in the path, the user in the path (support) or the token (account page). */
+  pathParameters?: { id?: unknown; userId?: unknown } | null;
+  requestContext?: { authorizer?: { jwt?: { claims?: { sub?: unknown } } } };
+  /** EventBridge's execution status change: the execution is named after the export; its input names the user. */
+  detail?: { name?: unknown; input?: unknown };
+}
+
+function executionInput(detail: KeyedEvent['detail']): { exportId?: unknown; userId?: unknown } {
+  try {
+    return typeof detail?.input === 'string' ? ((JSON.parse(detail.input) as { exportId?: unknown; userId?: unknown } | null) ?? {}) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The export, the user (hashed) and the source an event is about, whichever kind of event it is: keys on every line the invocation logs. */
+export function eventKeys(event: unknown): Record<string, string> {
+  const fields = (event ?? {}) as KeyedEvent;
+  const input = executionInput(fields.detail);
   const keys: Record<string, string> = {};
-  const exportId = fields.exportId ?? fields.pathParameters?.id;
+  const exportId = fields.exportId ?? fields.pathParameters?.id ?? input.exportId ?? fields.detail?.name;
+  const userId = fields.userId ?? fields.pathParameters?.userId ?? fields.requestContext?.authorizer?.jwt?.claims?.sub ?? input.userId;
   if (typeof exportId === 'string') keys.exportId = exportId;
-  if (typeof fields.userId === 'string') keys.userIdHash = userIdHash(fields.userId);
+  if (typeof userId === 'string') keys.userIdHash = userIdHash(userId);
   if (typeof fields.sourceId === 'string') keys.sourceId = fields.sourceId;
   return keys;
 }
