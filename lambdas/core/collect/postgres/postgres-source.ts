@@ -1,0 +1,73 @@
+// A PostgreSQL source: the user's rows, a keyset page at a time for as long as the call's budget allows,
+// staged as export-JSON lines with the columns each part saw, exactly as a DynamoDB source's items are,
+// so the archive's JSON and CSV follow the same rules. The cursor is the last row's orderBy values.
+import type pg from 'pg';
+import { SourceReadError, SourceUnavailableError } from '../../platform/errors.ts';
+import { putObject, StagingWriter, type ExportBucket } from '../../storage/export-bucket.ts';
+import { columnsKey, partKey } from '../../storage/object-keys.ts';
+import { currentTime, type Clock } from '../../platform/clock.ts';
+import type { CollectRequest, CollectResult } from '../reading.ts';
+import { PostgresReadError, readPostgresPage, type PostgresRead } from './postgres-reader.ts';
+
+/** Rows per page: a few MB of JSON at most for rows of ordinary width. */
+export const POSTGRES_PAGE_ROWS = 1000;
+
+export interface PostgresDeps {
+  exportBucket: ExportBucket;
+  /** A connected client for the named database (the data map's `databases` key); the collector ends it. */
+  connect(database: string): Promise<pg.ClientBase & { end(): Promise<void> }>;
+  now?: Clock;
+  /** Each statement's limit; the call's remaining time bounds it too. */
+  statementTimeoutMs?: number;
+  pageRows?: number;
+}
+
+/** Errors a store answers with that say it cannot be read as configured, not that a read failed this once. */
+const UNAVAILABLE_CODES = new Set(['28000', '28P01', '3D000', '42P01', '42501', '42703', '42883']);
+
+function asSourceError(sourceId: string, error: unknown): Error {
+  if (error instanceof PostgresReadError) return new SourceUnavailableError(sourceId, error.message, { cause: error });
+  const code = (error as { code?: string }).code;
+  const message = `Reading source "${sourceId}" failed${code ? ` (${code})` : ''}: ${(error as Error).message}`;
+  return code && UNAVAILABLE_CODES.has(code) ? new SourceUnavailableError(sourceId, message, { cause: error }) : new SourceReadError(sourceId, message, { cause: error });
+}
+
+export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {
+  const now = () => currentTime(deps.now).getTime();
+  const limit = deps.pageRows ?? POSTGRES_PAGE_ROWS;
+  let client: Awaited<ReturnType<PostgresDeps['connect']>> | undefined;
+  let writer: StagingWriter | undefined;
+  let cursor = request.cursor;
+  let records = request.records;
+  const columns = new Set<string>();
+  // Only the store's own failures become source errors; a failed write to staging stays what it is.
+  const fromStore = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      throw asSourceError(source.id, error);
+    }
+  };
+  try {
+    const connected = await fromStore(() => deps.connect(source.database));
+    client = connected;
+    do {
+      const statementTimeoutMs = Math.max(1000, Math.min(deps.statementTimeoutMs ?? 60_000, deadline - now()));
+      const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs }));
+      if (page.rows > 0) {
+        writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
+        await writer.write(page.lines);
+        for (const column of page.columns) columns.add(column);
+        records += page.rows;
+      }
+      cursor = page.cursor;
+    } while (cursor !== null && now() < deadline);
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+  if (writer) {
+    await writer.close();
+    await putObject(deps.exportBucket, columnsKey(request.exportId, source.id, request.nextPart), JSON.stringify([...columns]), 'application/json');
+  }
+  return { ...request, cursor, nextPart: writer ? request.nextPart + 1 : request.nextPart, records, done: cursor === null };
+}
