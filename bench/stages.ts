@@ -1,6 +1,7 @@
 // The benchmark's stages, each run in a child process of its own (bin/bench.ts) so that its peak RSS is
 // its own. Collect and bundle run the production code (collectSource, buildArchive) against a Query page
 // source and a file-backed S3, so what is measured is our code, not an emulator.
+import { systemClock } from '../lambdas/core/platform/clock.ts';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { spawn } from 'node:child_process';
@@ -98,7 +99,7 @@ export async function collectStage(records: number, workDir: string): Promise<St
     // A 60 s budget per call, as in Lambda: big users loop through the cursor like the state machine does.
     const result = await collectSource(
       request,
-      { dynamodb: pageSource(records), s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap },
+      { dynamodb: pageSource(records), s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap },
       Date.now() + 60_000,
     );
     request = { ...result };
@@ -133,7 +134,7 @@ export async function bundleStage(records: number, workDir: string, keepArchive:
   const started = performance.now();
   const result = await buildUntilDone(
     { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
+    { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
   );
   const seconds = (performance.now() - started) / 1000;
   return { stage: 'bundle', records, seconds, bytes: result.entryBytes, archiveBytes: result.archiveBytes, peakRssMB: peakRssMB(), memoryMB: memoryMB() };

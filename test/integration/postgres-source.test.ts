@@ -2,6 +2,7 @@
 // thousands of rows is read across calls cut by their budget, each call a staging part with its
 // columns, every row of the user exactly once and in order, nobody else's; a store that cannot be read
 // fails as the workflow expects (retried, or not).
+import { systemClock } from '../../lambdas/core/platform/clock.ts';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +60,7 @@ function deps(extra: Partial<PostgresDeps> = {}): PostgresDeps {
       return connection;
     },
     pageRows: 100,
+    now: systemClock,
     ...extra,
   };
 }

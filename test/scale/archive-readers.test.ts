@@ -4,6 +4,7 @@
 // a text file cut inside a character, the two headers of an entry disagreeing on "version needed",
 // times without their zone, manifest.json split across parts. (scripts/ensure-test-packages.sh installs
 // the readers from Debian.)
+import { systemClock } from '../../lambdas/core/platform/clock.ts';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -139,7 +140,7 @@ describe('CSV for spreadsheets', () => {
     const s3 = store.asClient();
     const result = await buildUntilDone(
       { exportId: 'read-0000-0007', userId: 'u-1', formats: ['csv'], sources: [{ sourceId: 'orders', nextPart: 0, records: 0 }] },
-      { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: map },
+      { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: map },
     );
     return (await readArchive(store.path(BUCKET, result.archiveKey))).get('payment/orders.csv')?.toString('utf8');
   };
@@ -171,7 +172,7 @@ describe('an entry past 4 GiB read from a pipe', () => {
     const s3 = store.asClient();
     const result = await buildUntilDone(
       { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },
-      { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, compressionLevel: 1 },
+      { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, compressionLevel: 1 },
     );
     const zip = store.path(BUCKET, result.archiveKey);
     const { stdout } = await sh(`cat '${zip}' | bsdtar -tvf -`);

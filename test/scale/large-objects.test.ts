@@ -3,6 +3,7 @@
 // next call. Against the file-backed S3 stand-in, which holds the copy to S3's rules (part sizes,
 // ranges inside the source, ETags at completion); the 6 GiB object is a sparse file, so nothing is
 // written. The job store is a fixed RUNNING job: the job's lifecycle is not what is measured here.
+import { systemClock } from '../../lambdas/core/platform/clock.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ function store(): FileBackedS3 {
 }
 
 function deps(s3: FileBackedS3, extra: Partial<CollectDeps> = {}, client = s3.asClient()): CollectDeps {
-  return { dynamodb: {} as DynamoDBClient, s3: client, exportBucket: { s3: client, bucket: EXPORTS, kmsKeyId: 'key' }, jobs: runningJob, dataMap, ...extra };
+  return { dynamodb: {} as DynamoDBClient, s3: client, now: systemClock, exportBucket: { s3: client, bucket: EXPORTS, kmsKeyId: 'key' }, jobs: runningJob, dataMap, ...extra };
 }
 
 const first: CollectRequest = { exportId: EXPORT_ID, userId: USER, sourceId: 'attachments', cursor: null, nextPart: 0, records: 0 };

@@ -2,6 +2,7 @@
 // the limit that an independent reader (yauzl) verifies, records files are cut only between records
 // (each piece valid JSON or CSV on its own), a large file's pieces join back to its exact bytes, and the
 // manifest in the last part says which part holds what.
+import { systemClock } from '../../lambdas/core/platform/clock.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,7 @@ async function bundle(
         { sourceId: 'attachments', nextPart: 1, records: files.length },
       ],
     },
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, maxArchiveBytes, ...timing },
+    { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, maxArchiveBytes, ...timing },
     timing.deadlineOf,
   );
   const parts = Array.from({ length: result.archiveParts }, (_, i) => store.path(BUCKET, archiveKey(exportId, i + 1)));
@@ -251,7 +252,7 @@ describe('split archives', () => {
     await expect(
       buildArchive(
         { exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } },
-        { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
+        { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
       ),
     ).rejects.toThrow("The archive's progress after part 2 is missing from staging");
   });

@@ -5,6 +5,7 @@
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '../../lambdas/core/platform/clock.ts';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
@@ -39,7 +40,7 @@ async function bundle(store: FileBackedS3, exportId: string, records: number) {
   const s3 = store.asClient();
   const result = await buildUntilDone(
     { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'files', nextPart: 1, records }] },
-    { s3, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
+    { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
   );
   return { result, path: store.path(BUCKET, result.archiveKey) };
 }

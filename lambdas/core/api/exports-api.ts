@@ -13,7 +13,7 @@ import { exportIdSchema, formatsFromChoice } from '../data-map/identifiers.ts';
 import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, type Actor, type Job, type JobStore } from '../jobs/job-store.ts';
 import type { LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES } from '../data-map/privacy-policy.ts';
-import { currentTime } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 
 export const startBodySchema = z
   .object({
@@ -38,10 +38,10 @@ export interface ExportsApiDeps {
   dynamodb: DynamoDBClient;
   settings: LifecycleSettings & { cooldownHours: number };
   delivery: { signer: LinkSigner; ses: SESv2Client; settings: DeliverySettings };
-  now?: () => Date;
+  now: Clock;
 }
 
-const nowOf = (deps: { now?: () => Date }) => currentTime(deps.now);
+const nowOf = (deps: { now: Clock }) => deps.now();
 
 /** An export as the API shows it (the CLI reads this type too). */
 export type ExportView = ReturnType<typeof publicView>;

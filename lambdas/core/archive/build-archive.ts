@@ -21,7 +21,6 @@ import { BlockBuffers, textFile, type Position } from './archive-file.ts';
 import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type ArchiveDeps, type Writing } from './split-archive.ts';
 import { writeRecordFiles } from './record-files.ts';
 import { writeObjectFiles } from './object-files.ts';
-import { systemClock } from '../platform/clock.ts';
 
 export interface CollectedSource {
   sourceId: string;
@@ -80,7 +79,7 @@ interface SavedArchive {
 }
 
 export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): Promise<ArchiveResult> {
-  const clock = deps.now ?? systemClock;
+  const clock = deps.now;
   const saved = request.resume?.partsDone ? await loadProgress(deps, request.exportId, request.resume.partsDone) : undefined;
   const generatedAt = saved ? new Date(saved.generatedAt) : clock();
   // Small part limits get small blocks, so that parts fill up well before the next block must move on.

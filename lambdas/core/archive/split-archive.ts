@@ -1,6 +1,7 @@
 // The archive as it is written: numbered parts, each a complete ZIP under maxArchiveBytes, a file that
 // does not fit going on in the next part as a new piece, and a part finished early when the call's
 // deadline comes (DeadlineReached carries where to go on).
+import type { Clock } from '../platform/clock.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import type { PathAllocator } from './archive-paths.ts';
@@ -16,7 +17,7 @@ export interface ArchiveDeps {
   s3: S3Client;
   exportBucket: ExportBucket;
   dataMap: DataMap;
-  now?: () => Date;
+  now: Clock;
   /** zlib level; 6 balances size and speed for JSON/CSV text. */
   compressionLevel?: number;
   /** Largest size of one archive part; unset, the archive is one ZIP of any size. */

@@ -3,7 +3,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DataMap } from '../data-map/data-map.ts';
-import { currentTime, type Clock } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 import { SourceReadError, SourceUnavailableError } from '../platform/errors.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import type { ExportBucket } from '../storage/export-bucket.ts';
@@ -31,7 +31,7 @@ export interface CollectDeps {
   jobs: JobStore;
   dataMap: DataMap;
   /** The clock deadlines are read against (the handler's). */
-  now?: Clock;
+  now: Clock;
   /** Objects up to this size are copied with one CopyObject (S3's limit for it, 5 GiB, by default). */
   copyLimitBytes?: number;
   /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
@@ -54,4 +54,4 @@ export async function readPage<T>(sourceId: string, read: () => Promise<T>): Pro
 }
 
 /** Milliseconds since the epoch by the collector's clock, to compare with a deadline. */
-export const nowMs = (deps: Pick<CollectDeps, 'now'>): number => currentTime(deps.now).getTime();
+export const nowMs = (deps: Pick<CollectDeps, 'now'>): number => deps.now().getTime();

@@ -5,7 +5,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { applyRetention, type JobStore } from '../jobs/job-store.ts';
 import { verifyToken, type LinkSigner } from './link-token.ts';
 import { archiveFileName, archiveKey } from '../storage/object-keys.ts';
-import { currentTime } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 
 export interface DownloadRequest {
   exportId: string;
@@ -27,7 +27,7 @@ export interface DownloadDeps {
   presignSeconds?: number;
   /** Days an archive is kept; an older READY export is EXPIRED. */
   retentionDays: number;
-  now?: () => Date;
+  now: Clock;
 }
 
 const refuse = (status: 400 | 403 | 404 | 409 | 410, title: string, message: string): DownloadOutcome => ({ kind: 'refused', status, title, message });
@@ -35,7 +35,7 @@ const refuse = (status: 400 | 403 | 404 | 409 | 410, title: string, message: str
 const NEW_EXPORT = 'You can request a new export from your account page.';
 
 export async function handleDownload(request: DownloadRequest, deps: DownloadDeps): Promise<DownloadOutcome> {
-  const now = currentTime(deps.now);
+  const now = deps.now();
   if (!request.token) return refuse(400, 'Link incomplete', `This download link is missing its token. Open the link exactly as it appears in the email. ${NEW_EXPORT}`);
   const check = await verifyToken(deps.signer, request.token, Math.floor(now.getTime() / 1000));
   if (!check.valid && check.reason !== 'expired') {

@@ -17,7 +17,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
 import { ACTIVE_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
-import { systemClock, type Clock } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 
 export * from './job-model.ts';
 export { applyRetention, archiveGoneAt } from './retention.ts';
@@ -41,15 +41,15 @@ export function jobStoreFrom(dynamodb: DynamoDBClient, config: { JOBS_TABLE: str
 }
 
 export class JobStore {
-  private readonly now: () => Date;
+  private readonly now: Clock;
   private readonly auditRetentionDays: number;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
     readonly tableName: string,
-    options: { now?: () => Date; auditRetentionDays?: number } = {},
+    options: { now: Clock; auditRetentionDays?: number },
   ) {
-    this.now = options.now ?? systemClock;
+    this.now = options.now;
     this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
   }
 

@@ -5,7 +5,7 @@ import { deleteArchive, deleteStaging } from '../storage/export-bucket.ts';
 import { renderFailedEmail, sendEmail } from '../delivery/email.ts';
 import type { Job, JobStore } from '../jobs/job-store.ts';
 import type { LogSink } from '../platform/observability.ts';
-import { currentTime } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { WorkflowInput } from './export-lifecycle.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -20,7 +20,7 @@ export interface FailureDeps {
   bucket: string;
   ses: SESv2Client;
   sender: string;
-  now?: () => Date;
+  now: Clock;
   logger?: LogSink;
 }
 
@@ -92,7 +92,7 @@ export async function closeEndedExecution(
   status: UnhandledEnding,
   deps: FailureDeps,
 ): Promise<{ exportId: string; status: 'FAILED' | 'UNCHANGED'; userNotified: boolean }> {
-  const now = currentTime(deps.now);
+  const now = deps.now();
   const { explanation, technical } = explainFailure(ENDING_ERRORS[status]);
   const job = await deps.jobs.get(input.exportId);
   let closed = false;
@@ -136,7 +136,7 @@ async function notifyFailure(job: Job, explanation: string, deps: FailureDeps): 
 }
 
 export async function markFailed(input: FailureInput, deps: FailureDeps): Promise<{ exportId: string; status: 'FAILED' | 'CANCELLED'; userNotified: boolean }> {
-  const now = currentTime(deps.now);
+  const now = deps.now();
   const { explanation, technical } = explainFailure(input.error);
   const job = await deps.jobs.get(input.exportId);
   // A cancelled export stays cancelled; everything else that reaches here has failed.

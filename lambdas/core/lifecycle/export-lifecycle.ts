@@ -14,7 +14,7 @@ import type { Actor, Job, JobStore } from '../jobs/job-store.ts';
 import { issueToken, type LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES, type Category } from '../data-map/privacy-policy.ts';
 import type { MetricSink } from '../platform/observability.ts';
-import { currentTime } from '../platform/clock.ts';
+import type { Clock } from '../platform/clock.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
 export interface Workflow {
@@ -44,10 +44,7 @@ export interface LifecycleSettings {
 
 const DAY_SECONDS = 86_400;
 
-export async function startExport(
-  request: StartRequest,
-  deps: { jobs: JobStore; workflow: Workflow; dataMap: DataMap; settings: LifecycleSettings; now?: () => Date },
-): Promise<Job> {
+export async function startExport(request: StartRequest, deps: { jobs: JobStore; workflow: Workflow; dataMap: DataMap; settings: LifecycleSettings; now: Clock }): Promise<Job> {
   const userId = userIdSchema.safeParse(request.userId);
   if (!userId.success) throw new InvalidRequestError(`The user id ${userId.error.issues[0]?.message ?? 'is invalid'}.`);
   for (const category of request.categories ?? []) {
@@ -56,7 +53,7 @@ export async function startExport(
   if (request.actor.role === 'support' && !request.actor.reason?.trim()) {
     throw new InvalidRequestError('Support exports need a reason, such as the ticket number.');
   }
-  const now = currentTime(deps.now);
+  const now = deps.now();
   const exportId = newExportId();
   const job = await deps.jobs.create({
     exportId,
@@ -85,7 +82,7 @@ export interface ExportPlan {
   sourceIds: string[];
 }
 
-export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now?: () => Date }): Promise<ExportPlan> {
+export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now: Clock }): Promise<ExportPlan> {
   const job = await deps.jobs.get(input.exportId);
   if (!job || job.userId !== input.userId) throw new InvalidRequestError(`There is no export ${input.exportId} for user ${input.userId}.`);
   const sources = selectSources(deps.dataMap, job.categories);
@@ -94,7 +91,7 @@ export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore
   if (!notifyEmail) {
     throw new InvalidRequestError(`No email address is on file for user ${job.userId}, so the download link cannot be delivered.`);
   }
-  const startedAt = currentTime(deps.now).toISOString();
+  const startedAt = deps.now().toISOString();
   const sourceIds = sources.map((s) => s.id);
   await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail, sourceIds }, { statusIn: ['QUEUED', 'RUNNING'] });
   return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds };
@@ -123,9 +120,9 @@ export interface DeliverySettings {
 
 export async function deliverLink(
   request: DeliverRequest,
-  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now?: () => Date; metrics?: MetricSink },
+  deps: { jobs: JobStore; signer: LinkSigner; ses: SESv2Client; dataMap: DataMap; settings: DeliverySettings; now: Clock; metrics?: MetricSink },
 ): Promise<{ exportId: string; status: 'READY'; linkExpiresAt: string }> {
-  const now = currentTime(deps.now);
+  const now = deps.now();
   const job = await deps.jobs.get(request.exportId);
   if (!job?.notifyEmail) throw new InvalidRequestError(`Export ${request.exportId} has no recipient.`);
   const { link, linkId, expiresAt } = await newDownloadLink(job, deps.signer, deps.settings, now);

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { SourceReadError, SourceUnavailableError } from '../../platform/errors.ts';
 import { putObject, StagingWriter, type ExportBucket } from '../../storage/export-bucket.ts';
 import { columnsKey, partKey } from '../../storage/object-keys.ts';
-import { currentTime, type Clock } from '../../platform/clock.ts';
+import type { Clock } from '../../platform/clock.ts';
 import type { CollectRequest, CollectResult } from '../reading.ts';
 import { PostgresReadError, readPostgresPage, type PostgresRead } from './postgres-reader.ts';
 
@@ -16,7 +16,7 @@ export interface PostgresDeps {
   exportBucket: ExportBucket;
   /** A connected client for the named database (the data map's `databases` key); the collector ends it. */
   connect(database: string): Promise<pg.ClientBase & { end(): Promise<void> }>;
-  now?: Clock;
+  now: Clock;
   /** Each statement's limit; the call's remaining time bounds it too. */
   statementTimeoutMs?: number;
   pageRows?: number;
@@ -33,7 +33,7 @@ function asSourceError(sourceId: string, error: unknown): Error {
 }
 
 export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {
-  const now = () => currentTime(deps.now).getTime();
+  const now = () => deps.now().getTime();
   const limit = deps.pageRows ?? POSTGRES_PAGE_ROWS;
   let client: Awaited<ReturnType<PostgresDeps['connect']>> | undefined;
   let writer: StagingWriter | undefined;
