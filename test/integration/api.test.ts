@@ -9,6 +9,7 @@ import { ApiError, SupportClient, type ExportView } from '../../cli/support-clie
 import { aroundCollectSource } from '../support/faults.ts';
 import { EmbeddedStack, LOCAL_REGION, linkInEmail } from '../../local/embedded-stack.ts';
 import { writeDataMap } from '../support/data-map-file.ts';
+import { TestClock } from '../support/clock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'api-'));
 const dataMapFile = writeDataMap(dir, [
@@ -24,10 +25,14 @@ let slowGate = new Promise<void>((resolve) => (releaseSlow = resolve));
 let stack: EmbeddedStack;
 let support: SupportClient;
 
+/** The stack's time: the cooldown test lets a day pass. */
+const clock = new TestClock();
+
 beforeAll(async () => {
   stack = await EmbeddedStack.start({
     dataMapFile,
     retryIntervalMs: 0,
+    clock: clock.now,
     wrapTask: aroundCollectSource(async ({ userId }, collect) => {
       if (userId === 'slow') await slowGate;
       return collect();
@@ -91,6 +96,11 @@ describe('the user API', () => {
     expect(retryAfter).toBeGreaterThan(23 * 3600);
     expect(retryAfter).toBeLessThanOrEqual(24 * 3600);
     expect(again.body.message).toMatch(/^You already received an export of your data recently\. You can request the next one after .+ GMT;/);
+    // A day later by the stack's clock, the cooldown is over.
+    clock.advance(retryAfter * 1000);
+    const later = await call('POST', '/exports', { token, body: {} });
+    expect(later.status).toBe(202);
+    await stack.waitForExport(String(later.body.exportId));
   });
 
   it('lets support start an export during the user’s cooldown', async () => {
