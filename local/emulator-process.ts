@@ -1,8 +1,12 @@
 // An emulator in a process of its own, started by local/emulators.ts: `s3 <directory>` (s3rver, so that
-// the handlers and the emulator each have a core) or `ses` (aws-ses-v2-local, whose store of sent emails
-// is one per process, so each embedded stack needs its own). It prints its port as one JSON line and
-// serves until its parent closes stdin (or dies); the parent owns the S3 directory.
+// the handlers and the emulator each have a core), `ses` (aws-ses-v2-local, whose store of sent emails
+// is one per process, so each embedded stack needs its own) or `cognito <directory>` (cognito-local,
+// which keeps its pools under the working directory and reads its port from the environment). It prints
+// its port as one JSON line and serves until its parent closes stdin (or dies); the parent owns the
+// directories.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as SesLocal from 'aws-ses-v2-local';
 import { startS3Emulator } from './s3-emulator.ts';
@@ -23,7 +27,28 @@ async function start(kind: string | undefined, directory: string | undefined): P
       },
     };
   }
-  console.error('usage: emulator-process s3 <directory> | ses');
+  if (kind === 'cognito' && directory) {
+    // This process is cognito-local's alone: its working directory holds the pools, its environment the port.
+    process.chdir(directory);
+    // Usernames are the data map's user ids, not email addresses (cognito-local's default).
+    mkdirSync('.cognito', { recursive: true });
+    writeFileSync('.cognito/config.json', JSON.stringify({ UserPoolDefaults: { UsernameAttributes: [] } }));
+    process.env.PORT = '0';
+    process.env.HOST = '127.0.0.1';
+    process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = '1';
+    const require = createRequire(import.meta.url);
+    const { createDefaultServer } = require('cognito-local') as { createDefaultServer: (logger: unknown) => Promise<{ start(): Promise<Server> }> };
+    const pino = require('pino') as (options: { level: string }) => unknown;
+    const server = await (await createDefaultServer(pino({ level: 'silent' }))).start();
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+  console.error('usage: emulator-process s3 <directory> | ses | cognito <directory>');
   process.exit(2);
 }
 

@@ -77,6 +77,19 @@ function startEmulatorProcess(...args: string[]): Promise<{ port: number; close(
   });
 }
 
+/** cognito-local, with its pools in a folder of its own: the Cognito user pools of a data map that has them. */
+export async function startCognitoLocal(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const directory = mkdtempSync(join(tmpdir(), 'user-data-export-cognito-'));
+  const cognito = await startEmulatorProcess('cognito', directory);
+  return {
+    endpoint: `http://127.0.0.1:${cognito.port}`,
+    close: async () => {
+      await cognito.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function startEmulators(): Promise<Emulators> {
   // In memory where the machine has it: s3rver keeps three files per object, and a disk's latency would
   // be most of what a copy or a listing costs.

@@ -1,0 +1,83 @@
+// A user's identity in a Cognito user pool, as one export record: every attribute (but those the data
+// map excludes), status, enabled flag, created and modified dates, MFA settings and groups. The user is
+// found by username with AdminGetUser, or by `sub` with ListUsers, whose filter takes only a sub's
+// shape, so no user id can widen it.
+import {
+  AdminGetUserCommand,
+  AdminListGroupsForUserCommand,
+  ListUsersCommand,
+  type AdminGetUserCommandOutput,
+  type CognitoIdentityProviderClient,
+  type GroupType,
+} from '@aws-sdk/client-cognito-identity-provider';
+
+export interface CognitoRead {
+  id: string;
+  userPoolId: string;
+  /** How the data map's user id names the Cognito user: as its username, or as its `sub`. */
+  match: 'username' | 'sub';
+  /** Attributes never exported (a risk score, say). */
+  exclude?: string[];
+}
+
+/** A Cognito sub: a UUID, nothing that could change the meaning of a ListUsers filter. */
+const SUB = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const iso = (date: Date | undefined) => (date ? date.toISOString() : null);
+
+/** The username of the user the id names, or undefined when the pool has no such user. */
+async function usernameOf(client: CognitoIdentityProviderClient, source: CognitoRead, userId: string): Promise<string | undefined> {
+  if (source.match === 'username') return userId;
+  if (!SUB.test(userId)) return undefined;
+  const found = await client.send(new ListUsersCommand({ UserPoolId: source.userPoolId, Filter: `sub = "${userId}"`, Limit: 2 }));
+  const users = found.Users ?? [];
+  if (users.length > 1) throw new Error(`User pool ${source.userPoolId} has more than one user with sub ${userId}.`);
+  return users[0]?.Username;
+}
+
+async function groupsOf(client: CognitoIdentityProviderClient, userPoolId: string, username: string): Promise<GroupType[]> {
+  const groups: GroupType[] = [];
+  let next: string | undefined;
+  do {
+    const page = await client.send(new AdminListGroupsForUserCommand({ UserPoolId: userPoolId, Username: username, NextToken: next }));
+    groups.push(...(page.Groups ?? []));
+    next = page.NextToken;
+  } while (next);
+  return groups;
+}
+
+/** The user's record, or undefined when the pool does not know them (nothing to export, not an error). */
+export async function readCognitoUser(client: CognitoIdentityProviderClient, source: CognitoRead, userId: string): Promise<Record<string, unknown> | undefined> {
+  const username = await usernameOf(client, source, userId);
+  if (username === undefined) return undefined;
+  let user: AdminGetUserCommandOutput;
+  try {
+    user = await client.send(new AdminGetUserCommand({ UserPoolId: source.userPoolId, Username: username }));
+  } catch (error) {
+    if ((error as Error).name === 'UserNotFoundException') return undefined;
+    throw error;
+  }
+  const excluded = new Set(source.exclude ?? []);
+  const attributes = Object.fromEntries((user.UserAttributes ?? []).filter((a) => a.Name !== undefined && !excluded.has(a.Name)).map((a) => [a.Name, a.Value ?? null]));
+  const groups = await groupsOf(client, source.userPoolId, username);
+  return {
+    username: user.Username ?? username,
+    status: user.UserStatus ?? null,
+    enabled: user.Enabled ?? null,
+    createdAt: iso(user.UserCreateDate),
+    modifiedAt: iso(user.UserLastModifiedDate),
+    attributes,
+    mfa: {
+      preferred: user.PreferredMfaSetting ?? null,
+      enabled: user.UserMFASettingList ?? [],
+      options: (user.MFAOptions ?? []).map((o) => ({ deliveryMedium: o.DeliveryMedium ?? null, attributeName: o.AttributeName ?? null })),
+    },
+    groups: groups.map((g) => ({
+      name: g.GroupName ?? null,
+      description: g.Description ?? null,
+      precedence: g.Precedence ?? null,
+      createdAt: iso(g.CreationDate),
+      modifiedAt: iso(g.LastModifiedDate),
+    })),
+  };
+}
