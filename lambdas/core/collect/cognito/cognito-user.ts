@@ -58,7 +58,8 @@ export async function readCognitoUser(client: CognitoIdentityProviderClient, sou
     throw error;
   }
   const excluded = new Set(source.exclude ?? []);
-  const attributes = Object.fromEntries((user.UserAttributes ?? []).filter((a) => a.Name !== undefined && !excluded.has(a.Name)).map((a) => [a.Name, a.Value ?? null]));
+  const attributes: Record<string, string | null> = {};
+  for (const { Name: name, Value: value } of user.UserAttributes ?? []) if (name !== undefined && !excluded.has(name)) attributes[name] = value ?? null;
   const groups = await groupsOf(client, source.userPoolId, username);
   return {
     username: user.Username ?? username,
