@@ -35,7 +35,7 @@ export function createSendLinkHandler(runtime: Runtime) {
     now: runtime.clock,
   };
   return middy<DeliverRequest, Awaited<ReturnType<typeof deliverLink>>>()
-    .use(observe(runtime, 'SendLink', { emitsMetrics: true }))
+    .use(observe(runtime, 'SendLink'))
     .use(parseEvent(event))
     .handler((input) => deliverLink(input, deps));
 }

@@ -57,8 +57,12 @@ export function createObservability(options: { functionName?: string; logLevel?:
   };
 }
 
+/** The Metrics some piece of the core was given a sink of: their handlers flush them (observe). */
+const emitting = new WeakSet<Metrics>();
+
 /** The catalogue's metric, added to the function's Metrics (published when the invocation ends). */
 export function metricSink(metrics: Metrics): MetricSink {
+  emitting.add(metrics);
   return { add: (name, value) => metrics.addMetric(METRICS[name].name, METRICS[name].unit, value) };
 }
 
@@ -105,16 +109,18 @@ export function eventKeys(event: unknown): Record<string, string> {
 /**
  * The middy middlewares of a handler's observability, outermost first: the Lambda context and the
  * event's keys on every log line (cleared after each invocation, so no key outlives its export), a
- * trace segment around the handler, metrics flushed when it ends (also when it fails), and the
+ * trace subsegment around the handler, metrics flushed when it ends (also when it fails), and the
  * failure logged once, with its stack and cause.
  */
-export function observe(observability: Observability, step: string, options: { emitsMetrics?: boolean } = {}): middy.MiddlewareObj[] {
+export function observe(observability: Observability, step: string): middy.MiddlewareObj[] {
   const { logger, metrics, tracer } = observability;
   return [
     injectLambdaContext(logger, { resetKeys: true }),
     { before: (request) => void logger.appendKeys(eventKeys(request.event)) },
     captureLambdaHandler(tracer, { captureResponse: false }),
-    ...(options.emitsMetrics ? [logMetrics(metrics)] : []),
+    // Only a handler that handed out a metric sink (it builds its dependencies first) flushes: Powertools
+    // warns on every invocation that publishes nothing.
+    ...(emitting.has(metrics) ? [logMetrics(metrics)] : []),
     { onError: (request) => void logger.error(`${step} failed`, request.error as Error) },
   ];
 }
