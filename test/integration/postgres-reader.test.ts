@@ -24,6 +24,11 @@ const SCHEMA = [
     (4, 'bob', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'bob''s', NULL, NULL, NULL, NULL),
     (5, 'x'' OR ''1''=''1', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'the hostile id''s own row', NULL, NULL, NULL, NULL)`,
   `CREATE SEQUENCE side_effects`,
+  `CREATE TABLE keyed (owner text NOT NULL, k numeric, note text, v int2vector)`,
+  `INSERT INTO keyed VALUES ('nulls', 1, 'a', '1 2'), ('nulls', 2, 'b', '3'), ('nulls', NULL, 'c', '4'),
+    ('twins', 1, 'a', '1'), ('twins', 2, 'b', '2'), ('twins', 2, 'c', '3'), ('twins', 3, 'd', '4'),
+    ('scales', 1, 'a', '1'), ('scales', 2.0, 'b', '2'), ('scales', 2.00, 'c', '3'), ('scales', 3, 'd', '4'),
+    ('plain', 1, ':userId', '1 2 3'), ('plain', 2, 'x', '5')`,
   `CREATE TABLE listings (listing_id integer PRIMARY KEY, seller_id text NOT NULL)`,
   `CREATE TABLE reviews (review_id integer PRIMARY KEY, listing_id integer NOT NULL, body text)`,
   `INSERT INTO listings VALUES (10, 'ana'), (11, 'bob')`,
@@ -117,6 +122,25 @@ describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
     );
     await expect(read({ ...REVIEWS_ABOUT_ME, query: 'SELECT review_id AS id FROM reviews WHERE body <> :userId' }, 'ana')).rejects.toThrow(
       /column page\.review_id does not exist|"review_id"/,
+    );
+  });
+
+  it('refuses keys that are NULL or repeat, on any page and by the type’s own equality, instead of skipping rows', async () => {
+    const KEYED: PostgresRead = { id: 'keyed', table: 'keyed', userColumn: 'owner', orderBy: ['k'] };
+    await expect(read(KEYED, 'nulls', null, 2)).rejects.toThrow('Source "keyed" has a row whose orderBy (k) is NULL; orderBy must name columns that are never NULL.');
+    const repeated = 'Source "keyed" has two rows with the same orderBy (k); orderBy must name columns that together are unique.';
+    await expect(read(KEYED, 'twins', null, 2)).rejects.toThrow(repeated);
+    await expect(read(KEYED, 'scales', null, 2)).rejects.toThrow(repeated);
+  });
+
+  it('binds :userId only in code, not in literals or comments, and takes a query ending in a comment or semicolon', async () => {
+    const QUERY: PostgresRead = { id: 'plain', query: "SELECT k, note, v FROM keyed WHERE owner = :userId AND note <> ':userId' -- mine only;\n;", orderBy: ['k'] };
+    const page = await read(QUERY, 'plain');
+    expect(page.lines).toBe('{"k":2,"note":"x","v":"5"}\n');
+    const vectors = await read({ id: 'plain', table: 'keyed', userColumn: 'owner', orderBy: ['k'] }, 'plain');
+    expect(vectors.lines.split('\n')[0]).toBe('{"owner":"plain","k":1,"note":":userId","v":"1 2 3"}');
+    await expect(read({ ...QUERY, query: 'SELECT * FROM keyed' }, 'plain')).rejects.toThrow(
+      'Source "plain": its query must contain :userId, or every user would read the same rows.',
     );
   });
 

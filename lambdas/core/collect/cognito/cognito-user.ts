@@ -60,7 +60,8 @@ export async function readCognitoUser(client: CognitoIdentityProviderClient, sou
   const excluded = new Set(source.exclude ?? []);
   const attributes: Record<string, string | null> = {};
   for (const { Name: name, Value: value } of user.UserAttributes ?? []) if (name !== undefined && !excluded.has(name)) attributes[name] = value ?? null;
-  const groups = await groupsOf(client, source.userPoolId, username);
+  // The pool's own name for the user: the id may have been an alias (an email) or a sub.
+  const groups = await groupsOf(client, source.userPoolId, user.Username ?? username);
   return {
     username: user.Username ?? username,
     status: user.UserStatus ?? null,

@@ -2,7 +2,11 @@
 // READ ONLY transaction with a statement timeout, the user id always a bind parameter. Each page comes
 // back as export-JSON lines (postgres-values.ts) with the cursor of its last row.
 import type pg from 'pg';
+import { PostgresReadError } from './postgres-errors.ts';
+import { pageQuery } from './postgres-sql.ts';
 import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './postgres-values.ts';
+
+export { PostgresReadError } from './postgres-errors.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
 export interface PostgresRead {
@@ -25,35 +29,8 @@ export interface PostgresPage {
   cursor: string | null;
 }
 
-/** A read that cannot go on as asked (a user-store problem, named for the data map's author). */
-export class PostgresReadError extends Error {
-  override name = 'PostgresReadError';
-}
-
 /** Every value as Postgres's text: the mapping to JSON is ours, per column type, never the driver's. */
 export const RAW_TEXT_TYPES = { getTypeParser: () => (text: string) => text } as unknown as pg.CustomTypesConfig;
-
-/** `"orders"`, `"public"."orders"`: identifiers quoted, quotes inside doubled. */
-export function quoteIdentifier(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replaceAll('"', '""')}"`)
-    .join('.');
-}
-
-/** The source's rows of one user, before paging: `$1` is the user id. */
-export function baseQuery(source: PostgresRead): string {
-  if (source.query !== undefined) return source.query.replace(/(?<!:):userId\b/g, '$1');
-  if (source.table === undefined || source.userColumn === undefined) throw new PostgresReadError(`Source "${source.id}" needs "table" and "userColumn", or a "query".`);
-  return `SELECT * FROM ${quoteIdentifier(source.table)} WHERE ${quoteIdentifier(source.userColumn)} = $1`;
-}
-
-/** The page statement: the base query's rows after the cursor, in order, at most `limit`. */
-export function pageQuery(source: PostgresRead, afterCursor: boolean, limit: number): string {
-  const order = source.orderBy.map((column) => `page.${quoteIdentifier(column)}`);
-  const after = afterCursor ? ` WHERE (${order.join(', ')}) > (${source.orderBy.map((_, i) => `$${i + 2}`).join(', ')})` : '';
-  return `SELECT * FROM (${baseQuery(source)}) AS page${after} ORDER BY ${order.join(', ')} LIMIT ${Math.floor(limit)}`;
-}
 
 const TYPES_QUERY = `WITH RECURSIVE t AS (
   SELECT oid, typname, typcategory, typelem, typdelim, typbasetype FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])
@@ -61,7 +38,7 @@ const TYPES_QUERY = `WITH RECURSIVE t AS (
 ) SELECT oid, typname, typcategory, typelem, typdelim, typbasetype FROM t`;
 
 async function kindsOf(client: pg.ClientBase, oids: number[]): Promise<Map<number, ValueKind>> {
-  const result = await client.query<Record<keyof PgTypeRow, string>>(TYPES_QUERY, [`{${[...new Set(oids)].join(',')}}`]);
+  const result = await client.query<Record<keyof PgTypeRow, string>>({ text: TYPES_QUERY, values: [`{${[...new Set(oids)].join(',')}}`], types: RAW_TEXT_TYPES });
   return valueKinds(
     result.rows.map((r) => ({
       oid: Number(r.oid),
@@ -88,26 +65,34 @@ export async function readPostgresPage(
   try {
     const settings = { ...SESSION_SETTINGS, statement_timeout: String(Math.max(1, Math.floor(request.statementTimeoutMs))) };
     for (const [name, value] of Object.entries(settings)) await client.query('SELECT pg_catalog.set_config($1, $2, true)', [name, value]);
-    const result = await client.query<unknown[]>({ text: pageQuery(source, after.length > 0, request.limit), values: [request.userId, ...after], rowMode: 'array' });
-    const names = result.fields.map((f) => f.name);
+    // Raw text on every query, whatever client the caller built: the mapping to JSON is ours alone.
+    const result = await client.query<unknown[]>({
+      text: pageQuery(source, after.length > 0, request.limit),
+      values: [request.userId, ...after],
+      rowMode: 'array',
+      types: RAW_TEXT_TYPES,
+    });
+    const fields = result.fields.slice(0, -1);
+    const names = fields.map((f) => f.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate !== undefined) throw new PostgresReadError(`Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
     const missing = source.orderBy.filter((column) => !names.includes(column));
-    if (missing.length > 0)
+    if (missing.length > 0) {
+      const list = missing.map((c) => `"${c}"`).join(', ');
       throw new PostgresReadError(
-        `Source "${source.id}": the orderBy column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not returned by its ${source.query ? 'query' : 'table'}.`,
+        `Source "${source.id}": the orderBy column${missing.length > 1 ? `s ${list} are` : ` ${list} is`} not returned by its ${source.query ? 'query' : 'table'}.`,
       );
+    }
     const kinds = await kindsOf(
       client,
-      result.fields.map((f) => f.dataTypeID),
+      fields.map((f) => f.dataTypeID),
     );
     await client.query('COMMIT');
     return toPage(
       source,
       names,
-      result.fields.map((f) => kinds.get(f.dataTypeID) ?? 'text'),
+      fields.map((f) => kinds.get(f.dataTypeID) ?? 'text'),
       result.rows as (string | null)[][],
-      after,
       request.limit,
     );
   } catch (error) {
@@ -116,25 +101,30 @@ export async function readPostgresPage(
   }
 }
 
-function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows: (string | null)[][], after: string[], limit: number): PostgresPage {
+/**
+ * The page's rows as export JSON. The query fetched one row more than the page: it says whether another
+ * page follows, and its repeated-key flag catches a key that is not unique across the page boundary.
+ */
+function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows: (string | null)[][], limit: number): PostgresPage {
   const exported = names
     .map((name, i) => ({ name, i, kind: kinds[i] ?? 'text' }))
     .filter(({ name }) => (source.include ? source.include.includes(name) : !source.exclude?.includes(name)));
   const keyAt = source.orderBy.map((column) => names.indexOf(column));
-  let previous: (string | null)[] | undefined = after.length > 0 ? after : undefined;
-  let lines = '';
+  const repeatedAt = names.length;
   for (const row of rows) {
-    const key = keyAt.map((i) => row[i] ?? null);
-    if (key.some((value) => value === null))
+    if (keyAt.some((i) => row[i] === null))
       throw new PostgresReadError(`Source "${source.id}" has a row whose orderBy (${source.orderBy.join(', ')}) is NULL; orderBy must name columns that are never NULL.`);
-    if (previous && key.every((value, i) => value === previous?.[i])) {
+    if (row[repeatedAt] === 't') {
       throw new PostgresReadError(`Source "${source.id}" has two rows with the same orderBy (${source.orderBy.join(', ')}); orderBy must name columns that together are unique.`);
     }
-    previous = key;
+  }
+  const page = rows.slice(0, limit);
+  let lines = '';
+  for (const row of page) {
     const record: Record<string, unknown> = {};
     for (const column of exported) record[column.name] = exportValue(row[column.i] ?? null, column.kind);
     lines += JSON.stringify(record) + '\n';
   }
-  const last = rows.length === limit ? rows.at(-1) : undefined;
-  return { lines, rows: rows.length, columns: exported.map((c) => c.name), cursor: last ? JSON.stringify(keyAt.map((i) => last[i])) : null };
+  const last = rows.length > limit ? page.at(-1) : undefined;
+  return { lines, rows: page.length, columns: exported.map((c) => c.name), cursor: last ? JSON.stringify(keyAt.map((i) => last[i])) : null };
 }

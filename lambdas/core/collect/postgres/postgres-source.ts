@@ -22,14 +22,20 @@ export interface PostgresDeps {
   pageRows?: number;
 }
 
-/** Errors a store answers with that say it cannot be read as configured, not that a read failed this once. */
-const UNAVAILABLE_CODES = new Set(['28000', '28P01', '3D000', '42P01', '42501', '42703', '42883']);
+/**
+ * Errors a store answers with that say it cannot be read as configured, not that a read failed this
+ * once: authentication, an unknown database, any syntax or access-rule error (class 42), a query that
+ * writes in the read-only transaction, a protocol mismatch (a query without :userId), and a user id the
+ * user column's type cannot hold.
+ */
+const UNAVAILABLE_CODES = new Set(['28000', '28P01', '3D000', '25006', '08P01', '22P02']);
+const isUnavailable = (code: string) => UNAVAILABLE_CODES.has(code) || code.startsWith('42');
 
 function asSourceError(sourceId: string, error: unknown): Error {
   if (error instanceof PostgresReadError) return new SourceUnavailableError(sourceId, error.message, { cause: error });
   const code = (error as { code?: string }).code;
   const message = `Reading source "${sourceId}" failed${code ? ` (${code})` : ''}: ${(error as Error).message}`;
-  return code && UNAVAILABLE_CODES.has(code) ? new SourceUnavailableError(sourceId, message, { cause: error }) : new SourceReadError(sourceId, message, { cause: error });
+  return code && isUnavailable(code) ? new SourceUnavailableError(sourceId, message, { cause: error }) : new SourceReadError(sourceId, message, { cause: error });
 }
 
 export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {

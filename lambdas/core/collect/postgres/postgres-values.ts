@@ -51,6 +51,8 @@ export function valueKinds(types: PgTypeRow[]): Map<number, ValueKind> {
     const type = byOid.get(oid);
     if (!type || depth > 16) return 'text';
     if (type.typbasetype !== 0) return kindOf(type.typbasetype, depth + 1);
+    // int2vector and oidvector are arrays to pg_type but write themselves as "1 2 3": their text form stands.
+    if (type.typname === 'int2vector' || type.typname === 'oidvector') return 'text';
     if (type.typcategory === 'A' && type.typelem !== 0) return { array: kindOf(type.typelem, depth + 1), delimiter: byOid.get(type.typelem)?.typdelim ?? ',' };
     return BASE_KINDS[type.typname] ?? 'text';
   };
