@@ -89,6 +89,8 @@ describe('a Cognito identity', () => {
 
   it('answers nothing for a username the pool does not know, and never another user’s record', async () => {
     expect(await readCognitoUser(client, source, 'nobody')).toBeUndefined();
+    // Cognito would refuse these as usernames (InvalidParameterException); they name nobody.
+    for (const id of ['', 'with space', 'x'.repeat(129)]) expect(await readCognitoUser(client, source, id)).toBeUndefined();
     const bob = await readCognitoUser(client, source, 'bob');
     expect(bob).toMatchObject({ username: 'bob', enabled: true, groups: [], attributes: { email: 'bob@example.com' } });
     expect(JSON.stringify(bob)).not.toContain('ana');

@@ -24,7 +24,7 @@ const SCHEMA = [
     (4, 'bob', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'bob''s', NULL, NULL, NULL, NULL),
     (5, 'x'' OR ''1''=''1', 1, 1, 1, 1, 1, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'the hostile id''s own row', NULL, NULL, NULL, NULL)`,
   `CREATE SEQUENCE side_effects`,
-  `CREATE TABLE keyed (owner text NOT NULL, k numeric, note text, v int2vector)`,
+  `CREATE TABLE keyed (owner text NOT NULL, k numeric, note text, v int2vector, price money DEFAULT 12.34)`,
   `INSERT INTO keyed VALUES ('nulls', 1, 'a', '1 2'), ('nulls', 2, 'b', '3'), ('nulls', NULL, 'c', '4'),
     ('twins', 1, 'a', '1'), ('twins', 2, 'b', '2'), ('twins', 2, 'c', '3'), ('twins', 3, 'd', '4'),
     ('scales', 1, 'a', '1'), ('scales', 2.0, 'b', '2'), ('scales', 2.00, 'c', '3'), ('scales', 3, 'd', '4'),
@@ -138,7 +138,7 @@ describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
     const page = await read(QUERY, 'plain');
     expect(page.lines).toBe('{"k":2,"note":"x","v":"5"}\n');
     const vectors = await read({ id: 'plain', table: 'keyed', userColumn: 'owner', orderBy: ['k'] }, 'plain');
-    expect(vectors.lines.split('\n')[0]).toBe('{"owner":"plain","k":1,"note":":userId","v":"1 2 3"}');
+    expect(vectors.lines.split('\n')[0]).toBe('{"owner":"plain","k":1,"note":":userId","v":"1 2 3","price":"$12.34"}');
     await expect(read({ ...QUERY, query: 'SELECT * FROM keyed' }, 'plain')).rejects.toThrow(
       'Source "plain": its query must contain :userId, or every user would read the same rows.',
     );

@@ -20,6 +20,9 @@ export interface CognitoRead {
   exclude?: string[];
 }
 
+/** What Cognito accepts as a username (1 to 128 letters, marks, symbols, digits or punctuation): anything else names nobody. */
+const USERNAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
+
 /** A Cognito sub: a UUID, nothing that could change the meaning of a ListUsers filter. */
 const SUB = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,7 +30,7 @@ const iso = (date: Date | undefined) => (date ? date.toISOString() : null);
 
 /** The username of the user the id names, or undefined when the pool has no such user. */
 async function usernameOf(client: CognitoIdentityProviderClient, source: CognitoRead, userId: string): Promise<string | undefined> {
-  if (source.match === 'username') return userId;
+  if (source.match === 'username') return USERNAME.test(userId) ? userId : undefined;
   if (!SUB.test(userId)) return undefined;
   const found = await client.send(new ListUsersCommand({ UserPoolId: source.userPoolId, Filter: `sub = "${userId}"`, Limit: 2 }));
   const users = found.Users ?? [];

@@ -25,6 +25,8 @@ export const SESSION_SETTINGS = {
   // Postgres 12 and later write the shortest text that reads back as the same float when this is above 0.
   extra_float_digits: '1',
   bytea_output: 'hex',
+  // money's text follows lc_monetary: pinned, so the same amount reads the same on every server.
+  lc_monetary: 'C',
 } as const;
 
 const BASE_KINDS: Record<string, ValueKind> = {
