@@ -8,6 +8,7 @@
 // and EventBridge (the runner calls ExecutionEnded itself); each of those is checked against IAM too.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
@@ -173,31 +174,19 @@ export class EmbeddedStack {
       const auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
       const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays, now: clock });
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
+      /** A function as Lambda runs it here: instances built from its factory with its own Runtime. */
+      const lambda = <A extends unknown[], R>(name: string, create: (runtime: Runtime) => (...args: A) => Promise<R>) => lambdaInstances(() => create(runtimeOf(name)));
       // Step Functions invokes each Task's function as the state machine's role.
-      const task = (name: TaskName, handler: unknown) => enforceInvoke(wrap(name, handler as TaskHandler), name, permissions);
-      const executionEnded = lambdaInstances(() => createExecutionEndedHandler(runtimeOf('ExecutionEnded')));
+      const task = (name: TaskName, create: (runtime: Runtime) => (event: never, context: Context) => Promise<unknown>) =>
+        enforceInvoke(wrap(name, lambda(name, create) as TaskHandler), name, permissions);
+      const executionEnded = lambda('ExecutionEnded', createExecutionEndedHandler);
       const workflow = new LocalWorkflow({
         handlers: {
-          PrepareExport: task(
-            'PrepareExport',
-            lambdaInstances(() => createPrepareExportHandler(runtimeOf('PrepareExport'))),
-          ),
-          CollectSource: task(
-            'CollectSource',
-            lambdaInstances(() => createCollectSourceHandler(runtimeOf('CollectSource'))),
-          ),
-          BundleArchive: task(
-            'BundleArchive',
-            lambdaInstances(() => createBundleArchiveHandler(runtimeOf('BundleArchive'))),
-          ),
-          SendLink: task(
-            'SendLink',
-            lambdaInstances(() => createSendLinkHandler(runtimeOf('SendLink'))),
-          ),
-          MarkFailed: task(
-            'MarkFailed',
-            lambdaInstances(() => createMarkFailedHandler(runtimeOf('MarkFailed'))),
-          ),
+          PrepareExport: task('PrepareExport', createPrepareExportHandler),
+          CollectSource: task('CollectSource', createCollectSourceHandler),
+          BundleArchive: task('BundleArchive', createBundleArchiveHandler),
+          SendLink: task('SendLink', createSendLinkHandler),
+          MarkFailed: task('MarkFailed', createMarkFailedHandler),
         },
         retryIntervalMs: options.retryIntervalMs,
         timeoutSeconds: options.timeoutSeconds,
@@ -207,9 +196,9 @@ export class EmbeddedStack {
           await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
-      const download = lambdaInstances(() => createDownloadHandler(runtimeOf('Download')));
-      const userApi = lambdaInstances(() => createUserApiHandler(runtimeOf('UserApi'), enforceWorkflow(workflow, 'UserApi', permissions)));
-      const supportApi = lambdaInstances(() => createSupportApiHandler(runtimeOf('SupportApi'), enforceWorkflow(workflow, 'SupportApi', permissions)));
+      const download = lambda('Download', createDownloadHandler);
+      const userApi = lambda('UserApi', (runtime) => createUserApiHandler(runtime, enforceWorkflow(workflow, 'UserApi', permissions)));
+      const supportApi = lambda('SupportApi', (runtime) => createSupportApiHandler(runtime, enforceWorkflow(workflow, 'SupportApi', permissions)));
       gateway.add({ ...routeSpec(DOWNLOAD_ROUTE), handler: () => download, auth: 'none' });
       for (const key of USER_ROUTES) gateway.add({ ...routeSpec(key), handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const key of SUPPORT_ROUTES) gateway.add({ ...routeSpec(key), handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
