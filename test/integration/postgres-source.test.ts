@@ -103,7 +103,7 @@ describe('the PostgreSQL collector', () => {
   it('fails a source whose table does not exist for good, and a database it cannot reach for a retry', async () => {
     await expect(collectPostgres({ ...SOURCE, table: 'no_such_table' }, { ...first, exportId: 'e-missing' }, deps(), Date.now() + 60_000)).rejects.toMatchObject({
       name: 'SourceUnavailableError',
-      message: expect.stringContaining('Reading source "invoices" failed (42P01): relation "no_such_table" does not exist') as string,
+      message: expect.stringContaining('Source "invoices" cannot be read (42P01): relation "no_such_table" does not exist') as string,
     });
     const refused = deps({
       connect: async () => {

@@ -40,16 +40,30 @@ export interface CollectDeps {
 
 const UNAVAILABLE = new Set(['ResourceNotFoundException', 'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'ValidationException']);
 
-/** Runs one read against a user store, turning its failure into a named error the workflow acts on. */
-export async function readPage<T>(sourceId: string, read: () => Promise<T>): Promise<T> {
+/** How a store's error reads: the label the message names it by, and whether it is permanent (the store cannot be read as configured). */
+export interface StoreErrorKind {
+  label: string;
+  unavailable: boolean;
+}
+
+/** The AWS stores' errors, by their name. */
+const awsErrorKind = (error: Error): StoreErrorKind => ({ label: error.name, unavailable: UNAVAILABLE.has(error.name) });
+
+/**
+ * Runs one read against a user store, turning its failure into a named error the workflow acts on: a
+ * store that cannot be read (not retried) or a read that failed (retried). An error already named so
+ * passes as it is.
+ */
+export async function readPage<T>(sourceId: string, read: () => Promise<T>, kindOf: (error: Error) => StoreErrorKind = awsErrorKind): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    const name = (error as Error).name;
-    if (UNAVAILABLE.has(name)) {
-      throw new SourceUnavailableError(sourceId, `Source "${sourceId}" cannot be read (${name}): ${(error as Error).message}`, { cause: error });
+    if (error instanceof SourceUnavailableError || error instanceof SourceReadError) throw error;
+    const { label, unavailable } = kindOf(error as Error);
+    if (unavailable) {
+      throw new SourceUnavailableError(sourceId, `Source "${sourceId}" cannot be read (${label}): ${(error as Error).message}`, { cause: error });
     }
-    throw new SourceReadError(sourceId, `Reading source "${sourceId}" failed (${name}): ${(error as Error).message}`, { cause: error });
+    throw new SourceReadError(sourceId, `Reading source "${sourceId}" failed (${label}): ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -2,11 +2,9 @@
 // READ ONLY transaction with a statement timeout, the user id always a bind parameter. Each page comes
 // back as export-JSON lines (postgres-values.ts) with the cursor of its last row.
 import type pg from 'pg';
-import { PostgresReadError } from './postgres-errors.ts';
+import { SourceUnavailableError } from '../../platform/errors.ts';
 import { pageQuery } from './postgres-sql.ts';
 import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './postgres-values.ts';
-
-export { PostgresReadError } from './postgres-errors.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
 export interface PostgresRead {
@@ -75,11 +73,13 @@ export async function readPostgresPage(
     const fields = result.fields.slice(0, -1);
     const names = fields.map((f) => f.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-    if (duplicate !== undefined) throw new PostgresReadError(`Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
+    if (duplicate !== undefined)
+      throw new SourceUnavailableError(source.id, `Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
     const missing = source.orderBy.filter((column) => !names.includes(column));
     if (missing.length > 0) {
       const list = missing.map((c) => `"${c}"`).join(', ');
-      throw new PostgresReadError(
+      throw new SourceUnavailableError(
+        source.id,
         `Source "${source.id}": the orderBy column${missing.length > 1 ? `s ${list} are` : ` ${list} is`} not returned by its ${source.query ? 'query' : 'table'}.`,
       );
     }
@@ -113,9 +113,15 @@ function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows:
   const repeatedAt = names.length;
   for (const row of rows) {
     if (keyAt.some((i) => row[i] === null))
-      throw new PostgresReadError(`Source "${source.id}" has a row whose orderBy (${source.orderBy.join(', ')}) is NULL; orderBy must name columns that are never NULL.`);
+      throw new SourceUnavailableError(
+        source.id,
+        `Source "${source.id}" has a row whose orderBy (${source.orderBy.join(', ')}) is NULL; orderBy must name columns that are never NULL.`,
+      );
     if (row[repeatedAt] === 't') {
-      throw new PostgresReadError(`Source "${source.id}" has two rows with the same orderBy (${source.orderBy.join(', ')}); orderBy must name columns that together are unique.`);
+      throw new SourceUnavailableError(
+        source.id,
+        `Source "${source.id}" has two rows with the same orderBy (${source.orderBy.join(', ')}); orderBy must name columns that together are unique.`,
+      );
     }
   }
   const page = rows.slice(0, limit);

@@ -2,12 +2,11 @@
 // staged as export-JSON lines with the columns each part saw, exactly as a DynamoDB source's items are,
 // so the archive's JSON and CSV follow the same rules. The cursor is the last row's orderBy values.
 import type pg from 'pg';
-import { SourceReadError, SourceUnavailableError } from '../../platform/errors.ts';
 import { putObject, StagingWriter, type ExportBucket } from '../../storage/export-bucket.ts';
 import { columnsKey, partKey } from '../../storage/object-keys.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { CollectRequest, CollectResult } from '../reading.ts';
-import { PostgresReadError, readPostgresPage, type PostgresRead } from './postgres-reader.ts';
+import { readPage, type CollectRequest, type CollectResult, type StoreErrorKind } from '../reading.ts';
+import { readPostgresPage, type PostgresRead } from './postgres-reader.ts';
 
 /** Rows per page: a few MB of JSON at most for rows of ordinary width. */
 export const POSTGRES_PAGE_ROWS = 1000;
@@ -29,13 +28,12 @@ export interface PostgresDeps {
  * user column's type cannot hold.
  */
 const UNAVAILABLE_CODES = new Set(['28000', '28P01', '3D000', '25006', '08P01', '22P02']);
-const isUnavailable = (code: string) => UNAVAILABLE_CODES.has(code) || code.startsWith('42');
 
-function asSourceError(sourceId: string, error: unknown): Error {
-  if (error instanceof PostgresReadError) return new SourceUnavailableError(sourceId, error.message, { cause: error });
-  const code = (error as { code?: string }).code;
-  const message = `Reading source "${sourceId}" failed${code ? ` (${code})` : ''}: ${(error as Error).message}`;
-  return code && isUnavailable(code) ? new SourceUnavailableError(sourceId, message, { cause: error }) : new SourceReadError(sourceId, message, { cause: error });
+/** A PostgreSQL error by its SQLSTATE (a connection's by Node's code, such as ECONNREFUSED: retried). */
+function postgresErrorKind(error: Error): StoreErrorKind {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return { label: error.name, unavailable: false };
+  return { label: code, unavailable: UNAVAILABLE_CODES.has(code) || code.startsWith('42') };
 }
 
 export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {
@@ -47,13 +45,7 @@ export async function collectPostgres(source: PostgresRead & { database: string 
   let records = request.records;
   const columns = new Set<string>();
   // Only the store's own failures become source errors; a failed write to staging stays what it is.
-  const fromStore = async <T>(read: () => Promise<T>): Promise<T> => {
-    try {
-      return await read();
-    } catch (error) {
-      throw asSourceError(source.id, error);
-    }
-  };
+  const fromStore = <T>(read: () => Promise<T>): Promise<T> => readPage(source.id, read, postgresErrorKind);
   try {
     const connected = await fromStore(() => deps.connect(source.database));
     client = connected;

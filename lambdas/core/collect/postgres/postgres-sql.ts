@@ -3,7 +3,7 @@
 // user id and the cursor are always parameters, and the page says for each row whether its key equals
 // the previous row's by the column types' own equality (2.0 = 2.00, citext), so a key that is not
 // unique is found even where its text differs.
-import { PostgresReadError } from './postgres-errors.ts';
+import { SourceUnavailableError } from '../../platform/errors.ts';
 
 export interface PostgresQuerySource {
   id: string;
@@ -45,7 +45,8 @@ export function bindUserId(sourceId: string, sql: string): string {
         else return i + end.length;
       }
     }
-    throw new PostgresReadError(
+    throw new SourceUnavailableError(
+      sourceId,
       `Source "${sourceId}": its query has an unterminated ${end === "'" ? 'string literal' : end === '"' ? 'quoted identifier' : end === '*/' ? 'comment' : 'dollar-quoted string'}.`,
     );
   };
@@ -71,14 +72,15 @@ export function bindUserId(sourceId: string, sql: string): string {
     out += sql.slice(at, next);
     at = next;
   }
-  if (found === 0) throw new PostgresReadError(`Source "${sourceId}": its query must contain :userId, or every user would read the same rows.`);
+  if (found === 0) throw new SourceUnavailableError(sourceId, `Source "${sourceId}": its query must contain :userId, or every user would read the same rows.`);
   return out.replace(/[\s;]+$/, '');
 }
 
 /** The source's rows of one user, before paging: `$1` is the user id. */
 export function baseQuery(source: PostgresQuerySource): string {
   if (source.query !== undefined) return bindUserId(source.id, source.query);
-  if (source.table === undefined || source.userColumn === undefined) throw new PostgresReadError(`Source "${source.id}" needs "table" and "userColumn", or a "query".`);
+  if (source.table === undefined || source.userColumn === undefined)
+    throw new SourceUnavailableError(source.id, `Source "${source.id}" needs "table" and "userColumn", or a "query".`);
   return `SELECT * FROM ${quoteTable(source.table)} WHERE ${quoteIdentifier(source.userColumn)} = $1`;
 }
 
