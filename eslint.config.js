@@ -16,6 +16,7 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   ...importDirection(),
+  ...connectorRoles(),
 );
 
 /**
@@ -34,11 +35,37 @@ function importDirection() {
     layer.map((concern) => {
       const above = layers.slice(depth + 1).flat();
       const files = concern === 'runtime' ? ['lambdas/core/runtime.ts'] : [`lambdas/core/${concern}/**/*.ts`];
+      // A connector's schema is data-map knowledge that lives in its connector's folder: the data map may read it.
+      const schemaFiles = concern === 'data-map' || concern === 'values' ? '(?!connectors/([a-z0-9-]+/schema|schemas)\\.ts$)' : '';
       const upward =
         above.length === 0
           ? []
-          : [{ regex: `(^|/)(${above.join('|')})(/|\\.ts$)`, message: `${concern} sits below ${above.join(', ')}: it may not import them (docs/architecture.md).` }];
+          : [
+              {
+                regex: `(^|/)(${above.join('|')})(/|\\.ts$)${schemaFiles}`,
+                message: `${concern} sits below ${above.join(', ')}: it may not import them (docs/architecture.md).`,
+              },
+            ];
       return { files, rules: { 'no-restricted-imports': ['error', { patterns: [...upward, ...(concern === 'runtime' ? [] : [outside])] }] } };
     }),
   );
+}
+
+/**
+ * The roles of a connector's files (docs/architecture.md, "Adding a store type"). Its schema.ts is read
+ * by the data map, which every handler and the CDK app load, so it imports no store client and nothing
+ * that reads; its collector may use both. local.ts (its stand-in and seed loader) is the only file of
+ * the folder that may import local/, and nothing of lambdas/ imports it.
+ */
+function connectorRoles() {
+  const readers = {
+    regex: '(^|/)(collector|reader|part-copy|user|reading)\\.ts$|(^|/)(storage|jobs|delivery|archive|lifecycle|api)/|(^|/)(lib|local|cli|bin|test|bench)/|^@aws-sdk/|^pg$',
+    message: 'A connector schema is plain data and zod: no store client, nothing that reads (docs/architecture.md).',
+  };
+  return [
+    {
+      files: ['lambdas/core/collect/connectors/*/schema.ts', 'lambdas/core/collect/connectors/schemas.ts'],
+      rules: { 'no-restricted-imports': ['error', { patterns: [readers] }] },
+    },
+  ];
 }

@@ -1,6 +1,7 @@
 // The benchmark's stages, each run in a child process of its own (bin/bench.ts) so that its peak RSS is
 // its own. Collect and bundle run the production code (collectSource, buildArchive) against a Query page
 // source and a file-backed S3, so what is measured is our code, not an emulator.
+import { SOURCE_COLLECTORS } from '../lambdas/core/collect/source-collectors.ts';
 import { systemClock } from '../lambdas/core/platform/clock.ts';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -101,6 +102,7 @@ export async function collectStage(records: number, workDir: string): Promise<St
       request,
       { dynamodb: pageSource(records), s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, jobs: runningJob, dataMap: benchDataMap },
       Date.now() + 60_000,
+      SOURCE_COLLECTORS,
     );
     request = { ...result };
     if (result.done) break;

@@ -5,11 +5,11 @@ import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { accountSource, loadDataMapFile, recipientOf, type DataMap, type DynamoDbSource, type S3Source, type Source } from '../lambdas/core/data-map/data-map.ts';
+import type { ArnScope, Grant } from '../lambdas/core/data-map/connector.ts';
+import { accountSource, connectorOf, loadDataMapFile, recipientOf, type DataMap, type Source } from '../lambdas/core/data-map/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
-/** A prefix template as an IAM pattern: users/{userId}/attachments/ → users/*\/attachments/ */
-export const prefixPattern = (template: string) => template.replaceAll('{userId}', '*');
+export { prefixPattern } from '../lambdas/core/collect/connectors/s3/schema.ts';
 
 export class DataMapAccess extends Construct {
   readonly dataMap: DataMap;
@@ -23,45 +23,31 @@ export class DataMapAccess extends Construct {
     this.dataMap = loadDataMapFile(dataMapFile);
   }
 
-  private tableArn(table: string): string {
-    return Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: table });
-  }
-
-  private objectPattern(source: S3Source): string {
-    return `arn:${Stack.of(this).partition}:s3:::${source.bucket}/${prefixPattern(source.prefix)}*`;
+  /** The grants each source's connector derives, in this stack's partition, region and account. */
+  private grantsOf(sources: Source[]): Grant[] {
+    const stack = Stack.of(this);
+    const scope = { partition: stack.partition, region: stack.region, account: stack.account };
+    return sources.flatMap((source) => (connectorOf(source).grants as (s: Source, map: Record<string, unknown>, scope: ArnScope) => Grant[])(source, this.dataMap, scope));
   }
 
   private statementsFor(sources: Source[]): PolicyStatement[] {
-    const statements: PolicyStatement[] = [];
-    const dynamo = sources.filter((s): s is DynamoDbSource => s.type === 'dynamodb');
-    const queryResources = [...new Set(dynamo.map((s) => (s.index ? `${this.tableArn(s.table)}/index/${s.index}` : this.tableArn(s.table))))];
-    if (queryResources.length > 0) statements.push(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queryResources }));
-    for (const source of sources) {
-      if (source.type !== 's3') continue;
-      const pattern = prefixPattern(source.prefix);
-      statements.push(
-        new PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [`arn:${Stack.of(this).partition}:s3:::${source.bucket}`],
-          conditions: { StringLike: { 's3:prefix': [`${pattern}*`] } },
-        }),
-        new PolicyStatement({ actions: ['s3:GetObject'], resources: [this.objectPattern(source)] }),
-      );
+    const grants = this.grantsOf(sources);
+    // Keys and tables repeat across sources: one statement per distinct action list and conditions.
+    const merged = new Map<string, Grant>();
+    for (const grant of grants) {
+      const key = JSON.stringify([grant.actions, grant.conditions ?? null]);
+      const same = merged.get(key);
+      if (same) same.resources = [...new Set([...same.resources, ...grant.resources])];
+      else merged.set(key, { ...grant, resources: [...grant.resources] });
     }
-    const keys = [...new Set(sources.flatMap((s) => (s.kmsKeyArn ? [s.kmsKeyArn] : [])))];
-    if (keys.length > 0) statements.push(new PolicyStatement({ actions: ['kms:Decrypt'], resources: keys }));
-    return statements;
+    return [...merged.values()].map((g) => new PolicyStatement({ actions: g.actions, resources: g.resources, conditions: g.conditions }));
   }
 
-  /** S3 sources name one prefix per user; IAM can only say that with a wildcard for the user id. */
+  /** Resources that need a wildcard (S3 sources name one prefix per user): cdk-nag is told why. */
   acknowledgeUserPrefixes(fn: IFunction): void {
-    for (const source of this.dataMap.sources) {
-      if (source.type !== 's3') continue;
-      acknowledgeWildcardResource(
-        fn.role ?? fn,
-        this.objectPattern(source),
-        `Source "${source.id}" keeps each user's files under ${source.prefix}; the collector reads one user's prefix per export.`,
-      );
+    for (const grant of this.grantsOf(this.dataMap.sources)) {
+      if (!grant.wildcardReason) continue;
+      for (const resource of grant.resources) acknowledgeWildcardResource(fn.role ?? fn, resource, grant.wildcardReason);
     }
   }
 

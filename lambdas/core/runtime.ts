@@ -2,6 +2,7 @@
 // handler first asks, so a bundle holds only the clients its handler uses), its clock and its
 // observability. The embedded stack composes its own Runtime, with emulator endpoints, IAM checked on
 // every client and a local HMAC key instead of KMS; handlers never know which one they got.
+import type pg from 'pg';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import { KmsLinkSigner, type LinkSigner } from './delivery/link-token.ts';
@@ -36,6 +37,19 @@ export interface Runtime extends Observability {
   clock: Clock;
   /** A signer that stands in for KMS (the embedded stack's); unset in AWS, where linkSigner builds the KMS one. */
   signer?: LinkSigner;
+  /**
+   * Where the data map's databases and user pools are when not where its `aws` blocks say: the embedded
+   * stack's stand-ins. Unset in AWS, where a database is reached through its RDS Proxy with IAM
+   * authentication and a pool by its id.
+   */
+  stores?: LocalStores;
+}
+
+export interface LocalStores {
+  /** How to connect to the database the data map declares under this name (checked against the function's role). */
+  database(name: string): Promise<pg.ClientConfig>;
+  /** The id of the user pool the data map declares under this name. */
+  userPoolId(name: string): string;
 }
 
 /** A client factory that builds each class once, with `build`. */

@@ -82,7 +82,7 @@ export class PolicyEnforcer {
     const bucketEncryption = resources.resolve(stack.template.Resources[stack.ids.exportBucket]?.Properties?.BucketEncryption) as
       { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { KMSMasterKeyID?: string } }[] } | undefined;
     const exportKey = bucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID;
-    const sourceKey = (match: (s: DataMap['sources'][number]) => boolean) => dataMap.sources.find((s) => match(s) && s.kmsKeyArn)?.kmsKeyArn;
+    const sourceKey = (match: (s: DataMap['sources'][number]) => boolean) => dataMap.sources.flatMap((s) => ('kmsKeyArn' in s && s.kmsKeyArn && match(s) ? [s.kmsKeyArn] : []))[0];
     this.keys = {
       tableKey: (table) => (table === LOCAL_NAMES.jobsTable ? (jobsKey as string | undefined) : sourceKey((s) => s.type === 'dynamodb' && s.table === table)),
       objectKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : sourceKey((s) => s.type === 's3' && s.bucket === bucket)),

@@ -10,7 +10,7 @@ import {
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCognitoUser, type CognitoRead } from '../../lambdas/core/collect/cognito/cognito-user.ts';
+import { readCognitoUser, type CognitoRead } from '../../lambdas/core/collect/connectors/cognito/user.ts';
 import { startCognitoLocal } from '../../local/emulators.ts';
 
 const HOSTILE_NAME = 'Ana "the buyer" \u202eO\'Brien\n=HYPERLINK("x")';

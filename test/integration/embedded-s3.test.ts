@@ -3,7 +3,7 @@
 // still writes its last part. Before local/emulators.ts made puts and deletes take turns, the put's
 // file open failed with nobody listening and the uncaught exception ended the whole process.
 import { CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { encodeCopySourceKey } from '../../lambdas/core/collect/s3-source.ts';
+import { encodeCopySourceKey } from '../../lambdas/core/collect/connectors/s3/collector.ts';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '../../local/emulators.ts';

@@ -4,7 +4,7 @@
 // both engines give byte-identical output.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RAW_TEXT_TYPES, readPostgresPage, type PostgresRead } from '../../lambdas/core/collect/postgres/postgres-reader.ts';
+import { RAW_TEXT_TYPES, readPostgresPage, type PostgresRead } from '../../lambdas/core/collect/connectors/postgres/reader.ts';
 import { startPglite, type PostgresStandIn } from '../../local/postgres-stand-in.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
 

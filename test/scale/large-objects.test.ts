@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SOURCE_COLLECTORS } from '../../lambdas/core/collect/source-collectors.ts';
 import { collectSource, type CollectDeps, type CollectRequest } from '../../lambdas/core/collect/collect-source.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { JobStore } from '../../lambdas/core/jobs/job-store.ts';
@@ -52,7 +53,7 @@ describe('objects too large for CopyObject', () => {
     const s3 = store();
     const size = 6 * 1024 * MIB + 12345;
     s3.createSparse(UPLOADS, `users/${USER}/video.mov`, size);
-    const result = await collectSource(first, deps(s3), Date.now() + 60_000);
+    const result = await collectSource(first, deps(s3), Date.now() + 60_000, SOURCE_COLLECTORS);
     expect(result).toMatchObject({ done: true, records: 1 });
     const copies = s3.calls.filter((c) => c.name === 'UploadPartCopyCommand');
     expect(copies).toHaveLength(Math.ceil(size / (256 * MIB)));
@@ -91,7 +92,7 @@ describe('objects too large for CopyObject', () => {
     const calls: string[] = [];
     let request = first;
     for (let call = 0; call < 10; call += 1) {
-      const result = await collectSource(request, deps(s3, limits), clock + 1000);
+      const result = await collectSource(request, deps(s3, limits), clock + 1000, SOURCE_COLLECTORS);
       calls.push(result.cursor ?? 'done');
       request = result;
       if (result.done) break;
@@ -133,17 +134,17 @@ describe('objects too large for CopyObject', () => {
     }
     const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
     async function finish(s3: FileBackedS3, request: CollectRequest, clock: { now: number }) {
-      let result = await collectSource(request, deps(s3, limits(clock)), clock.now + 1000);
-      for (let call = 0; !result.done && call < 10; call += 1) result = await collectSource(result, deps(s3, limits(clock)), clock.now + 1000);
+      let result = await collectSource(request, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
+      for (let call = 0; !result.done && call < 10; call += 1) result = await collectSource(result, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       return result;
     }
 
     it('goes on after a resumed call failed half-way through its parts', async () => {
       const { s3, big } = seeded();
       const clock = { now: 0 };
-      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       expect(JSON.parse(cut.cursor ?? '{}')).toMatchObject({ copying: { nextPart: 5 } });
-      await expect(collectSource(cut, deps(s3, limits(clock), failing(s3, 'UploadPartCopyCommand', 2)), clock.now + 1000)).rejects.toThrow('internal error');
+      await expect(collectSource(cut, deps(s3, limits(clock), failing(s3, 'UploadPartCopyCommand', 2)), clock.now + 1000, SOURCE_COLLECTORS)).rejects.toThrow('internal error');
       const done = await finish(s3, cut, clock);
       expect(done).toMatchObject({ done: true, records: 2 });
       expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
@@ -154,9 +155,11 @@ describe('objects too large for CopyObject', () => {
     it('sees a copy a failed call had already completed', async () => {
       const { s3, big } = seeded();
       const clock = { now: 0 };
-      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       // This call completes the big copy, then fails copying the small object after it.
-      await expect(collectSource(cut, deps(s3, { ...limits(clock), now: () => new Date(0) }, failing(s3, 'CopyObjectCommand', 1)), 1000)).rejects.toThrow('internal error');
+      await expect(collectSource(cut, deps(s3, { ...limits(clock), now: () => new Date(0) }, failing(s3, 'CopyObjectCommand', 1)), 1000, SOURCE_COLLECTORS)).rejects.toThrow(
+        'internal error',
+      );
       const done = await finish(s3, cut, clock);
       expect(done).toMatchObject({ done: true, records: 2 });
       expect(sha(await read(s3.asClient(), stagedObjectKey(EXPORT_ID, 'attachments', 0)))).toBe(sha(big));
@@ -165,8 +168,8 @@ describe('objects too large for CopyObject', () => {
     it('ignores the ETags a later, lost call saved past its own cursor', async () => {
       const { s3, big } = seeded();
       const clock = { now: 0 };
-      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
-      const later = await collectSource(cut, deps(s3, limits(clock)), clock.now + 1000);
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
+      const later = await collectSource(cut, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       expect(JSON.parse(later.cursor ?? '{}')).toMatchObject({ copying: { nextPart: 9 } });
       // Its answer never reached the state machine: the retry has the earlier cursor.
       const done = await finish(s3, cut, clock);
@@ -177,7 +180,7 @@ describe('objects too large for CopyObject', () => {
     it('starts again when the object was replaced between calls, never mixing two versions', async () => {
       const { s3 } = seeded();
       const clock = { now: 0 };
-      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       const replaced = randomBytes(43 * MIB + 5); // the same size, other bytes
       writeFileSync(s3.path(UPLOADS, KEY), replaced);
       const done = await finish(s3, cut, clock);
@@ -190,7 +193,7 @@ describe('objects too large for CopyObject', () => {
     it('stages an object added before the cut copy, and copies the large one again under its own place', async () => {
       const { s3, big } = seeded();
       const clock = { now: 0 };
-      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000);
+      const cut = await collectSource(first, deps(s3, limits(clock)), clock.now + 1000, SOURCE_COLLECTORS);
       expect(JSON.parse(cut.cursor ?? '{}')).toMatchObject({ copying: { key: KEY } });
       // Listed between the cursor and the big object: it takes the big object's place in the sequence.
       const added = `users/${USER}/a-before.txt`;
@@ -237,7 +240,7 @@ describe('many small objects', () => {
     const keys = Array.from({ length: 100 }, (_, i) => `users/${USER}/photos/p-${String(i).padStart(3, '0')}.jpg`);
     keys.forEach((key, i) => put(s3, key, `photo ${i}`));
     const { client, seen } = counting(s3);
-    const result = await collectSource(first, deps(s3, {}, client), Date.now() + 60_000);
+    const result = await collectSource(first, deps(s3, {}, client), Date.now() + 60_000, SOURCE_COLLECTORS);
     expect(result).toMatchObject({ done: true, records: 100 });
     expect(seen.most).toBe(16);
     const lines = (await read(client, partKey(EXPORT_ID, 'attachments', 0)))
@@ -256,10 +259,10 @@ describe('many small objects', () => {
     keys.forEach((key, i) => put(s3, key, `file ${i}`));
     // The clock passes the deadline once 20 copies have started.
     const { client, seen } = counting(s3);
-    const cut = await collectSource(first, deps(s3, { now: () => new Date(seen.started >= 20 ? 100 : 0) }, client), 50);
+    const cut = await collectSource(first, deps(s3, { now: () => new Date(seen.started >= 20 ? 100 : 0) }, client), 50, SOURCE_COLLECTORS);
     expect(cut.done).toBe(false);
     expect(cut.records).toBe(20);
-    const rest = await collectSource({ ...cut, cursor: cut.cursor }, deps(s3, {}, client), Date.now() + 60_000);
+    const rest = await collectSource({ ...cut, cursor: cut.cursor }, deps(s3, {}, client), Date.now() + 60_000, SOURCE_COLLECTORS);
     expect(rest).toMatchObject({ done: true, records: 40 });
     const parts = await Promise.all([0, 1].map((part) => read(client, partKey(EXPORT_ID, 'attachments', part))));
     const listed = parts.flatMap((part) => part.toString('utf8').trim().split('\n'));

@@ -139,12 +139,12 @@ describe('parseDataMap', () => {
   });
 
   it('refuses a source of an unknown type', () => {
-    expect(problemsOf(mapWith({ type: 'rds' }))).toEqual(['  - sources[1] ("messages").type: must have "type" "dynamodb" or "s3"']);
+    expect(problemsOf(mapWith({ type: 'rds' }))).toEqual(['  - sources[1] ("messages").type: must have "type" "dynamodb", "s3", "postgres" or "cognito"']);
   });
 
   it('refuses a source without a type', () => {
     const { type: _type, ...untyped } = messages;
-    expect(problemsOf({ sources: [profile, untyped] })).toEqual(['  - sources[1] ("messages").type: must have "type" "dynamodb" or "s3"']);
+    expect(problemsOf({ sources: [profile, untyped] })).toEqual(['  - sources[1] ("messages").type: must have "type" "dynamodb", "s3", "postgres" or "cognito"']);
   });
 
   it('refuses a recipient pointing at a missing source', () => {

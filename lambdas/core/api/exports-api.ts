@@ -4,7 +4,7 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import * as z from 'zod';
-import { userQuery } from '../collect/dynamodb-source.ts';
+import { userQuery } from '../collect/connectors/dynamodb/collector.ts';
 import { accountSource, type DataMap } from '../data-map/data-map.ts';
 import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { ConflictError, CooldownError, ExpiredError, ExportInProgressError, NotFoundError } from '../platform/errors.ts';

@@ -10,7 +10,7 @@
 // the archive goes on in its next part, exactly as if a size limit had been reached there. An archive
 // of any size is then a run of calls, each of which writes at most what one call can.
 import { PathAllocator } from './archive-paths.ts';
-import { findSource } from '../data-map/data-map.ts';
+import { connectorOf, findSource } from '../data-map/data-map.ts';
 import { ArchiveWriteError } from '../platform/errors.ts';
 import type { Format } from '../data-map/identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
@@ -98,7 +98,9 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       const at = saved && index === saved.at.source ? saved.at : { source: index };
       const parts = Array.from({ length: collected.nextPart }, (_, i) => partKey(request.exportId, source.id, i));
       const records =
-        source.type === 'dynamodb' ? await writeRecordFiles(source, parts, collected.records, request.formats, at, writing) : await writeObjectFiles(source, parts, at, writing);
+        connectorOf(source).output === 'records'
+          ? await writeRecordFiles(source, parts, collected.records, request.formats, at, writing)
+          : await writeObjectFiles(source, parts, at, writing);
       if (records !== collected.records) {
         throw new ArchiveWriteError(
           `Source "${source.id}" staged ${records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,

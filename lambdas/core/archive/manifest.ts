@@ -1,6 +1,7 @@
 // manifest.json (docs/architecture.md): what the archive holds, and proof of it (bytes and sha256 of every file).
 import type { Format } from '../data-map/identifiers.ts';
 import type { Category } from '../data-map/privacy-policy.ts';
+import type { SourceType } from '../collect/connectors/schemas.ts';
 
 export interface ManifestFile {
   path: string;
@@ -29,11 +30,11 @@ export interface ManifestFile {
 export interface ManifestSource {
   sourceId: string;
   category: Category;
-  type: 'dynamodb' | 's3';
+  type: SourceType;
   description?: string;
   /** Every source in an archive is complete: an export with a failed source fails as a whole. */
   status: 'complete';
-  /** Records (DynamoDB items, or S3 objects) exported. */
+  /** Records (items, rows, identities, or files of an S3 source) exported. */
   records: number;
 }
 

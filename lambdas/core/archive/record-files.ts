@@ -3,7 +3,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { csvHeader, orderColumns } from '../values/attribute-values.ts';
 import { CsvRows } from './csv/csv-rows.ts';
-import type { Source } from '../data-map/data-map.ts';
+import { keyColumnsOf, type Source } from '../data-map/data-map.ts';
 import { ArchiveWriteError } from '../platform/errors.ts';
 import type { Format } from '../data-map/identifiers.ts';
 import { columnsKey } from '../storage/object-keys.ts';
@@ -22,7 +22,7 @@ export async function writeRecordFiles(
   { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing,
 ) {
   const base = `${source.category}/${source.id}`;
-  const keyAttributes = source.type === 'dynamodb' ? [source.partitionKey, ...(source.sortKey ? [source.sortKey] : [])] : [];
+  const keyAttributes = keyColumnsOf(source);
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
   const records = (format: Format) => files.filter((file) => file.sourceId === source.id && file.format === format).reduce((sum, file) => sum + (file.records ?? 0), 0);
   // The CSV's columns; every part's list is read even without CSV, as the proof that the part holds

@@ -6,7 +6,10 @@ import type { DataMap } from '../data-map/data-map.ts';
 import type { Clock } from '../platform/clock.ts';
 import { SourceReadError, SourceUnavailableError } from '../platform/errors.ts';
 import type { JobStore } from '../jobs/job-store.ts';
-import type { ExportBucket } from '../storage/export-bucket.ts';
+import { putObject, StagingWriter, type ExportBucket } from '../storage/export-bucket.ts';
+import { columnsKey, partKey } from '../storage/object-keys.ts';
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import type pg from 'pg';
 
 export interface CollectRequest {
   exportId: string;
@@ -32,6 +35,10 @@ export interface CollectDeps {
   dataMap: DataMap;
   /** The clock deadlines are read against (the handler's). */
   now: Clock;
+  /** Connects to a database the data map declares (CollectDatabaseSource only): the collector ends the client. */
+  connectDatabase?: (database: string) => Promise<pg.ClientBase & { end(): Promise<void> }>;
+  /** The Cognito client and the id of each pool the data map declares (CollectSource only). */
+  cognito?: { client: CognitoIdentityProviderClient; userPoolId(pool: string): string };
   /** Objects up to this size are copied with one CopyObject (S3's limit for it, 5 GiB, by default). */
   copyLimitBytes?: number;
   /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
@@ -69,3 +76,34 @@ export async function readPage<T>(sourceId: string, read: () => Promise<T>, kind
 
 /** Milliseconds since the epoch by the collector's clock, to compare with a deadline. */
 export const nowMs = (deps: Pick<CollectDeps, 'now'>): number => deps.now().getTime();
+
+/**
+ * One staging part of records: export-JSON lines and, beside it, the columns they hold (the CSV's).
+ * Nothing is written for a call that read no records, so parts are only ever the ones with data.
+ */
+export class RecordPart {
+  private writer: StagingWriter | undefined;
+  private readonly columns = new Set<string>();
+  records = 0;
+
+  constructor(
+    private readonly bucket: ExportBucket,
+    private readonly request: CollectRequest,
+  ) {}
+
+  async write(lines: string, records: number, columns: Iterable<string>): Promise<void> {
+    if (records === 0) return;
+    this.writer ??= new StagingWriter(this.bucket, partKey(this.request.exportId, this.request.sourceId, this.request.nextPart));
+    await this.writer.write(lines);
+    for (const column of columns) this.columns.add(column);
+    this.records += records;
+  }
+
+  /** Finishes the part; the request's next part number after it. */
+  async close(): Promise<number> {
+    if (!this.writer) return this.request.nextPart;
+    await this.writer.close();
+    await putObject(this.bucket, columnsKey(this.request.exportId, this.request.sourceId, this.request.nextPart), JSON.stringify([...this.columns]), 'application/json');
+    return this.request.nextPart + 1;
+  }
+}

@@ -3,62 +3,23 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { DataMapError } from '../platform/errors.ts';
+import { CONNECTORS } from '../collect/connectors/schemas.ts';
+import type { CognitoSource, UserPool } from '../collect/connectors/cognito/schema.ts';
+import type { DynamoDbSource } from '../collect/connectors/dynamodb/schema.ts';
+import type { PostgresDatabase, PostgresSource } from '../collect/connectors/postgres/schema.ts';
+import type { S3Source } from '../collect/connectors/s3/schema.ts';
+import { attributeName, identifier, type ConnectorSchema, type Problem } from './connector.ts';
 import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPolicy } from './privacy-policy.ts';
 
-const PLACEHOLDER = '{userId}';
-const attributeName = z.string().min(1, 'must not be empty').max(255);
-const identifier = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
+const sourceSchemas = CONNECTORS.map((connector) => connector.source) as unknown as [ZodSource<(typeof CONNECTORS)[number]>, ...ZodSource<(typeof CONNECTORS)[number]>[]];
+type ZodSource<C> = C extends { source: infer S } ? S : never;
 
-const keyTemplate = z
-  .string()
-  .refine((t) => t.includes(PLACEHOLDER), `must contain ${PLACEHOLDER}, or every user would read the same data`)
-  .refine((t) => !/\{(?!userId\})[^}]*\}/.test(t), `may use only the placeholder ${PLACEHOLDER}`);
-
-const kmsKeyArn = z.string().regex(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN');
-
-const commonFields = {
-  id: identifier,
-  category: z.enum(CATEGORIES, { message: `must be one of: ${CATEGORIES.join(', ')}` }),
-  description: z.string().min(1).optional(),
-};
-
-const dynamoDbSource = z
-  .object({
-    ...commonFields,
-    type: z.literal('dynamodb'),
-    table: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)'),
-    index: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB index name')
-      .optional(),
-    partitionKey: attributeName,
-    keyTemplate,
-    sortKey: attributeName.optional(),
-    sortKeyPrefix: z.string().min(1).optional(),
-    /** Attributes never exported. */
-    exclude: z.array(attributeName).optional(),
-    /** When set, only these attributes are exported (an allow-list, for sensitive sources such as payment). */
-    include: z.array(attributeName).min(1).optional(),
-    kmsKeyArn: kmsKeyArn.optional(),
-  })
-  .strict();
-
-const s3Source = z
-  .object({
-    ...commonFields,
-    type: z.literal('s3'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-    prefix: keyTemplate.refine(
-      (p) => p.endsWith('/') && p.indexOf(PLACEHOLDER) + PLACEHOLDER.length < p.length && p[p.indexOf(PLACEHOLDER) + PLACEHOLDER.length] === '/',
-      `must have "/" right after ${PLACEHOLDER} and end with "/", so user "u-1" never matches "u-10"`,
-    ),
-    kmsKeyArn: kmsKeyArn.optional(),
-  })
-  .strict();
-
-const source = z.discriminatedUnion('type', [dynamoDbSource, s3Source], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'must have "type" "dynamodb" or "s3"' : undefined),
+const source = z.discriminatedUnion('type', sourceSchemas, {
+  error: (issue) => (issue.code === 'invalid_union' ? `must have "type" ${CONNECTORS.slice(0, -1).map((c) => `"${c.type}"`).join(', ')} or "${CONNECTORS.at(-1)?.type}"` : undefined),
 });
+
+/** The top-level fields the store types add (databases, userPools). */
+const connectorFields = Object.assign({}, ...CONNECTORS.map((c) => ('mapFields' in c ? c.mapFields : {}))) as Record<string, z.ZodType>;
 
 const categoryPolicySchema = z
   .object({
@@ -76,6 +37,7 @@ const dataMapSchema = z
     $schema: z.string().optional(),
     description: z.string().optional(),
     sources: z.array(source).min(1, 'must list at least one source'),
+    ...Object.fromEntries(Object.entries(connectorFields).map(([name, schema]) => [name, schema.optional()])),
     categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicySchema).optional(),
     /** Where the user's email address lives, for exports started without one (support, CLI). */
     recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
@@ -91,15 +53,13 @@ const dataMapSchema = z
   })
   .strict();
 
-export type DynamoDbSource = z.infer<typeof dynamoDbSource>;
-export type S3Source = z.infer<typeof s3Source>;
-export type Source = DynamoDbSource | S3Source;
-export type DataMap = z.infer<typeof dataMapSchema>;
-
-interface Problem {
-  path: PropertyKey[];
-  message: string;
-}
+export type { DynamoDbSource, S3Source, PostgresSource, CognitoSource };
+export type Source = DynamoDbSource | S3Source | PostgresSource | CognitoSource;
+export type DataMap = Omit<z.infer<typeof dataMapSchema>, 'sources'> & {
+  sources: Source[];
+  databases?: Record<string, PostgresDatabase>;
+  userPools?: Record<string, UserPool>;
+};
 
 /**
  * Rules that relate fields to each other. They run on the raw value, not as zod refinements, because
@@ -115,18 +75,10 @@ function crossFieldProblems(value: unknown): Problem[] {
     if (!s || typeof s !== 'object') return;
     if (seen.has(s.id)) problems.push({ path: ['sources', i, 'id'], message: `duplicates source id "${String(s.id)}"` });
     seen.add(s.id);
-    if (s.type !== 'dynamodb') return;
-    const exclude = Array.isArray(s.exclude) ? (s.exclude as unknown[]) : undefined;
-    if (s.sortKeyPrefix !== undefined && s.sortKey === undefined) {
-      problems.push({ path: ['sources', i, 'sortKeyPrefix'], message: 'needs "sortKey" to name the attribute the prefix applies to' });
-    }
-    if (s.include !== undefined && exclude !== undefined) {
-      problems.push({ path: ['sources', i, 'exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
-    }
-    for (const key of [s.partitionKey, s.sortKey]) {
-      if (typeof key === 'string' && exclude?.includes(key)) {
-        problems.push({ path: ['sources', i, 'exclude'], message: `cannot exclude the key attribute "${key}"` });
-      }
+    const connector = CONNECTORS.find((c) => c.type === s.type);
+    const rules = (connector as { problems?: ConnectorSchema['problems'] } | undefined)?.problems;
+    if (rules) {
+      for (const problem of rules(s, map)) problems.push({ path: ['sources', i, ...problem.path], message: problem.message });
     }
   });
   if (map.recipient && typeof map.recipient === 'object') {
@@ -202,8 +154,21 @@ export function recipientOf(map: DataMap): { source: DynamoDbSource; attribute: 
   return source.type === 'dynamodb' ? { source, attribute: map.recipient.attribute } : undefined;
 }
 
-export function renderKeyTemplate(template: string, userId: string): string {
-  return template.split(PLACEHOLDER).join(userId);
+export { renderKeyTemplate } from './connector.ts';
+
+/** The CSV columns that come first for a source, in order, that its export holds (an excluded one does not). */
+export function keyColumnsOf(source: Source): string[] {
+  const keys = (connectorOf(source).keyColumns as (s: Source) => string[])(source);
+  const exclude = 'exclude' in source ? source.exclude : undefined;
+  const include = 'include' in source ? source.include : undefined;
+  return keys.filter((k) => !exclude?.includes(k) && (!include || include.includes(k)));
+}
+
+/** What the data map knows of a source's store type. */
+export function connectorOf(source: Pick<Source, 'type'>): (typeof CONNECTORS)[number] {
+  const connector = CONNECTORS.find((c) => c.type === source.type);
+  if (!connector) throw new DataMapError(`No store type "${source.type}".`);
+  return connector;
 }
 
 export function categoryPolicy(map: DataMap, category: Category): CategoryPolicy {

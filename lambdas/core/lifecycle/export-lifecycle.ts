@@ -5,7 +5,7 @@ import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
 import type { BuiltArchive } from '../archive/build-archive.ts';
-import { userQuery } from '../collect/dynamodb-source.ts';
+import { userQuery } from '../collect/connectors/dynamodb/collector.ts';
 import { recipientOf, selectSources, type DataMap } from '../data-map/data-map.ts';
 import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { InvalidRequestError } from '../platform/errors.ts';

@@ -3,7 +3,7 @@
 // user id and the cursor are always parameters, and the page says for each row whether its key equals
 // the previous row's by the column types' own equality (2.0 = 2.00, citext), so a key that is not
 // unique is found even where its text differs.
-import { SourceUnavailableError } from '../../platform/errors.ts';
+import { SourceUnavailableError } from '../../../platform/errors.ts';
 
 export interface PostgresQuerySource {
   id: string;

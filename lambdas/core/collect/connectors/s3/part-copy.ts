@@ -10,11 +10,11 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { S3Source } from '../data-map/data-map.ts';
-import { copyPartsKey } from '../storage/object-keys.ts';
-import { putObject, readJson } from '../storage/export-bucket.ts';
-import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
-import { nowMs, readPage, type CollectDeps } from './reading.ts';
+import type { S3Source } from '../../../data-map/data-map.ts';
+import { copyPartsKey } from '../../../storage/object-keys.ts';
+import { putObject, readJson } from '../../../storage/export-bucket.ts';
+import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../../../storage/multipart-upload.ts';
+import { nowMs, readPage, type CollectDeps } from '../../reading.ts';
 
 /** A large object's parts: 256 MiB is ~2 s of S3's copying each, so a deadline is never far off. */
 const COPY_PART_BYTES = 256 * MIB;

@@ -1,48 +1,38 @@
 // A DynamoDB source: the user's items, a Query page at a time, staged as export-JSON lines with the
 // attribute names each part saw (the CSV's columns).
 import { QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { itemToJson, projectItem } from '../values/attribute-values.ts';
-import { renderKeyTemplate, type DynamoDbSource } from '../data-map/data-map.ts';
-import { SourceReadError } from '../platform/errors.ts';
-import { columnsKey, partKey } from '../storage/object-keys.ts';
-import { putObject, StagingWriter } from '../storage/export-bucket.ts';
-import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+import { itemToJson, projectItem } from '../../../values/attribute-values.ts';
+import { renderKeyTemplate } from '../../../data-map/connector.ts';
+import type { DynamoDbSource } from './schema.ts';
+import { SourceReadError } from '../../../platform/errors.ts';
+import { nowMs, readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
 
 export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = () => nowMs(deps);
   const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
   const query = userQuery(source, request.userId);
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
-  let writer: StagingWriter | undefined;
-  let records = request.records;
-  const columns = new Set<string>();
+  const part = new RecordPart(deps.exportBucket, request);
   do {
     const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
     const items = page.Items ?? [];
-    if (items.length > 0) {
-      let lines = '';
-      for (const item of items) {
-        // Query cannot return another partition, but this is personal data: prove it for every item.
-        if (item[source.partitionKey]?.S !== keyValue) {
-          throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
-        }
-        lines += itemToJson(projectItem(item, source), columns) + '\n';
+    let lines = '';
+    const columns = new Set<string>();
+    for (const item of items) {
+      // Query cannot return another partition, but this is personal data: prove it for every item.
+      if (item[source.partitionKey]?.S !== keyValue) {
+        throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
       }
-      writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
-      await writer.write(lines);
-      records += items.length;
+      lines += itemToJson(projectItem(item, source), columns) + '\n';
     }
+    await part.write(lines, items.length, columns);
     cursor = page.LastEvaluatedKey;
   } while (cursor && now() < deadline);
-  if (writer) {
-    await writer.close();
-    await putObject(deps.exportBucket, columnsKey(request.exportId, source.id, request.nextPart), JSON.stringify([...columns]), 'application/json');
-  }
   return {
     ...request,
     cursor: cursor ? JSON.stringify(cursor) : null,
-    nextPart: writer ? request.nextPart + 1 : request.nextPart,
-    records,
+    nextPart: await part.close(),
+    records: request.records + part.records,
     done: cursor === undefined,
   };
 }

@@ -1,13 +1,13 @@
 // An S3 source: the user's objects, listed in S3's byte order and copied into staging inside S3, small
 // ones sixteen at a time, large ones part by part across calls (s3-part-copy.ts).
 import { CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { renderKeyTemplate, type S3Source } from '../data-map/data-map.ts';
-import { SourceReadError } from '../platform/errors.ts';
-import { partKey, stagedObjectKey } from '../storage/object-keys.ts';
-import { StagingWriter } from '../storage/export-bucket.ts';
-import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../storage/multipart-upload.ts';
-import { abandonCopy, copyInParts, type ListedObject, type PartCopy } from './s3-part-copy.ts';
-import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from './reading.ts';
+import { renderKeyTemplate, type S3Source } from '../../../data-map/data-map.ts';
+import { SourceReadError } from '../../../platform/errors.ts';
+import { partKey, stagedObjectKey } from '../../../storage/object-keys.ts';
+import { StagingWriter } from '../../../storage/export-bucket.ts';
+import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../../../storage/multipart-upload.ts';
+import { abandonCopy, copyInParts, type ListedObject, type PartCopy } from './part-copy.ts';
+import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
 const COPY_LIMIT_BYTES = 5 * 1024 * MIB;

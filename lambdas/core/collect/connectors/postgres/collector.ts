@@ -2,11 +2,12 @@
 // staged as export-JSON lines with the columns each part saw, exactly as a DynamoDB source's items are,
 // so the archive's JSON and CSV follow the same rules. The cursor is the last row's orderBy values.
 import type pg from 'pg';
-import { putObject, StagingWriter, type ExportBucket } from '../../storage/export-bucket.ts';
-import { columnsKey, partKey } from '../../storage/object-keys.ts';
-import type { Clock } from '../../platform/clock.ts';
-import { readPage, type CollectRequest, type CollectResult, type StoreErrorKind } from '../reading.ts';
-import { readPostgresPage, type PostgresRead } from './postgres-reader.ts';
+import type { ExportBucket } from '../../../storage/export-bucket.ts';
+import type { Clock } from '../../../platform/clock.ts';
+import { SourceUnavailableError } from '../../../platform/errors.ts';
+import { readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type StoreErrorKind } from '../../reading.ts';
+import type { PostgresSource } from './schema.ts';
+import { readPostgresPage, type PostgresRead } from './reader.ts';
 
 /** Rows per page: a few MB of JSON at most for rows of ordinary width. */
 export const POSTGRES_PAGE_ROWS = 1000;
@@ -40,10 +41,8 @@ export async function collectPostgres(source: PostgresRead & { database: string 
   const now = () => deps.now().getTime();
   const limit = deps.pageRows ?? POSTGRES_PAGE_ROWS;
   let client: Awaited<ReturnType<PostgresDeps['connect']>> | undefined;
-  let writer: StagingWriter | undefined;
+  const part = new RecordPart(deps.exportBucket, request);
   let cursor = request.cursor;
-  let records = request.records;
-  const columns = new Set<string>();
   // Only the store's own failures become source errors; a failed write to staging stays what it is.
   const fromStore = <T>(read: () => Promise<T>): Promise<T> => readPage(source.id, read, postgresErrorKind);
   try {
@@ -52,20 +51,18 @@ export async function collectPostgres(source: PostgresRead & { database: string 
     do {
       const statementTimeoutMs = Math.max(1000, Math.min(deps.statementTimeoutMs ?? 60_000, deadline - now()));
       const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs }));
-      if (page.rows > 0) {
-        writer ??= new StagingWriter(deps.exportBucket, partKey(request.exportId, source.id, request.nextPart));
-        await writer.write(page.lines);
-        for (const column of page.columns) columns.add(column);
-        records += page.rows;
-      }
+      await part.write(page.lines, page.rows, page.columns);
       cursor = page.cursor;
     } while (cursor !== null && now() < deadline);
   } finally {
     await client?.end().catch(() => undefined);
   }
-  if (writer) {
-    await writer.close();
-    await putObject(deps.exportBucket, columnsKey(request.exportId, source.id, request.nextPart), JSON.stringify([...columns]), 'application/json');
-  }
-  return { ...request, cursor, nextPart: writer ? request.nextPart + 1 : request.nextPart, records, done: cursor === null };
+  return { ...request, cursor, nextPart: await part.close(), records: request.records + part.records, done: cursor === null };
+}
+
+/** The collector as CollectDatabaseSource runs it, with the connection its Runtime gives. */
+export function collectPostgresSource(source: PostgresSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+  const connect = deps.connectDatabase;
+  if (!connect) throw new SourceUnavailableError(source.id, `Source "${source.id}" reads a database, which only CollectDatabaseSource can connect to.`);
+  return collectPostgres(source, request, { exportBucket: deps.exportBucket, connect, now: deps.now }, deadline);
 }

@@ -4,7 +4,9 @@
 // shape, so no user id can widen it.
 import {
   AdminGetUserCommand,
+  AdminListDevicesCommand,
   AdminListGroupsForUserCommand,
+  AdminListUserAuthEventsCommand,
   ListUsersCommand,
   type AdminGetUserCommandOutput,
   type CognitoIdentityProviderClient,
@@ -18,6 +20,8 @@ export interface CognitoRead {
   match: 'username' | 'sub';
   /** Attributes never exported (a risk score, say). */
   exclude?: string[];
+  /** Devices and sign-in events, read only when asked (AWS answers them; cognito-local cannot). */
+  details?: ('devices' | 'authEvents')[];
 }
 
 /** What Cognito accepts as a username (1 to 128 letters, marks, symbols, digits or punctuation): anything else names nobody. */
@@ -77,12 +81,56 @@ export async function readCognitoUser(client: CognitoIdentityProviderClient, sou
       enabled: user.UserMFASettingList ?? [],
       options: (user.MFAOptions ?? []).map((o) => ({ deliveryMedium: o.DeliveryMedium ?? null, attributeName: o.AttributeName ?? null })),
     },
-    groups: groups.map((g) => ({
-      name: g.GroupName ?? null,
-      description: g.Description ?? null,
-      precedence: g.Precedence ?? null,
-      createdAt: iso(g.CreationDate),
-      modifiedAt: iso(g.LastModifiedDate),
-    })),
+    groups: groups.flatMap((g) => (g.GroupName === undefined ? [] : [g.GroupName])),
+    ...(source.details?.includes('devices') ? { devices: await devicesOf(client, source.userPoolId, user.Username ?? username, excluded) } : {}),
+    ...(source.details?.includes('authEvents') ? { authEvents: await authEventsOf(client, source.userPoolId, user.Username ?? username) } : {}),
   };
+}
+
+async function devicesOf(client: CognitoIdentityProviderClient, userPoolId: string, username: string, excluded: Set<string>): Promise<Record<string, unknown>[]> {
+  const devices: Record<string, unknown>[] = [];
+  let next: string | undefined;
+  do {
+    const page = await client.send(new AdminListDevicesCommand({ UserPoolId: userPoolId, Username: username, PaginationToken: next, Limit: 60 }));
+    for (const device of page.Devices ?? []) {
+      const attributes = Object.fromEntries((device.DeviceAttributes ?? []).flatMap((a) => (a.Name === undefined || excluded.has(a.Name) ? [] : [[a.Name, a.Value ?? null]])));
+      devices.push({
+        key: device.DeviceKey ?? null,
+        attributes,
+        createdAt: iso(device.DeviceCreateDate),
+        modifiedAt: iso(device.DeviceLastModifiedDate),
+        lastAuthenticatedAt: iso(device.DeviceLastAuthenticatedDate),
+      });
+    }
+    next = page.PaginationToken;
+  } while (next);
+  return devices;
+}
+
+async function authEventsOf(client: CognitoIdentityProviderClient, userPoolId: string, username: string): Promise<Record<string, unknown>[]> {
+  const events: Record<string, unknown>[] = [];
+  let next: string | undefined;
+  do {
+    const page = await client.send(new AdminListUserAuthEventsCommand({ UserPoolId: userPoolId, Username: username, NextToken: next, MaxResults: 60 }));
+    for (const event of page.AuthEvents ?? []) {
+      events.push({
+        id: event.EventId ?? null,
+        type: event.EventType ?? null,
+        at: iso(event.CreationDate),
+        response: event.EventResponse ?? null,
+        risk: event.EventRisk ? { level: event.EventRisk.RiskLevel ?? null, decision: event.EventRisk.RiskDecision ?? null } : null,
+        context: event.EventContextData
+          ? {
+              ipAddress: event.EventContextData.IpAddress ?? null,
+              device: event.EventContextData.DeviceName ?? null,
+              city: event.EventContextData.City ?? null,
+              country: event.EventContextData.Country ?? null,
+            }
+          : null,
+        challenges: (event.ChallengeResponses ?? []).map((c) => ({ name: c.ChallengeName ?? null, response: c.ChallengeResponse ?? null })),
+      });
+    }
+    next = page.NextToken;
+  } while (next);
+  return events;
 }

@@ -2,9 +2,9 @@
 // READ ONLY transaction with a statement timeout, the user id always a bind parameter. Each page comes
 // back as export-JSON lines (postgres-values.ts) with the cursor of its last row.
 import type pg from 'pg';
-import { SourceUnavailableError } from '../../platform/errors.ts';
-import { pageQuery } from './postgres-sql.ts';
-import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './postgres-values.ts';
+import { SourceUnavailableError } from '../../../platform/errors.ts';
+import { pageQuery } from './sql.ts';
+import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './values.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
 export interface PostgresRead {

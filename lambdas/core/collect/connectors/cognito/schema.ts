@@ -1,0 +1,56 @@
+// A Cognito source: the user's identity in a user pool (attributes, status, groups, MFA settings), one
+// record. The pools its sources name are declared once, at the top of the map, with their ids in AWS.
+import * as z from 'zod';
+import { attributeName, awsSettings, commonFields, connectorSchema, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
+
+const pool = z
+  .object({
+    /** Only synth and deploy need it; the embedded stack creates its own pool. */
+    aws: z
+      .object({ userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must be a user pool id such as us-east-1_AbC123') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type UserPool = z.infer<typeof pool>;
+
+/** What else of a user the pool can tell, when the data map asks (calls cognito-local cannot answer). */
+export const COGNITO_DETAILS = ['devices', 'authEvents'] as const;
+
+const source = z
+  .object({
+    ...commonFields,
+    type: z.literal('cognito'),
+    userPool: identifier,
+    /** How the user id names the Cognito user: as its username, or as its `sub` attribute. */
+    match: z.enum(['username', 'sub'], { message: 'must be "username" or "sub"' }),
+    /** Attributes never exported (a risk score, say). */
+    exclude: z.array(attributeName).optional(),
+    details: z.array(z.enum(COGNITO_DETAILS, { message: `must be one of: ${COGNITO_DETAILS.join(', ')}` })).optional(),
+  })
+  .strict();
+
+export type CognitoSource = z.infer<typeof source>;
+
+const DETAIL_ACTIONS: Record<(typeof COGNITO_DETAILS)[number], string> = { devices: 'cognito-idp:AdminListDevices', authEvents: 'cognito-idp:AdminListUserAuthEvents' };
+
+export const cognitoConnector = connectorSchema({
+  type: 'cognito',
+  source,
+  mapFields: { userPools: z.record(identifier, pool) },
+  problems: (raw, map): Problem[] => declaredProblem(raw, map, 'userPool', 'userPools'),
+  output: 'records',
+  keyColumns: () => ['username'],
+  collector: 'CollectSource',
+  grants(s, map, { partition, region, account }) {
+    const { userPoolId } = awsSettings<{ userPoolId: string }>(map, 'userPools', s.userPool, s.id);
+    const actions = [
+      'cognito-idp:AdminGetUser',
+      'cognito-idp:AdminListGroupsForUser',
+      ...(s.match === 'sub' ? ['cognito-idp:ListUsers'] : []),
+      ...(s.details ?? []).map((detail) => DETAIL_ACTIONS[detail]),
+    ];
+    return [{ actions, resources: [`arn:${partition}:cognito-idp:${region}:${account}:userpool/${userPoolId}`] }];
+  },
+});

@@ -1,0 +1,116 @@
+// What the data map knows of a store type (a connector, docs/architecture.md "Adding a store type"):
+// its source schema, the top-level fields it adds (databases, user pools), the rules that relate its
+// fields, how its records reach the archive, which function reads it, and the IAM grants that reading
+// needs. This half of a connector is plain data and zod, so every handler and the CDK app can load the
+// data map without bundling any store's client; the collector, in the same folder, does the reading.
+import * as z from 'zod';
+import { DataMapError } from '../platform/errors.ts';
+import { CATEGORIES } from './privacy-policy.ts';
+
+export const PLACEHOLDER = '{userId}';
+export const attributeName = z.string().min(1, 'must not be empty').max(255);
+export const identifier = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
+export const keyTemplate = z
+  .string()
+  .refine((t) => t.includes(PLACEHOLDER), `must contain ${PLACEHOLDER}, or every user would read the same data`)
+  .refine((t) => !/\{(?!userId\})[^}]*\}/.test(t), `may use only the placeholder ${PLACEHOLDER}`);
+
+export function renderKeyTemplate(template: string, userId: string): string {
+  return template.split(PLACEHOLDER).join(userId);
+}
+
+export const kmsKeyArn = z.string().regex(/^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key\/[\w-]+$/, 'must be a KMS key ARN');
+
+/** Fields every source has, whatever its store. */
+export const commonFields = {
+  id: identifier,
+  category: z.enum(CATEGORIES, { message: `must be one of: ${CATEGORIES.join(', ')}` }),
+  description: z.string().min(1).optional(),
+};
+
+/** A problem in a data map: where (a path into the file) and what. */
+export interface Problem {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** The parts of an ARN that depend on where the stack is deployed (CloudFormation tokens at synth). */
+export interface ArnScope {
+  partition: string;
+  region: string;
+  account: string;
+}
+
+/** One IAM statement a source needs, as data: the CDK app turns it into a PolicyStatement. */
+export interface Grant {
+  actions: string[];
+  resources: string[];
+  conditions?: Record<string, Record<string, string[]>>;
+  /** Why a resource holds a wildcard (cdk-nag is told, with this reason). */
+  wildcardReason?: string;
+}
+
+/**
+ * The step function that runs a source's collector. A database is read from inside its VPC, by a
+ * function of its own; every other store is read by CollectSource, outside any VPC.
+ */
+export type CollectorFunction = 'CollectSource' | 'CollectDatabaseSource';
+
+export interface ConnectorSchema<Type extends string = string, S extends { type: Type; id: string } = { type: Type; id: string }> {
+  type: Type;
+  /** The source's own fields, with `type` a literal: a member of the data map's discriminated union. */
+  source: z.ZodObject<{ type: z.ZodLiteral<Type> } & z.ZodRawShape>;
+  /** Top-level fields of the data map this store type adds (the databases or pools its sources name). */
+  mapFields?: Record<string, z.ZodType>;
+  /**
+   * Rules that relate a source's fields to each other and to the map (a database that is declared).
+   * They see the raw value, so a file shows all its problems at once; paths are relative to the source.
+   */
+  problems?(source: Record<string, unknown>, map: Record<string, unknown>): Problem[];
+  /** `records` become JSON and CSV files; `files` are copied as they are, under the source's folder. */
+  output: 'records' | 'files';
+  /** CSV columns that come first, in this order: the attributes that identify a record. */
+  keyColumns(source: S): string[];
+  collector: CollectorFunction;
+  /** What reading the source needs, for its function's role; `problems` at deploy (a missing aws block) throw. */
+  grants(source: S, map: Record<string, unknown>, scope: ArnScope): Grant[];
+}
+
+/** A connector's schema, typed by what its source schema parses to and by the function that collects it. */
+export function connectorSchema<Type extends string, Shape extends { type: z.ZodLiteral<Type> } & z.ZodRawShape, F extends CollectorFunction>(
+  definition: Omit<ConnectorSchema<Type, z.infer<z.ZodObject<Shape>> & { type: Type; id: string }>, 'source' | 'collector'> & { source: z.ZodObject<Shape>; collector: F },
+): typeof definition {
+  return definition;
+}
+
+/** Problems when `include` and `exclude` are both given or exclude a column the source cannot do without. */
+export function projectionProblems(source: Record<string, unknown>, required: unknown[]): Problem[] {
+  const problems: Problem[] = [];
+  const exclude = Array.isArray(source.exclude) ? (source.exclude as unknown[]) : undefined;
+  if (source.include !== undefined && exclude !== undefined) {
+    problems.push({ path: ['exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
+  }
+  for (const key of required) {
+    if (typeof key === 'string' && exclude?.includes(key)) problems.push({ path: ['exclude'], message: `cannot exclude the key attribute "${key}"` });
+  }
+  return problems;
+}
+
+/** A top-level entry a source names (`databases.marketplace`): a problem when the map does not declare it. */
+export function declaredProblem(source: Record<string, unknown>, map: Record<string, unknown>, field: string, mapField: string): Problem[] {
+  const name = source[field];
+  if (typeof name !== 'string') return [];
+  const declared = map[mapField];
+  if (declared !== null && typeof declared === 'object' && Object.hasOwn(declared, name)) return [];
+  const known = declared !== null && typeof declared === 'object' ? Object.keys(declared) : [];
+  return [{ path: [field], message: `names "${name}", which "${mapField}" does not declare${known.length > 0 ? ` (it declares ${known.map((k) => `"${k}"`).join(', ')})` : ''}` }];
+}
+
+/** The deploy-time settings of a declared entry (`databases.x.aws`), or a clear error that they are missing. */
+export function awsSettings<T>(map: Record<string, unknown>, mapField: string, name: string, sourceId: string): T {
+  const entry = (map[mapField] as Record<string, { aws?: T }> | undefined)?.[name];
+  if (!entry?.aws) {
+    throw new DataMapError(`Source "${sourceId}" reads ${mapField}.${name}, which has no "aws" block: deploying needs it (the embedded stack does not).`);
+  }
+  return entry.aws;
+}
