@@ -15,7 +15,12 @@ const sourceSchemas = CONNECTORS.map((connector) => connector.source) as unknown
 type ZodSource<C> = C extends { source: infer S } ? S : never;
 
 const source = z.discriminatedUnion('type', sourceSchemas, {
-  error: (issue) => (issue.code === 'invalid_union' ? `must have "type" ${CONNECTORS.slice(0, -1).map((c) => `"${c.type}"`).join(', ')} or "${CONNECTORS.at(-1)?.type}"` : undefined),
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? `must have "type" ${CONNECTORS.slice(0, -1)
+          .map((c) => `"${c.type}"`)
+          .join(', ')} or "${CONNECTORS.at(-1)?.type}"`
+      : undefined,
 });
 
 /** The top-level fields the store types add (databases, userPools). */
