@@ -11,7 +11,8 @@
 import { addAccountRecords } from './demo-account-records.ts';
 import { addActivityRecords } from './demo-activity-records.ts';
 import { addAttachments, addCommunicationRecords } from './demo-communication-records.ts';
-import { PEOPLE, userSeedContext, type Person, type Tables } from './demo-users.ts';
+import { identityOf, listingReviewStatements, MARKETPLACE_SCHEMA, marketplaceStatements } from './demo-marketplace-records.ts';
+import { DEMO_USER_ID, PEOPLE, userSeedContext, type Person, type Tables } from './demo-users.ts';
 import type { Seed } from './seed.ts';
 
 export { DEMO_USER_ID, DEMO_USERS } from './demo-users.ts';
@@ -27,12 +28,15 @@ function addUser(person: Person, tables: Tables, objects: Seed['objects']): void
   addAttachments(user);
 }
 
-/** The demo seed: every table and object the demo data map reads, for every demo user. */
+/** The demo seed: every table, object, database row and identity the demo data map reads, for every demo user. */
 export function buildDemoSeed(): Seed {
   const tables: Tables = {};
   const objects: Seed['objects'] = [];
   for (const person of PEOPLE) addUser(person, tables, objects);
+  const statements = PEOPLE.flatMap((person, i) => marketplaceStatements(person, i, person.id === DEMO_USER_ID));
   return {
+    postgres: { marketplace: [...MARKETPLACE_SCHEMA, ...statements, ...listingReviewStatements(PEOPLE)] },
+    cognito: { customers: PEOPLE.map((person) => identityOf(person, person.id === DEMO_USER_ID)) },
     tables,
     schemas: {
       // Read through an index, so its own key must be declared (the data map only names the index's keys).

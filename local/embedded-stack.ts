@@ -19,7 +19,7 @@ import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-t
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
 import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
-import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
+import type { LocalStores, Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
@@ -28,7 +28,17 @@ import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
-import { configurationOf, functionRuntime, lambdaInstances, operatorClients, type EmittedMetric, type LogEntry, type StackSettings } from './function-runtime.ts';
+import {
+  configurationOf,
+  functionRuntime,
+  lambdaInstances,
+  operatorClients,
+  type EmittedMetric,
+  type LocalEndpoints,
+  type LogEntry,
+  type StackSettings,
+} from './function-runtime.ts';
+import { startStandIns, type StandInOptions, type StandIns } from './stand-ins.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
@@ -68,6 +78,8 @@ export interface EmbeddedStackOptions extends StackSettings {
   logs?: (entry: LogEntry) => void;
   /** What time it is for every handler and the runner (retention, link expiry, cooldown, budgets); the system's by default. */
   clock?: Clock;
+  /** Starts each database's server (default PGlite); a test hands in Debian's PostgreSQL to compare the two. */
+  postgresServer?: StandInOptions['postgresServer'];
 }
 
 /** What a started stack is made of. */
@@ -77,7 +89,8 @@ interface StackParts {
   jobs: JobStore;
   workflow: LocalWorkflow;
   baseUrl: string;
-  endpoints: Emulators['endpoints'];
+  endpoints: LocalEndpoints;
+  standIns: StandIns;
   signer: LinkSigner;
   identity: LocalIdentityProvider;
   gateway: HttpGateway;
@@ -97,7 +110,9 @@ export class EmbeddedStack {
   readonly jobs: JobStore;
   readonly workflow: LocalWorkflow;
   readonly baseUrl: string;
-  readonly endpoints: Emulators['endpoints'];
+  readonly endpoints: LocalEndpoints;
+  /** The data map's databases and user pools, as their stand-ins serve them. */
+  readonly standIns: StandIns;
   /** The local link signer, so tests can mint tokens (expired ones, say) the way SendLink does. */
   readonly signer: LinkSigner;
   /** Signs users in (JWTs) and holds the support identity (SigV4), as the authorizers expect. */
@@ -125,6 +140,7 @@ export class EmbeddedStack {
       workflow: this.workflow,
       baseUrl: this.baseUrl,
       endpoints: this.endpoints,
+      standIns: this.standIns,
       signer: this.signer,
       identity: this.identity,
       gateway: this.gateway,
@@ -141,6 +157,7 @@ export class EmbeddedStack {
     const dataMap = loadDataMapFile(dataMapFile);
     const clock = options.clock ?? systemClock;
     let emulators: Promise<Emulators> | undefined;
+    let standInsStarting: Promise<StandIns> | undefined;
     const identity = new LocalIdentityProvider();
     const gateway = new HttpGateway({
       jwt: (authorization) => identity.verifyToken(authorization),
@@ -151,19 +168,26 @@ export class EmbeddedStack {
     });
     try {
       emulators = startEmulators();
-      const [synthesized, started] = await Promise.all([
+      standInsStarting = startStandIns(dataMap, `The data map file ${dataMapFile}`, { postgresServer: options.postgresServer });
+      const [synthesized, started, standIns] = await Promise.all([
         options.stackTemplate ?? synthesizedStack({ dataMapFile, senderEmail: LOCAL_SENDER, maxArchiveBytes: options.maxArchiveBytes }),
         emulators,
+        standInsStarting,
       ]);
-      const { endpoints } = started;
+      const endpoints: LocalEndpoints = { ...started.endpoints, cognito: standIns.cognitoEndpoint };
       const permissions = new PolicyEnforcer(synthesized, dataMap);
       const baseUrl = await gateway.listen(options.port ?? 0);
       const clients = operatorClients(endpoints);
       const metrics: EmittedMetric[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
       const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
+      // A function reaches a database only where its role may connect to it, as RDS Proxy's IAM authentication decides.
+      const stores = (_functionName: string): LocalStores => ({
+        database: (name) => Promise.resolve(standIns.database(name)),
+        userPoolId: (name) => standIns.userPoolId(name),
+      });
       const runtimeOf = (functionName: string) =>
-        functionRuntime(functionName, { endpoints, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
+        functionRuntime(functionName, { endpoints, stores, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
         partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
         sortKey: JOBS_TABLE_SCHEMA.sortKey,
@@ -210,6 +234,7 @@ export class EmbeddedStack {
         workflow,
         baseUrl,
         endpoints,
+        standIns,
         signer,
         identity,
         gateway,
@@ -224,7 +249,7 @@ export class EmbeddedStack {
             await workflow.drain();
             await gateway.close();
           } finally {
-            await started.close();
+            await Promise.allSettled([started.close(), standIns.close()]);
           }
         },
       });
@@ -232,6 +257,7 @@ export class EmbeddedStack {
       await gateway.close().catch(() => undefined);
       // The emulators may still be starting when synthesis failed: they stop once they have.
       await emulators?.then((started) => started.close()).catch(() => undefined);
+      await standInsStarting?.then((started) => started.close()).catch(() => undefined);
       throw error;
     }
   }
@@ -248,8 +274,10 @@ export class EmbeddedStack {
     return LOCAL_EXPORT_BUCKET;
   }
 
-  loadSeed(seed: Seed, origin?: string): Promise<{ items: number; objects: number }> {
-    return loadSeed(seed, this.dataMap, this.clients, origin);
+  /** Loads a seed into the emulators and stand-ins; the data map's PostgreSQL sources are then tried once, so a broken one fails here. */
+  async loadSeed(seed: Seed, origin = 'seed'): Promise<{ items: number; objects: number; statements: number; users: number }> {
+    const loaded = await loadSeed(seed, this.dataMap, this.clients, origin);
+    return { ...loaded, ...(await this.standIns.seed(seed, origin)) };
   }
 
   startExport(request: StartRequest): Promise<Job> {

@@ -4,6 +4,7 @@
 // gives it, and its logs and metrics go to the stack's sinks instead of stdout.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -12,7 +13,7 @@ import type { Clock } from '../lambdas/core/platform/clock.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../lambdas/core/jobs/job-store.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV, type Env } from '../lambdas/core/platform/config.ts';
 import { createObservability } from '../lambdas/core/platform/observability.ts';
-import { clientCache, type ClientClass, type ClientConfig, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
+import { clientCache, type ClientClass, type ClientConfig, type LocalStores, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
 import type { Emulators } from './emulators.ts';
 import { enforceClient, enforceSigner } from './iam/enforce.ts';
 import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
@@ -31,8 +32,13 @@ export interface EmittedMetric {
 /** A log line as a function wrote it (Powertools' JSON). */
 export type LogEntry = Record<string, unknown>;
 
+/** Where each emulated service answers; Cognito only when the data map declares user pools. */
+export type LocalEndpoints = Emulators['endpoints'] & { cognito?: string };
+
 export interface FunctionRuntimeOptions {
-  endpoints: Emulators['endpoints'];
+  endpoints: LocalEndpoints;
+  /** The data map's databases and pools, as their stand-ins serve them (checked against each function's role). */
+  stores?: (functionName: string) => LocalStores;
   /** Every configuration variable of the stack; the function sees those its template gives it. */
   configuration: Env;
   permissions: PolicyEnforcer;
@@ -88,13 +94,20 @@ export function configurationOf(options: StackSettings, given: { dataMapFile: st
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** The configuration that points a client at its emulator, as AWS_ENDPOINT_URL_<SERVICE> would. */
-export function localClientConfig(Client: ClientClass<SdkClient>, endpoints: Emulators['endpoints']): ClientConfig {
-  const endpoint = new Map<unknown, string>([
+export function localClientConfig(Client: ClientClass<SdkClient>, endpoints: LocalEndpoints): ClientConfig {
+  const endpoint = new Map<unknown, string | undefined>([
     [DynamoDBClient, endpoints.dynamodb],
     [S3Client, endpoints.s3],
     [SESv2Client, endpoints.ses],
+    [CognitoIdentityProviderClient, endpoints.cognito],
   ]).get(Client);
-  if (!endpoint) throw new Error(`The embedded stack has no stand-in for ${Client.name}; the Runtime's signer and workflow replace KMS and Step Functions.`);
+  if (!endpoint) {
+    throw new Error(
+      Client === CognitoIdentityProviderClient
+        ? 'The data map declares no userPools, so the embedded stack started no cognito-local.'
+        : `The embedded stack has no stand-in for ${Client.name}; the Runtime's signer and workflow replace KMS and Step Functions.`,
+    );
+  }
   return {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
@@ -108,7 +121,7 @@ export function localClientConfig(Client: ClientClass<SdkClient>, endpoints: Emu
 }
 
 /** The stack's own clients, which set up tables and seed data as an operator would; they are no function's. */
-export function operatorClients(endpoints: Emulators['endpoints']): { dynamodb: DynamoDBClient; s3: S3Client } {
+export function operatorClients(endpoints: LocalEndpoints): { dynamodb: DynamoDBClient; s3: S3Client } {
   return { dynamodb: new DynamoDBClient(localClientConfig(DynamoDBClient, endpoints)), s3: new S3Client(localClientConfig(S3Client, endpoints)) };
 }
 
@@ -134,6 +147,7 @@ export function functionRuntime(functionName: string, options: FunctionRuntimeOp
     metrics,
     tracer,
     clock: options.clock,
+    stores: options.stores?.(functionName),
     signer: enforceSigner(options.signer, functionName, options.permissions),
     client: clientCache((Client) => {
       const client = enforceClient(tracer.captureAWSv3Client(new Client(localClientConfig(Client, options.endpoints))), functionName, options.permissions);

@@ -58,8 +58,26 @@ const attributeValue: z.ZodType<WireValue> = z.unknown().superRefine((value, ctx
 const keySchema = z.object({ partitionKey: z.string().min(1), sortKey: z.string().min(1).optional() }).strict();
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name');
 
+const storeName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a name the data map declares');
+
+/** A user of a Cognito pool, as the seed gives it: created with its attributes, in its groups, enabled or not. */
+const cognitoUser = z
+  .object({
+    username: z.string().min(1).max(128),
+    attributes: z.record(z.string().min(1).max(64), z.string().max(2048)).default({}),
+    groups: z.array(z.string().min(1).max(128)).default([]),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export type SeedCognitoUser = z.infer<typeof cognitoUser>;
+
 const seedSchema = z
   .object({
+    /** SQL statements per database of the data map, run in order before the export. */
+    postgres: z.record(storeName, z.array(z.string().min(1, 'must not be empty'))).optional(),
+    /** Users per user pool of the data map. */
+    cognito: z.record(storeName, z.array(cognitoUser)).optional(),
     tables: z.record(tableName, z.array(z.record(z.string(), attributeValue))).default({}),
     schemas: z.record(tableName, keySchema.extend({ indexes: z.record(z.string().min(3), keySchema).optional() }).strict()).default({}),
     objects: z
@@ -136,6 +154,14 @@ export function resolveTableSchemas(seed: Seed, dataMap: DataMap, origin = 'seed
       continue;
     }
     if (!explicit) schemas.set(source.table, { partitionKey: source.partitionKey, sortKey: source.sortKey });
+  }
+  for (const [field, declared] of [
+    ['postgres', 'databases'],
+    ['cognito', 'userPools'],
+  ] as const) {
+    for (const name of Object.keys(seed[field] ?? {})) {
+      if (!dataMap[declared]?.[name]) problems.push(`${field}.${name} names a store the data map's "${declared}" does not declare`);
+    }
   }
   for (const table of Object.keys(seed.tables)) {
     if (!schemas.has(table)) problems.push(`tables.${table} is not in the data map and has no schemas.${table}, so its keys are unknown`);

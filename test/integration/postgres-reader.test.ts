@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RAW_TEXT_TYPES, readPostgresPage, type PostgresRead } from '../../lambdas/core/collect/connectors/postgres/reader.ts';
-import { startPglite, type PostgresStandIn } from '../../local/postgres-stand-in.ts';
+import { startPglite, type PostgresStandIn } from '../../lambdas/core/collect/connectors/postgres/local.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
 
 const SCHEMA = [

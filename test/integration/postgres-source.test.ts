@@ -15,7 +15,7 @@ import { collectPostgres, type PostgresDeps } from '../../lambdas/core/collect/c
 import type { CollectRequest, CollectResult } from '../../lambdas/core/collect/reading.ts';
 import { columnsKey, partKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
-import { startPglite, type PostgresStandIn } from '../../local/postgres-stand-in.ts';
+import { startPglite, type PostgresStandIn } from '../../lambdas/core/collect/connectors/postgres/local.ts';
 
 /** Invoices in the table; every fifth is bob's, the rest (ROWS) ana's. */
 const TOTAL = 2932;

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PostgresStandIn } from '../../local/postgres-stand-in.ts';
+import type { PostgresStandIn } from '../../lambdas/core/collect/connectors/postgres/local.ts';
 
 function binaries(): string {
   const root = '/usr/lib/postgresql';

@@ -56,7 +56,8 @@ async function kindsOf(client: pg.ClientBase, oids: number[]): Promise<Map<numbe
 export async function readPostgresPage(
   client: pg.ClientBase,
   source: PostgresRead,
-  request: { userId: string; cursor: string | null; limit: number; statementTimeoutMs: number },
+  /** `userId` null matches nobody: the embedded stack's check that a source's statement runs. */
+  request: { userId: string | null; cursor: string | null; limit: number; statementTimeoutMs: number },
 ): Promise<PostgresPage> {
   const after = request.cursor === null ? [] : (JSON.parse(request.cursor) as string[]);
   await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
