@@ -30,6 +30,13 @@ export interface StandInOptions {
 }
 
 export async function startStandIns(dataMap: DataMap, origin: string, options: StandInOptions = {}): Promise<StandIns> {
+  // cognito-local answers neither AdminListDevices nor AdminListUserAuthEvents: say so rather than fail mid-export.
+  const detailed = dataMap.sources.find((s) => s.type === 'cognito' && (s.details?.length ?? 0) > 0);
+  if (detailed) {
+    throw new DataMapError(
+      `${origin}: source "${detailed.id}" asks for Cognito "details" (devices, sign-in events), which cognito-local cannot show (it has no AdminListDevices or AdminListUserAuthEvents). They are read in AWS; leave "details" out to run the map locally.`,
+    );
+  }
   const started: { close(): Promise<void> }[] = [];
   const closeAll = () => Promise.allSettled(started.map((s) => s.close())).then(() => undefined);
   try {

@@ -5,7 +5,7 @@
 // name, and keeps identifiers, ISO times and checksums in a "Technical details" section at the end.
 // Self-contained: inline style, no scripts, no external assets.
 import type { DataMap } from '../data-map/data-map.ts';
-import { categoryPolicy } from '../data-map/data-map.ts';
+import { categoryPolicy, connectorOf } from '../data-map/data-map.ts';
 import type { Manifest, ManifestFile, ManifestSource } from './manifest.ts';
 import { CATEGORIES, PRIVACY_CONTACT } from '../data-map/privacy-policy.ts';
 import { count, escapeHtml, formatBytes, formatDate, listInWords } from '../delivery/wording.ts';
@@ -57,10 +57,13 @@ function fileLine(file: ManifestFile, pieces: ManifestFile[], source: ManifestSo
   return `<li><a href="${href(file.path)}">${visibleName(file.path)}</a> <span class="muted">(${what}${where(file)})</span>${renamed}${rest}</li>`;
 }
 
+/** Whether a source's export is files as the user uploaded them (S3) rather than records. */
+const holdsFiles = (source: ManifestSource) => connectorOf(source).output === 'files';
+
 /** What `sources` hold, records and uploaded files apart, each named only where such a source is there: ["3 records", "1 file"]. */
 function amounts(sources: ManifestSource[], file: string, files?: string): string[] {
-  const records = sources.filter((s) => s.type !== 's3');
-  const uploads = sources.filter((s) => s.type === 's3');
+  const records = sources.filter((s) => !holdsFiles(s));
+  const uploads = sources.filter(holdsFiles);
   const total = (of: ManifestSource[]) => of.reduce((sum, s) => sum + s.records, 0);
   return [...(records.length > 0 ? [count(total(records), 'record')] : []), ...(uploads.length > 0 ? [count(total(uploads), file, files)] : [])];
 }
@@ -71,13 +74,13 @@ function sourceBlock(source: ManifestSource, manifest: Manifest, facts: IndexPag
   const piecesOf = new Map<string, ManifestFile[]>();
   for (const piece of all) if (piece.continues !== undefined) piecesOf.set(piece.continues, [...(piecesOf.get(piece.continues) ?? []), piece]);
   const lines = firsts.map((file) => fileLine(file, piecesOf.get(file.path) ?? [], source, facts));
-  const amount = source.type === 's3' ? count(source.records, 'file you uploaded', 'files you uploaded') : count(source.records, 'record');
+  const amount = holdsFiles(source) ? count(source.records, 'file you uploaded', 'files you uploaded') : count(source.records, 'record');
   const heading = source.sourceId.replace(/[-_]+/g, ' ');
   const title = `<h3>${escapeHtml(heading.charAt(0).toUpperCase() + heading.slice(1))}</h3>${source.description ? `\n<p class="muted">${escapeHtml(source.description)}</p>` : ''}`;
   if (firsts.length === 0) return `${title}\n<p>${amount}: we hold nothing of this kind about you.</p>`;
   const list = `<ul class="files">${lines.join('\n')}</ul>`;
   const shown = firsts.length > OPEN_LIST ? `<details><summary>Show all ${count(firsts.length, 'file')}</summary>\n${list}\n</details>` : list;
-  const intro = source.type === 's3' ? `${amount}:` : `${amount}, in ${firsts.length === 1 ? 'this file' : `these ${count(firsts.length, 'file')}`}:`;
+  const intro = holdsFiles(source) ? `${amount}:` : `${amount}, in ${firsts.length === 1 ? 'this file' : `these ${count(firsts.length, 'file')}`}:`;
   return `${title}\n<p>${intro}</p>\n${shown}`;
 }
 
