@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
+import { createCollectDatabaseSourceHandler } from '../lambdas/collect-database-source.ts';
 import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
@@ -184,6 +185,7 @@ export class EmbeddedStack {
         handlers: {
           PrepareExport: task('PrepareExport', createPrepareExportHandler),
           CollectSource: task('CollectSource', createCollectSourceHandler),
+          ...(permissions.functionNames.includes('CollectDatabaseSource') ? { CollectDatabaseSource: task('CollectDatabaseSource', createCollectDatabaseSourceHandler) } : {}),
           BundleArchive: task('BundleArchive', createBundleArchiveHandler),
           SendLink: task('SendLink', createSendLinkHandler),
           MarkFailed: task('MarkFailed', createMarkFailedHandler),
