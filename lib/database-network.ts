@@ -52,7 +52,10 @@ export class DatabaseNetwork extends Construct implements FunctionNetwork {
     // S3 and DynamoDB (gateway endpoints or NAT), KMS, X-Ray: all HTTPS. The addresses are AWS's, so any.
     this.securityGroup.addEgressRule(Peer.anyIpv4(), Port.tcp(443), 'HTTPS to AWS endpoints (S3, DynamoDB, KMS, X-Ray)');
     for (const [name, aws] of entries) {
-      const proxy = SecurityGroup.fromSecurityGroupId(this, aws.securityGroupId, aws.securityGroupId, { allowAllOutbound: false });
+      // Databases may share a proxy's group (and a port: CDK then keeps one rule of each).
+      const proxy =
+        (this.node.tryFindChild(aws.securityGroupId) as ISecurityGroup | undefined) ??
+        SecurityGroup.fromSecurityGroupId(this, aws.securityGroupId, aws.securityGroupId, { allowAllOutbound: false });
       this.securityGroup.addEgressRule(proxy, Port.tcp(aws.port), `PostgreSQL to database ${name}`);
       proxy.addIngressRule(this.securityGroup, Port.tcp(aws.port), `CollectDatabaseSource reads database ${name}`);
     }
