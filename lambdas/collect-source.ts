@@ -1,13 +1,12 @@
 // CollectSource: one time-boxed slice of one source into staging parts; returns a cursor to loop on.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
 import { collectSource, type CollectRequest, type CollectResult } from './core/collect/collect-source.ts';
+import { collectEvent, COLLECT_SAFETY_MARGIN_MS } from './core/collect/reading.ts';
 import { callDeadline } from './core/platform/clock.ts';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile, type DataMap } from './core/data-map/data-map.ts';
 import { DataMapError } from './core/platform/errors.ts';
-import { exportIdSchema, userIdSchema } from './core/data-map/identifiers.ts';
 import { JOB_STORE_ENV, jobStoreFrom } from './core/jobs/job-store.ts';
 import { parseEvent } from './core/platform/middleware.ts';
 import { observe } from './core/platform/observability.ts';
@@ -16,18 +15,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { SOURCE_COLLECTORS } from './core/collect/source-collectors.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
-
-const event = z.object({
-  exportId: exportIdSchema,
-  userId: userIdSchema,
-  sourceId: z.string().min(1),
-  cursor: z.string().nullable().default(null),
-  nextPart: z.number().int().min(0).default(0),
-  records: z.number().int().min(0).default(0),
-});
-
-/** Time kept back from Lambda's limit to close the part upload and report. */
-const SAFETY_MARGIN_MS = 60_000;
 
 /** Which pool a Cognito source reads: the stand-in's where the Runtime has one, else the id its aws block gives. */
 function userPoolId(map: DataMap, pool: string, runtime: Runtime): string {
@@ -51,10 +38,10 @@ export function createCollectSourceHandler(runtime: Runtime) {
     now: runtime.clock,
     cognito: { client: runtime.client(CognitoIdentityProviderClient), userPoolId: (pool: string) => userPoolId(dataMap, pool, runtime) },
   };
-  const deadline = (context: Context) => callDeadline(runtime.clock, context, { seconds: config.COLLECT_BUDGET_SECONDS, marginMs: SAFETY_MARGIN_MS });
+  const deadline = (context: Context) => callDeadline(runtime.clock, context, { seconds: config.COLLECT_BUDGET_SECONDS, marginMs: COLLECT_SAFETY_MARGIN_MS });
   return middy<CollectRequest, CollectResult>()
     .use(observe(runtime, 'CollectSource'))
-    .use(parseEvent(event))
+    .use(parseEvent(collectEvent))
     .handler((input, context) => collectSource(input, deps, deadline(context), SOURCE_COLLECTORS));
 }
 

@@ -5,7 +5,8 @@ import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { ArnScope, Grant } from '../lambdas/core/data-map/connector.ts';
+import { awsSettings, type ArnScope, type CollectorFunction, type Grant } from '../lambdas/core/data-map/connector.ts';
+import type { AwsPostgresDatabase } from '../lambdas/core/collect/connectors/postgres/schema.ts';
 import { accountSource, connectorOf, loadDataMapFile, recipientOf, type DataMap, type Source } from '../lambdas/core/data-map/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
@@ -43,17 +44,36 @@ export class DataMapAccess extends Construct {
     return [...merged.values()].map((g) => new PolicyStatement({ actions: g.actions, resources: g.resources, conditions: g.conditions }));
   }
 
-  /** Resources that need a wildcard (S3 sources name one prefix per user): cdk-nag is told why. */
-  acknowledgeUserPrefixes(fn: IFunction): void {
-    for (const grant of this.grantsOf(this.dataMap.sources)) {
+  /** The sources a collector function reads: those whose connector names it. */
+  sourcesReadBy(collector: CollectorFunction): Source[] {
+    return this.dataMap.sources.filter((source) => connectorOf(source).collector === collector);
+  }
+
+  /**
+   * The deploy-time settings of every database a collector's sources read, by the name the map gives
+   * it; a database without its aws block fails synthesis, naming the source.
+   */
+  databasesReadBy(collector: CollectorFunction): Map<string, AwsPostgresDatabase> {
+    const databases = new Map<string, AwsPostgresDatabase>();
+    for (const source of this.sourcesReadBy(collector)) {
+      if (!('database' in source)) continue;
+      databases.set(source.database, awsSettings<AwsPostgresDatabase>(this.dataMap, 'databases', source.database, source.id));
+    }
+    return databases;
+  }
+
+  /**
+   * A collector function's grants: exactly what its own sources need, so no function can read a store
+   * another one reads. Resources that need a wildcard (S3 sources name one prefix per user, a database
+   * user on any proxy) are acknowledged to cdk-nag with the connector's reason.
+   */
+  grantCollect(fn: IFunction, collector: CollectorFunction): void {
+    const sources = this.sourcesReadBy(collector);
+    for (const statement of this.statementsFor(sources)) fn.addToRolePolicy(statement);
+    for (const grant of this.grantsOf(sources)) {
       if (!grant.wildcardReason) continue;
       for (const resource of grant.resources) acknowledgeWildcardResource(fn.role ?? fn, resource, grant.wildcardReason);
     }
-  }
-
-  /** CollectSource: every source of the map. */
-  grantCollect(fn: IFunction): void {
-    for (const statement of this.statementsFor(this.dataMap.sources)) fn.addToRolePolicy(statement);
   }
 
   /** Support checks that a customer exists before exporting: only the account source. */

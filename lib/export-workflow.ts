@@ -1,4 +1,4 @@
-// The workflow: the five step functions and the state machine that runs them, loaded from
+// The workflow: its step functions (CollectDatabaseSource only for a data map with database sources) and the state machine that runs them, loaded from
 // state-machines/export.asl.json (the same file the local runner executes) with each Task's Lambda ARN
 // substituted. Executions that time out or are stopped are closed by ExecutionEnded via EventBridge.
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -9,12 +9,14 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { DataMapAccess } from './data-map-access.ts';
+import { DatabaseNetwork } from './database-network.ts';
 import type { ExportStorage } from './export-storage.ts';
 import { HouseFunction } from './house-function.ts';
 import type { JobsTable } from './jobs-table.ts';
 import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
+import type { CollectorFunction } from '../lambdas/core/data-map/connector.ts';
 import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-failure.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
@@ -45,18 +47,36 @@ export class ExportWorkflow extends Construct {
     jobs.grant(prepare, { items: ['GetItem', 'UpdateItem'] });
     dataMap.grantRecipientLookup(prepare);
 
-    const collect = new HouseFunction(this, 'CollectSource', {
-      handler: 'collect-source',
-      description: 'Reads one source of one user into staging parts, for a time budget',
+    // One function per collector a connector names: CollectSource outside any VPC, and (when the map
+    // has a database source) CollectDatabaseSource inside the databases' VPC. Each reads only its own
+    // sources' stores; both write staging and record progress on the job.
+    const collectorProps = (handler: string, description: string) => ({
+      handler,
+      description,
       dataMapFile,
       timeout: Duration.minutes(15),
       memorySize: 1024,
       environment: { COLLECT_BUDGET_SECONDS: '600' },
     });
-    jobs.grant(collect, { items: ['GetItem', 'UpdateItem'] });
-    storage.grantStagingWrite(collect);
-    dataMap.grantCollect(collect);
-    dataMap.acknowledgeUserPrefixes(collect);
+    const collect = new HouseFunction(this, 'CollectSource', collectorProps('collect-source', 'Reads one source of one user into staging parts, for a time budget'));
+    const databases = dataMap.databasesReadBy('CollectDatabaseSource');
+    const collectDatabase =
+      dataMap.sourcesReadBy('CollectDatabaseSource').length === 0
+        ? undefined
+        : new HouseFunction(this, 'CollectDatabaseSource', {
+            ...collectorProps('collect-database-source', 'Reads one database source of one user into staging parts, from inside the databases VPC'),
+            network: new DatabaseNetwork(this, 'DatabaseNetwork', databases),
+          });
+    const collectors: [CollectorFunction, HouseFunction | undefined][] = [
+      ['CollectSource', collect],
+      ['CollectDatabaseSource', collectDatabase],
+    ];
+    for (const [collector, fn] of collectors) {
+      if (!fn) continue;
+      jobs.grant(fn, { items: ['GetItem', 'UpdateItem'] });
+      storage.grantStagingWrite(fn);
+      dataMap.grantCollect(fn, collector);
+    }
 
     const bundle = new HouseFunction(this, 'BundleArchive', {
       handler: 'bundle-archive',
@@ -92,7 +112,16 @@ export class ExportWorkflow extends Construct {
     storage.grantCleanup(ended);
     sender.grantSend(ended);
 
-    const tasks = { PrepareExport: prepare, CollectSource: collect, BundleArchive: bundle, SendLink: sendLink, MarkFailed: markFailed };
+    // Without database sources the Map never routes to CollectDatabaseSource; its placeholder names CollectSource, which would refuse such a source.
+    const tasks = {
+      PrepareExport: prepare,
+      CollectSource: collect,
+      CollectDatabaseSource: collectDatabase ?? collect,
+      BundleArchive: bundle,
+      SendLink: sendLink,
+      MarkFailed: markFailed,
+    };
+    const taskFunctions = [...new Set(Object.values(tasks))];
     // No fixed name: the group is retained (it holds execution data), so a fixed name would collide when
     // the stack is deployed again after a delete.
     const logs = new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.THREE_MONTHS });
@@ -104,7 +133,7 @@ export class ExportWorkflow extends Construct {
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
     });
     // The functions' unqualified ARNs only (grantInvoke would add every version, "<arn>:*").
-    this.stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: Object.values(tasks).map((fn) => fn.functionArn) }));
+    this.stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: taskFunctions.map((fn) => fn.functionArn) }));
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions.',
@@ -120,7 +149,7 @@ export class ExportWorkflow extends Construct {
       targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
     });
 
-    this.functions = [...Object.values(tasks), ended];
+    this.functions = [...taskFunctions, ended];
   }
 
   /** arn:…:execution:<state machine name>:* */

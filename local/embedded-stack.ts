@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createBundleArchiveHandler } from '../lambdas/bundle-archive.ts';
 import { createCollectSourceHandler } from '../lambdas/collect-source.ts';
+import { createCollectDatabaseSourceHandler } from '../lambdas/collect-database-source.ts';
 import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
@@ -40,7 +41,7 @@ import {
 } from './function-runtime.ts';
 import { startStandIns, type StandInOptions, type StandIns } from './stand-ins.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
-import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
+import { authorizeDatabaseConnect, enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
@@ -175,15 +176,18 @@ export class EmbeddedStack {
         standInsStarting,
       ]);
       const endpoints: LocalEndpoints = { ...started.endpoints, cognito: standIns.cognitoEndpoint };
-      const permissions = new PolicyEnforcer(synthesized, dataMap);
+      const permissions = new PolicyEnforcer(synthesized, dataMap, { userPools: standIns.userPoolIds });
       const baseUrl = await gateway.listen(options.port ?? 0);
       const clients = operatorClients(endpoints);
       const metrics: EmittedMetric[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
       const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
       // A function reaches a database only where its role may connect to it, as RDS Proxy's IAM authentication decides.
-      const stores = (_functionName: string): LocalStores => ({
-        database: (name) => Promise.resolve(standIns.database(name)),
+      const stores = (functionName: string): LocalStores => ({
+        database: async (name) => {
+          await authorizeDatabaseConnect(permissions, functionName, name);
+          return standIns.database(name);
+        },
         userPoolId: (name) => standIns.userPoolId(name),
       });
       const runtimeOf = (functionName: string) =>
@@ -208,6 +212,7 @@ export class EmbeddedStack {
         handlers: {
           PrepareExport: task('PrepareExport', createPrepareExportHandler),
           CollectSource: task('CollectSource', createCollectSourceHandler),
+          ...(permissions.functionNames.includes('CollectDatabaseSource') ? { CollectDatabaseSource: task('CollectDatabaseSource', createCollectDatabaseSourceHandler) } : {}),
           BundleArchive: task('BundleArchive', createBundleArchiveHandler),
           SendLink: task('SendLink', createSendLinkHandler),
           MarkFailed: task('MarkFailed', createMarkFailedHandler),

@@ -15,11 +15,23 @@ import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts'
 export const TASK_FUNCTIONS = {
   PrepareExport: 'PrepareExportFunctionArn',
   CollectSource: 'CollectSourceFunctionArn',
+  CollectDatabaseSource: 'CollectDatabaseSourceFunctionArn',
   BundleArchive: 'BundleArchiveFunctionArn',
   SendLink: 'SendLinkFunctionArn',
   MarkFailed: 'MarkFailedFunctionArn',
 } as const;
 export type TaskName = keyof typeof TASK_FUNCTIONS;
+
+/**
+ * Tasks whose function the stack has only for some data maps, and the function that stands in for each
+ * when it has none, as in lib/export-workflow.ts: without database sources the Map never routes to
+ * CollectDatabaseSource, and CollectSource would refuse a database source if it did.
+ */
+export const STAND_IN_TASKS = { CollectDatabaseSource: 'CollectSource' } as const satisfies Partial<Record<TaskName, TaskName>>;
+type OptionalTask = keyof typeof STAND_IN_TASKS;
+
+/** A handler for every Task; CollectDatabaseSource's only when the stack has that function. */
+export type TaskHandlers = Record<Exclude<TaskName, OptionalTask>, TaskHandler> & Partial<Record<OptionalTask, TaskHandler>>;
 
 export type TaskHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -70,7 +82,7 @@ export function lambdaContext(functionName: string, timeoutSeconds: number, cloc
 export type ExecutionOutcome = { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string } | { status: 'TIMED_OUT' | 'ABORTED' };
 
 export interface LocalWorkflowOptions {
-  handlers: Record<TaskName, TaskHandler>;
+  handlers: TaskHandlers;
   /** Milliseconds between retries instead of the ASL's backoff (tests only: keeps failure paths fast). */
   retryIntervalMs?: number;
   /**
@@ -97,11 +109,17 @@ export class LocalWorkflow implements Workflow {
     if (options.timeoutSeconds !== undefined) definition.TimeoutSeconds = options.timeoutSeconds;
     const timeouts = taskTimeouts(definition);
     this.machine = new StateMachine(definition as never);
+    const handlerOf = (task: TaskName): [TaskName, TaskHandler] => {
+      const own = (options.handlers as Partial<Record<TaskName, TaskHandler>>)[task];
+      if (own) return [task, own];
+      const standIn = STAND_IN_TASKS[task as OptionalTask];
+      return [standIn, options.handlers[standIn]];
+    };
     this.localHandlers = Object.fromEntries(
-      (Object.keys(TASK_FUNCTIONS) as TaskName[]).map((task) => [
-        task,
-        (input: unknown) => this.track(input, options.handlers[task](input, lambdaContext(task, timeouts.get(task) ?? 60, options.clock))),
-      ]),
+      (Object.keys(TASK_FUNCTIONS) as TaskName[]).map((task) => {
+        const [functionName, handler] = handlerOf(task);
+        return [task, (input: unknown) => this.track(input, handler(input, lambdaContext(functionName, timeouts.get(task) ?? 60, options.clock)))];
+      }),
     );
   }
 

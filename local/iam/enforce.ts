@@ -83,6 +83,17 @@ export function enforceClient<C extends SdkClient>(client: C, functionName: stri
   return client;
 }
 
+/**
+ * A connection to a database the data map declares, allowed only where the function's role allows
+ * rds-db:connect for the database's user (IAM authentication through RDS Proxy). Refused, it fails as
+ * the proxy refuses a token: an authentication error (SQLSTATE 28P01, which the collector does not
+ * retry), named AccessDeniedException and carrying the denial's message.
+ */
+export async function authorizeDatabaseConnect(enforcer: PolicyEnforcer, functionName: string, database: string): Promise<void> {
+  const denial = await enforcer.check(functionName, [enforcer.databaseConnect(database)]);
+  if (denial) throw Object.assign(new Error(denial.message), { name: 'AccessDeniedException', code: '28P01', severity: 'FATAL' });
+}
+
 /** The local HMAC signer, allowed only where the function's role allows KMS GenerateMac / VerifyMac. */
 export function enforceSigner(signer: LinkSigner, functionName: string, enforcer: PolicyEnforcer): LinkSigner {
   const as = (command: string) => authorize(enforcer, functionName, 'KMSClient', command, { KeyId: LOCAL_LINK_KEY_ARN, MacAlgorithm: 'HMAC_SHA_256' });

@@ -3,6 +3,7 @@
 // account and region it pretends to be, and the resolution of CloudFormation's intrinsics (Ref, GetAtt,
 // Join, Sub) to the ARNs the handlers really use locally. A resource with no local counterpart keeps its
 // logical id as its name, as a stand-in for the name CloudFormation would generate.
+import { createHash } from 'node:crypto';
 import type { CfnTemplate, StackResourceIds } from './stack-template.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -27,7 +28,55 @@ export const localArns = {
   stateMachine: (name: string) => arn('states', `stateMachine:${name}`),
   role: (name: string) => `arn:${LOCAL_PARTITION}:iam::${LOCAL_ACCOUNT}:role/${name}`,
   sesIdentity: (identity: string) => arn('ses', `identity/${identity}`),
+  userPool: (id: string) => arn('cognito-idp', `userpool/${id}`),
+  databaseUser: (proxyResourceId: string, user: string) => arn('rds-db', `dbuser:${proxyResourceId}/${user}`),
 };
+
+/** The user the embedded stack's databases are reached as, and the one the template grants rds-db:connect for when a database names none. */
+export const LOCAL_DATABASE_USER = 'postgres';
+
+/** Where a database without an `aws` block is, for synthesis: one VPC, subnet and security group of the right shape. */
+export const LOCAL_DATABASE_NETWORK = { vpcId: 'vpc-00000000000000000', subnetIds: ['subnet-00000000000000000'], securityGroupId: 'sg-00000000000000000' } as const;
+
+/** The proxy named in the resource of a local rds-db:connect when a database names no proxyResourceId. */
+export const LOCAL_PROXY_RESOURCE_ID = 'prx-local';
+
+/**
+ * The id the synthesized template gives a user pool the data map declares without an `aws` block:
+ * deterministic (the template cache depends on it) and shaped as Cognito shapes ids.
+ */
+export function localUserPoolId(name: string): string {
+  return `${LOCAL_REGION}_local${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+type Entries = Record<string, { aws?: unknown } & Record<string, unknown>>;
+
+/**
+ * The data map the embedded stack's template is synthesized from: the map itself, with local stand-in
+ * settings for every database and user pool that has no `aws` block (deploying needs them, the embedded
+ * stack does not). Works on the raw file's JSON and on a parsed map alike, and gives both the same ids.
+ */
+export function withLocalStandIns<M extends { databases?: unknown; userPools?: unknown }>(map: M): M {
+  const fill = (entries: unknown, standIn: (name: string) => unknown): unknown =>
+    entries !== null && typeof entries === 'object'
+      ? Object.fromEntries(Object.entries(entries as Entries).map(([name, entry]) => [name, entry.aws === undefined ? { ...entry, aws: standIn(name) } : entry]))
+      : entries;
+  return {
+    ...map,
+    ...(map.databases === undefined
+      ? {}
+      : {
+          databases: fill(map.databases, () => ({
+            proxyEndpoint: '127.0.0.1',
+            port: 5432,
+            user: LOCAL_DATABASE_USER,
+            ...LOCAL_DATABASE_NETWORK,
+            subnetIds: [...LOCAL_DATABASE_NETWORK.subnetIds],
+          })),
+        }),
+    ...(map.userPools === undefined ? {} : { userPools: fill(map.userPools, (name) => ({ userPoolId: localUserPoolId(name) })) }),
+  };
+}
 
 export const LOCAL_DATA_KEY_ARN = localArns.key(LOCAL_NAMES.dataKeyId);
 export const LOCAL_LINK_KEY_ARN = localArns.key(LOCAL_NAMES.linkKeyId);

@@ -5,7 +5,7 @@
 // AWS would refuse, with the same AccessDenied, naming the function, the action and the resource.
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { DataMap } from '../../lambdas/core/data-map/data-map.ts';
-import { LOCAL_ACCOUNT, LOCAL_NAMES, LocalResources } from './local-resources.ts';
+import { LOCAL_ACCOUNT, LOCAL_NAMES, LOCAL_PROXY_RESOURCE_ID, localArns, LocalResources, withLocalStandIns } from './local-resources.ts';
 import type { Authorization, KeyLookup } from './sdk-actions.ts';
 import type { SynthesizedStack } from './stack-template.ts';
 
@@ -22,6 +22,14 @@ export interface Decision {
   /** Every resource the request could be authorized against (SES: the address or its domain). */
   candidates: string[];
   allowed: boolean;
+}
+
+export interface PolicyEnforcerOptions {
+  /**
+   * The id of each user pool the data map declares, by its name, as the local stand-in (cognito-local)
+   * created it. A request naming one of these ids is authorized against the pool's id in the template.
+   */
+  userPools?: Record<string, string>;
 }
 
 export interface Denial {
@@ -66,8 +74,19 @@ export class PolicyEnforcer {
   private readonly memo = new Map<string, Promise<string | undefined>>();
   private readonly patternsByBucket = new Map<string, RegExp[] | null>();
 
-  constructor(stack: SynthesizedStack, dataMap: DataMap) {
+  /** Each database's user and proxy as the template was synthesized with them (local stand-ins where the map has no aws block). */
+  private readonly databases: Map<string, { user: string; proxyResourceId?: string }>;
+
+  constructor(stack: SynthesizedStack, dataMap: DataMap, options: PolicyEnforcerOptions = {}) {
     const resources = new LocalResources(stack.template, stack.ids);
+    const synthesizedMap = withLocalStandIns(dataMap);
+    this.databases = new Map(Object.entries(synthesizedMap.databases ?? {}).flatMap(([name, db]) => (db.aws ? [[name, db.aws] as const] : [])));
+    const poolIds = new Map(
+      Object.entries(options.userPools ?? {}).flatMap(([name, localId]) => {
+        const id = synthesizedMap.userPools?.[name]?.aws?.userPoolId;
+        return id ? [[localId, id] as const] : [];
+      }),
+    );
     this.resources = resources;
     const all = Object.entries(stack.template.Resources);
     for (const [, resource] of all) {
@@ -87,6 +106,7 @@ export class PolicyEnforcer {
       tableKey: (table) => (table === LOCAL_NAMES.jobsTable ? (jobsKey as string | undefined) : sourceKey((s) => s.type === 'dynamodb' && s.table === table)),
       objectKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : sourceKey((s) => s.type === 's3' && s.bucket === bucket)),
       bucketKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : undefined),
+      userPoolId: (id) => poolIds.get(id) ?? id,
     };
     for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId, 'Role'));
     this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, 'RoleArn'));
@@ -110,6 +130,17 @@ export class PolicyEnforcer {
       principal: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${this.resources.nameOf(role)}/${name}`,
       policies: [...inline, ...attached].map((p) => this.resources.resolve(p) as PolicyDocument),
     };
+  }
+
+  /**
+   * What RDS Proxy checks when a function connects to a database with IAM authentication: rds-db:connect
+   * on the database user it connects as, at the proxy (the data map's user and proxy, or the stand-ins
+   * the template was synthesized with).
+   */
+  databaseConnect(database: string): Authorization {
+    const aws = this.databases.get(database);
+    if (!aws) throw new Error(`The data map declares no database "${database}".`);
+    return { action: 'rds-db:connect', resource: localArns.databaseUser(aws.proxyResourceId ?? LOCAL_PROXY_RESOURCE_ID, aws.user) };
   }
 
   /** The names of the environment variables the template gives a function. */

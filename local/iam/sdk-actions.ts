@@ -34,6 +34,8 @@ export interface KeyLookup {
   objectKey(bucket: string, key: string): string | undefined;
   /** The key a put into this bucket is encrypted with when the request names none (default encryption). */
   bucketKey(bucket: string): string | undefined;
+  /** The id the template knows a user pool by, for the id a request names (the stand-in's own, locally); an unknown id as it is. */
+  userPoolId(id: string): string;
 }
 
 type Rule = (input: unknown, keys: KeyLookup) => Authorization[];
@@ -144,6 +146,13 @@ export const SDK_ACTIONS: Record<string, Record<string, Rule>> = {
     ]),
     VerifyMacCommand: row<VerifyMacCommandInput>((input) => [{ action: 'kms:VerifyMac', resource: input.KeyId ?? '', context: { 'kms:MacAlgorithm': input.MacAlgorithm ?? '' } }]),
   },
+  // Cognito authorizes each admin call on the user pool it names.
+  CognitoIdentityProviderClient: Object.fromEntries(
+    ['AdminGetUser', 'ListUsers', 'AdminListGroupsForUser', 'AdminListDevices', 'AdminListUserAuthEvents'].map((action) => [
+      `${action}Command`,
+      row<{ UserPoolId?: string }>((input, keys) => [{ action: `cognito-idp:${action}`, resource: localArns.userPool(keys.userPoolId(input.UserPoolId ?? '')) }]),
+    ]),
+  ),
   // Step Functions invoking a Task's function, as the state machine's role.
   LambdaClient: {
     InvokeCommand: row<{ FunctionName?: string }>((input) => [{ action: 'lambda:InvokeFunction', resource: input.FunctionName ?? '' }]),

@@ -5,8 +5,9 @@
 // distinct data map once, and any change to lib/, lambdas/, the state machine or the map makes a new one.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { UserDataExportStack } from '../../lib/user-data-export-stack.ts';
+import { withLocalStandIns } from './local-resources.ts';
 
 export interface CfnResource {
   Type: string;
@@ -107,6 +108,30 @@ async function load(key: string, settings: StackSettings): Promise<SynthesizedSt
   return synthesized;
 }
 
+/**
+ * The data map file the template is synthesized from: the map itself when every database and user pool
+ * has its `aws` block, else a copy with local stand-ins for the missing ones (withLocalStandIns), written
+ * under the cache by its content, so the same map always gives the same file and the same template.
+ */
+function synthesisMapFile(dataMapFile: string): string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(dataMapFile, 'utf8'));
+  } catch {
+    return dataMapFile; // Unreadable or not JSON: synthesis reports it as the data map's error.
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return dataMapFile;
+  const text = JSON.stringify(raw);
+  const derived = JSON.stringify(withLocalStandIns(raw as Record<string, unknown>));
+  if (derived === text) return dataMapFile;
+  const file = join(CACHE_DIR, 'data-maps', `${createHash('sha256').update(derived).digest('hex').slice(0, 32)}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, derived);
+  renameSync(partial, file);
+  return file;
+}
+
 /** Synthesizes the stack in this process; aws-cdk-lib is loaded only when a template is not cached. */
 export async function synthesize(settings: StackSettings, adjust?: (stack: UserDataExportStack) => void): Promise<SynthesizedStack> {
   const [{ App, Stack }, { parseAppConfig }, { UserDataExportStack }, { HouseFunction }] = await Promise.all([
@@ -117,7 +142,7 @@ export async function synthesize(settings: StackSettings, adjust?: (stack: UserD
   ]);
   const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   const context = { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] };
-  const config = parseAppConfig({ ...cdkJson.context, alarmEmail: 'ops@example.com', ...settings });
+  const config = parseAppConfig({ ...cdkJson.context, alarmEmail: 'ops@example.com', ...settings, dataMapFile: synthesisMapFile(settings.dataMapFile) });
   const app = new App({ context });
   const stack = new UserDataExportStack(app, 'UserDataExport', { config });
   adjust?.(stack);

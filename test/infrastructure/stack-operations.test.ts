@@ -28,11 +28,15 @@ describe('the workflow', () => {
     expect(machine.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
     expect(Object.keys(machine.DefinitionSubstitutions as object).sort()).toEqual([
       'BundleArchiveFunctionArn',
+      'CollectDatabaseSourceFunctionArn',
       'CollectSourceFunctionArn',
       'MarkFailedFunctionArn',
       'PrepareExportFunctionArn',
       'SendLinkFunctionArn',
     ]);
+    // This map has no database source: CollectDatabaseSource's placeholder names CollectSource, which the Choice never routes to.
+    const substitutions = machine.DefinitionSubstitutions as Record<string, unknown>;
+    expect(substitutions.CollectDatabaseSourceFunctionArn).toEqual(substitutions.CollectSourceFunctionArn);
     // DefinitionBody.fromFile ships the file as an asset: the deployed definition is byte for byte the
     // file the local runner executes.
     const key = (machine.DefinitionS3Location as { Key: string }).Key;

@@ -54,23 +54,22 @@ describe('an export from every store type', () => {
   it('keeps every PostgreSQL value to the last digit, and the excluded column never', () => {
     const orders = fileText(exported.entries, 'payment/orders.json');
     // Numbers as Postgres prints them: a bigint past 2^53 and numeric(38,10) with all its digits.
-    expect(orders).toContain('"order_id": 9007199254740993');
-    expect(orders).toContain('"amount": 12345678901234567890123456.1234567890');
-    expect(orders).toContain('"ordered_at": "2026-05-01T12:03:07.123456Z"');
-    expect(orders).toContain('"delivery_date": "2026-06-15"');
-    expect(orders).toContain('"options": [\n');
+    expect(orders).toContain('"order_id":9007199254740993');
+    expect(orders).toContain('"amount":12345678901234567890123456.1234567890');
+    expect(orders).toContain('"ordered_at":"2026-05-01T12:03:07.123456Z"');
+    expect(orders).toContain('"delivery_date":"2026-06-15"');
     expect(orders).not.toContain('card_token');
     expect(orders).not.toContain('tok_live');
     const [order] = JSON.parse(orders) as Record<string, unknown>[];
     expect(order?.options).toEqual(['tow hitch', 'winter "tyres"', null]);
     expect(order?.notes).toBe('=HYPERLINK("http://evil")\nsecond line, "quoted"');
     const invoices = fileText(exported.entries, 'payment/invoices.json');
-    expect(invoices).toContain('"total": 26744.19');
-    expect(invoices).toContain('"tax_rate": 0.1');
+    expect(invoices).toContain('"total":26744.19');
+    expect(invoices).toContain('"tax_rate":0.1');
     expect(invoices).toContain('"pdf_sha256": "AP8Q"');
-    expect(invoices).toContain('"price": 12345678901234567890.5');
-    expect(invoices).toContain('"price": 1299.990');
-    expect(invoices).toContain('"invoice_id": "00000000-0000-4000-8000-000000000001"');
+    expect(invoices).toContain('"price":12345678901234567890.5');
+    expect(invoices).toContain('"price":1299.990');
+    expect(invoices).toContain('"invoice_id":"00000000-0000-4000-8000-000000000001"');
     // A CSV cell that would be a formula is defused; the orderBy column comes first.
     const csv = fileText(exported.entries, 'payment/orders.csv');
     expect(

@@ -9,6 +9,7 @@ const keys: KeyLookup = {
   tableKey: (table) => (table === 'Jobs' ? EXPORT_KEY : undefined),
   objectKey: (bucket) => (bucket === 'exports' ? EXPORT_KEY : bucket === 'uploads' ? SOURCE_KEY : undefined),
   bucketKey: (bucket) => (bucket === 'exports' ? EXPORT_KEY : undefined),
+  userPoolId: (id) => (id === 'local_7xK2' ? 'us-east-1_Synth3sized' : id),
 };
 const actions = (client: string, command: string, input: unknown) => authorizationsFor(client, command, input, keys);
 
@@ -136,4 +137,25 @@ it('refuses a command it has no row for, naming the table to extend', () => {
   expect(() => actions('S3Client', 'PutBucketPolicyCommand', {})).toThrow(
     /S3Client PutBucketPolicyCommand has no IAM mapping; add the actions it needs to SDK_ACTIONS in local\/iam\/sdk-actions.ts/,
   );
+});
+
+describe('Cognito commands', () => {
+  it.each(['AdminGetUser', 'ListUsers', 'AdminListGroupsForUser', 'AdminListDevices', 'AdminListUserAuthEvents'])(
+    '%s is cognito-idp:%s on the pool it names, by the id the template knows it by',
+    (command) => {
+      expect(actions('CognitoIdentityProviderClient', `${command}Command`, { UserPoolId: 'local_7xK2', Username: 'ana' })).toEqual([
+        { action: `cognito-idp:${command}`, resource: 'arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Synth3sized' },
+      ]);
+    },
+  );
+
+  it('keeps a pool id it does not know as it is', () => {
+    expect(actions('CognitoIdentityProviderClient', 'AdminGetUserCommand', { UserPoolId: 'local_other', Username: 'ana' })).toEqual([
+      { action: 'cognito-idp:AdminGetUser', resource: 'arn:aws:cognito-idp:us-east-1:000000000000:userpool/local_other' },
+    ]);
+  });
+
+  it('has no row for a call the collector does not make (it is refused)', () => {
+    expect(() => actions('CognitoIdentityProviderClient', 'AdminDeleteUserCommand', { UserPoolId: 'local_7xK2' })).toThrow(UnmappedCommandError);
+  });
 });

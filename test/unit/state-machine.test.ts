@@ -35,7 +35,7 @@ interface State {
   Next?: string;
   End?: boolean;
   Default?: string;
-  Choices?: { Next: string; Variable?: string; BooleanEquals?: boolean }[];
+  Choices?: { Next: string; Variable?: string; BooleanEquals?: boolean; StringEquals?: string }[];
   TimeoutSeconds?: number;
   Retry?: Retrier[];
   Catch?: Catcher[];
@@ -113,7 +113,14 @@ describe('state-machines/export.asl.json', () => {
   it('has one placeholder per workflow function and no other substitution', () => {
     const placeholders = [...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
     expect(new Set(placeholders)).toEqual(
-      new Set(['PrepareExportFunctionArn', 'CollectSourceFunctionArn', 'BundleArchiveFunctionArn', 'SendLinkFunctionArn', 'MarkFailedFunctionArn']),
+      new Set([
+        'PrepareExportFunctionArn',
+        'CollectSourceFunctionArn',
+        'CollectDatabaseSourceFunctionArn',
+        'BundleArchiveFunctionArn',
+        'SendLinkFunctionArn',
+        'MarkFailedFunctionArn',
+      ]),
     );
   });
 
@@ -142,18 +149,35 @@ describe('state-machines/export.asl.json', () => {
     expect(Number.isInteger(map?.MaxConcurrency)).toBe(true);
   });
 
-  it('loops CollectSource through IsSourceCollected until the source says it is done', () => {
-    const processor = definition.States.CollectSources?.ItemProcessor;
-    expect(processor?.StartAt).toBe('CollectSource');
-    const collect = processor?.States.CollectSource;
-    const choice = processor?.States.IsSourceCollected;
-    expect(collect?.Type).toBe('Task');
-    expect(collect?.Next).toBe('IsSourceCollected');
-    expect(choice?.Type).toBe('Choice');
-    expect(choice?.Default).toBe('CollectSource');
-    expect(choice?.Choices).toEqual([{ Variable: '$.done', BooleanEquals: true, Next: 'SourceCollected' }]);
+  it('sends each source to the function its connector names, and loops each until the source says it is done', () => {
+    const map = definition.States.CollectSources;
+    expect(map).toMatchObject({ ItemsPath: '$.sources', ItemSelector: { 'sourceId.$': '$$.Map.Item.Value.sourceId', 'collector.$': '$$.Map.Item.Value.collector' } });
+    const processor = map?.ItemProcessor;
+    expect(processor?.StartAt).toBe('ChooseCollector');
+    expect(processor?.States.ChooseCollector).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.collector', StringEquals: 'CollectDatabaseSource', Next: 'CollectDatabaseSource' }],
+      Default: 'CollectSource',
+    });
+    for (const [task, choice] of [
+      ['CollectSource', 'IsSourceCollected'],
+      ['CollectDatabaseSource', 'IsDatabaseSourceCollected'],
+    ] as const) {
+      const collect = processor?.States[task];
+      expect(collect?.Type, task).toBe('Task');
+      expect(collect?.Resource, task).toBe(`\${${task}FunctionArn}`);
+      expect(collect?.Next, task).toBe(choice);
+      expect(processor?.States[choice], choice).toMatchObject({ Type: 'Choice', Default: task, Choices: [{ Variable: '$.done', BooleanEquals: true, Next: 'SourceCollected' }] });
+    }
     const done = processor?.States.SourceCollected;
     expect(done?.End).toBe(true);
+  });
+
+  it('retries both collectors on exactly the same errors, with the same timeout', () => {
+    const states = definition.States.CollectSources?.ItemProcessor?.States;
+    expect(states?.CollectDatabaseSource?.Retry).toEqual(states?.CollectSource?.Retry);
+    expect(states?.CollectDatabaseSource?.TimeoutSeconds).toBe(states?.CollectSource?.TimeoutSeconds);
+    expect(states?.CollectSource?.Retry?.flatMap((r) => r.ErrorEquals)).toContain('SourceReadError');
   });
 
   it('runs PrepareExport, CollectSources, BundleArchive, SendLink in that order to success', () => {

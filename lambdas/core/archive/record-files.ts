@@ -3,7 +3,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { csvHeader, orderColumns } from '../values/attribute-values.ts';
 import { CsvRows } from './csv/csv-rows.ts';
-import { keyColumnsOf, type Source } from '../data-map/data-map.ts';
+import { connectorOf, keyColumnsOf, type Source } from '../data-map/data-map.ts';
 import { ArchiveWriteError } from '../platform/errors.ts';
 import type { Format } from '../data-map/identifiers.ts';
 import { columnsKey } from '../storage/object-keys.ts';
@@ -60,6 +60,7 @@ export async function writeRecordFiles(
           : orderColumns(
               seen,
               keyAttributes.filter((k) => seen.has(k)),
+              connectorOf(source).columnOrder,
             );
       const head = (deps.dataMap.csv.byteOrderMark ? BYTE_ORDER_MARK : '') + csvHeader(columns);
       const sizeBound = 2 * stagedBytes + 2 * staged + 2 * columns.length * staged + Buffer.byteLength(head);

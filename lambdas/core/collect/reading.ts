@@ -10,6 +10,8 @@ import { putObject, StagingWriter, type ExportBucket } from '../storage/export-b
 import { columnsKey, partKey } from '../storage/object-keys.ts';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type pg from 'pg';
+import * as z from 'zod';
+import { exportIdSchema, userIdSchema } from '../data-map/identifiers.ts';
 
 export interface CollectRequest {
   exportId: string;
@@ -26,6 +28,19 @@ export interface CollectRequest {
 export interface CollectResult extends CollectRequest {
   done: boolean;
 }
+
+/** The event of CollectSource and CollectDatabaseSource: a request, with the defaults of a first call. */
+export const collectEvent = z.object({
+  exportId: exportIdSchema,
+  userId: userIdSchema,
+  sourceId: z.string().min(1),
+  cursor: z.string().nullable().default(null),
+  nextPart: z.number().int().min(0).default(0),
+  records: z.number().int().min(0).default(0),
+});
+
+/** Time a collect call keeps back from Lambda's limit to close the part upload and report. */
+export const COLLECT_SAFETY_MARGIN_MS = 60_000;
 
 export interface CollectDeps {
   dynamodb: DynamoDBClient;

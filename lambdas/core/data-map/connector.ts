@@ -71,6 +71,8 @@ export interface ConnectorSchema<Type extends string = string, S extends { type:
   output: 'records' | 'files';
   /** CSV columns that come first, in this order: the attributes that identify a record. */
   keyColumns(source: S): string[];
+  /** The other columns: `sorted` by name (items without a column order), or `as-read` (a query result's order). */
+  columnOrder: 'sorted' | 'as-read';
   collector: CollectorFunction;
   /** What reading the source needs, for its function's role; `problems` at deploy (a missing aws block) throw. */
   grants(source: S, map: Record<string, unknown>, scope: ArnScope): Grant[];

@@ -6,7 +6,8 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { randomUUID } from 'node:crypto';
 import type { BuiltArchive } from '../archive/build-archive.ts';
 import { userQuery } from '../collect/connectors/dynamodb/collector.ts';
-import { recipientOf, selectSources, type DataMap } from '../data-map/data-map.ts';
+import type { CollectorFunction } from '../data-map/connector.ts';
+import { connectorOf, recipientOf, selectSources, type DataMap } from '../data-map/data-map.ts';
 import { renderReadyEmail, sendEmail } from '../delivery/email.ts';
 import { InvalidRequestError } from '../platform/errors.ts';
 import { newExportId, userIdSchema, type Format } from '../data-map/identifiers.ts';
@@ -80,6 +81,8 @@ export interface ExportPlan {
   userId: string;
   formats: Format[];
   sourceIds: string[];
+  /** What the workflow's Map iterates: each source and the function that collects it (its connector's). */
+  sources: { sourceId: string; collector: CollectorFunction }[];
 }
 
 export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now: Clock }): Promise<ExportPlan> {
@@ -94,7 +97,7 @@ export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore
   const startedAt = deps.now().toISOString();
   const sourceIds = sources.map((s) => s.id);
   await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail, sourceIds }, { statusIn: ['QUEUED', 'RUNNING'] });
-  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds };
+  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds, sources: sources.map((s) => ({ sourceId: s.id, collector: connectorOf(s).collector })) };
 }
 
 /**

@@ -122,10 +122,11 @@ export function csvHeader(columns: readonly string[]): string {
   return csvRow(columns.map((c) => quoteCsvField(guardFormula(c))));
 }
 
-/** Columns of a source's CSV: key attributes first, then every other attribute seen, sorted. */
-export function orderColumns(seen: Iterable<string>, keyAttributes: readonly string[]): string[] {
+/** Columns of a source's CSV: key attributes first, then every other attribute seen, sorted by name or in the order first seen. */
+export function orderColumns(seen: Iterable<string>, keyAttributes: readonly string[], order: 'sorted' | 'as-read' = 'sorted'): string[] {
   const keys = keyAttributes.filter((k, i) => keyAttributes.indexOf(k) === i);
-  const rest = [...new Set(seen)].filter((c) => !keys.includes(c)).sort();
+  const rest = [...new Set(seen)].filter((c) => !keys.includes(c));
+  if (order === 'sorted') rest.sort();
   return [...keys, ...rest];
 }
 

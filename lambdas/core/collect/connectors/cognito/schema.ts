@@ -42,6 +42,7 @@ export const cognitoConnector = connectorSchema({
   problems: (raw, map): Problem[] => declaredProblem(raw, map, 'userPool', 'userPools'),
   output: 'records',
   keyColumns: () => ['username'],
+  columnOrder: 'as-read',
   collector: 'CollectSource',
   grants(s, map, { partition, region, account }) {
     const { userPoolId } = awsSettings<{ userPoolId: string }>(map, 'userPools', s.userPool, s.id);

@@ -40,6 +40,7 @@ export const dynamoDbConnector = connectorSchema({
   },
   output: 'records',
   keyColumns: (s) => [s.partitionKey, ...(s.sortKey ? [s.sortKey] : [])],
+  columnOrder: 'sorted',
   collector: 'CollectSource',
   grants(s, _map, { partition, region, account }) {
     const table = `arn:${partition}:dynamodb:${region}:${account}:table/${s.table}`;

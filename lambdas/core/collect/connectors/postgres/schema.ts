@@ -91,6 +91,7 @@ export const postgresConnector = connectorSchema({
   },
   output: 'records',
   keyColumns: (s) => s.orderBy,
+  columnOrder: 'as-read',
   collector: 'CollectDatabaseSource',
   grants(s, map, { partition, region, account }) {
     const aws = awsSettings<AwsPostgresDatabase>(map, 'databases', s.database, s.id);

@@ -25,6 +25,7 @@ export const s3Connector = connectorSchema({
   source,
   output: 'files',
   keyColumns: () => [],
+  columnOrder: 'sorted',
   collector: 'CollectSource',
   grants(s, _map, { partition }) {
     const pattern = prefixPattern(s.prefix);

@@ -1,0 +1,95 @@
+// The export ASL as the local runner executes it, with stand-in handlers: each source reaches the
+// function its connector names and loops there until done, and BundleArchive sees what both collected.
+import { describe, expect, it } from 'vitest';
+import { LocalWorkflow, type TaskHandler, type TaskHandlers } from '../../local/local-workflow.ts';
+
+interface Call {
+  task: string;
+  functionName: string;
+  event: Record<string, unknown>;
+}
+
+/** Handlers that record each call; a collector answers two slices per source (a cursor, then done). */
+function recordingHandlers(calls: Call[], sources: { sourceId: string; collector: string }[], withDatabaseFunction: boolean): TaskHandlers {
+  const recorded =
+    (task: string, answer: (event: Record<string, unknown>) => unknown): TaskHandler =>
+    (event, context) => {
+      calls.push({ task, functionName: context.functionName, event: event as Record<string, unknown> });
+      return Promise.resolve(answer(event as Record<string, unknown>));
+    };
+  // What a collect handler returns: the request fields only (its event schema drops the rest).
+  const collect = (task: string) =>
+    recorded(task, (e) => {
+      const first = e.cursor === null;
+      return {
+        exportId: e.exportId,
+        userId: e.userId,
+        sourceId: e.sourceId,
+        cursor: first ? 'page-2' : null,
+        nextPart: (e.nextPart as number) + 1,
+        records: (e.records as number) + 10,
+        done: !first,
+      };
+    });
+  return {
+    PrepareExport: recorded('PrepareExport', (e) => ({ ...e, formats: ['json'], sourceIds: sources.map((s) => s.sourceId), sources })),
+    CollectSource: collect('CollectSource'),
+    ...(withDatabaseFunction ? { CollectDatabaseSource: collect('CollectDatabaseSource') } : {}),
+    BundleArchive: recorded('BundleArchive', (e) => ({
+      exportId: e.exportId,
+      userId: e.userId,
+      done: true,
+      archiveKey: 'k',
+      archiveBytes: 1,
+      archiveParts: 1,
+      entryBytes: 1,
+      fileCount: 1,
+      records: 1,
+    })),
+    SendLink: recorded('SendLink', () => ({ status: 'READY' })),
+    MarkFailed: recorded('MarkFailed', () => ({})),
+  };
+}
+
+const SOURCES = [
+  { sourceId: 'profile', collector: 'CollectSource' },
+  { sourceId: 'orders', collector: 'CollectDatabaseSource' },
+  { sourceId: 'identity', collector: 'CollectSource' },
+];
+
+describe('the CollectSources Map, run locally', () => {
+  it('sends each source to its own collector until done, and hands BundleArchive every source', async () => {
+    const calls: Call[] = [];
+    const workflow = new LocalWorkflow({ handlers: recordingHandlers(calls, SOURCES, true), retryIntervalMs: 0 });
+    await workflow.start('exp-1', { exportId: 'exp-1', userId: 'u-1' });
+    expect((await workflow.wait('exp-1')).status).toBe('SUCCEEDED');
+    const collected = (task: string) => calls.filter((c) => c.task === task).map((c) => `${c.event.sourceId as string}:${String(c.event.cursor)}`);
+    expect(collected('CollectDatabaseSource')).toEqual(['orders:null', 'orders:page-2']);
+    expect(collected('CollectSource').sort()).toEqual(['identity:null', 'identity:page-2', 'profile:null', 'profile:page-2']);
+    expect(calls.filter((c) => c.task === 'CollectDatabaseSource').every((c) => c.functionName === 'CollectDatabaseSource')).toBe(true);
+    // The first call carries the collector; later calls carry what the function returned.
+    expect(calls.find((c) => c.task === 'CollectDatabaseSource')?.event).toEqual({
+      exportId: 'exp-1',
+      userId: 'u-1',
+      sourceId: 'orders',
+      collector: 'CollectDatabaseSource',
+      cursor: null,
+      nextPart: 0,
+      records: 0,
+    });
+    const bundle = calls.find((c) => c.task === 'BundleArchive');
+    expect(bundle?.event.sources).toEqual(SOURCES.map((s) => ({ sourceId: s.sourceId, nextPart: 2, records: 20 })));
+  });
+
+  it('without a CollectDatabaseSource function, runs that Task on CollectSource, as the deployed placeholder does', async () => {
+    const calls: Call[] = [];
+    const workflow = new LocalWorkflow({ handlers: recordingHandlers(calls, SOURCES, false), retryIntervalMs: 0 });
+    await workflow.start('exp-2', { exportId: 'exp-2', userId: 'u-2' });
+    expect((await workflow.wait('exp-2')).status).toBe('SUCCEEDED');
+    const orders = calls.filter((c) => c.event.sourceId === 'orders' && c.task.startsWith('Collect'));
+    expect(orders.map((c) => [c.task, c.functionName])).toEqual([
+      ['CollectSource', 'CollectSource'],
+      ['CollectSource', 'CollectSource'],
+    ]);
+  });
+});
