@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   try {
     const databases = Object.keys(dataMap.databases ?? {}).map((name) => `PostgreSQL "${name}" (PGlite) :${String(stack.standIns.database(name).port)}`);
     const pools = stack.endpoints.cognito ? [`Cognito ${stack.endpoints.cognito}`] : [];
-    step(`Embedded stack up: ${[`DynamoDB ${stack.endpoints.dynamodb}`, `S3 ${stack.endpoints.s3}`, `SES ${stack.endpoints.ses}`, ...databases, ...pools, `API ${stack.baseUrl}`].join(', ')}`);
+    step(
+      `Embedded stack up: ${[`DynamoDB ${stack.endpoints.dynamodb}`, `S3 ${stack.endpoints.s3}`, `SES ${stack.endpoints.ses}`, ...databases, ...pools, `API ${stack.baseUrl}`].join(', ')}`,
+    );
     const loaded = await stack.loadSeed(seed, options.seedFile ? `The seed file ${options.seedFile}` : 'The built-in demo seed');
     step(`Seed loaded: ${loaded.items} items, ${loaded.objects} objects, ${loaded.statements} SQL statements, ${loaded.users} Cognito users`);
 

@@ -36,7 +36,8 @@ export function createCollectSourceHandler(runtime: Runtime) {
     jobs: jobStoreFrom(dynamodb, config, runtime.clock),
     dataMap,
     now: runtime.clock,
-    cognito: { client: runtime.client(CognitoIdentityProviderClient), userPoolId: (pool: string) => userPoolId(dataMap, pool, runtime) },
+    // Only a map with user pools reads Cognito: the client is built for it alone.
+    cognito: dataMap.userPools ? { client: runtime.client(CognitoIdentityProviderClient), userPoolId: (pool: string) => userPoolId(dataMap, pool, runtime) } : undefined,
   };
   const deadline = (context: Context) => callDeadline(runtime.clock, context, { seconds: config.COLLECT_BUDGET_SECONDS, marginMs: COLLECT_SAFETY_MARGIN_MS });
   return middy<CollectRequest, CollectResult>()

@@ -52,7 +52,7 @@ export function marketplaceStatements(person: Person, index: number, isDemo: boo
 export function listingReviewStatements(people: readonly Person[]): string[] {
   return people.map((reviewer, i) => {
     const seller = (i + 1) % people.length;
-    return `INSERT INTO reviews VALUES (${(i + 1) * 1000 + 1}, ${text(reviewer.id)}, ${(seller + 1) * 100}, NULL, 4, ${text(`Smooth sale, truck as described (listing of ${people[seller]?.name ?? '?'})`)}, '2026-05-28T12:00:00Z')`;
+    return `INSERT INTO reviews VALUES (${(i + 1) * 1000 + 1}, ${text(reviewer.id)}, ${(seller + 1) * 100}, NULL, 4, ${text(`Smooth sale, truck as described (listing ${(seller + 1) * 100})`)}, '2026-05-28T12:00:00Z')`;
   });
 }
 

@@ -35,7 +35,10 @@ describe('a Cognito throttle', () => {
   let stack: EmbeddedStack;
   beforeAll(async () => {
     const file = join(dir, 'cognito.json');
-    writeFileSync(file, JSON.stringify({ userPools: { customers: {} }, sources: [{ id: 'identity', category: 'account', type: 'cognito', userPool: 'customers', match: 'username' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ userPools: { customers: {} }, sources: [{ id: 'identity', category: 'account', type: 'cognito', userPool: 'customers', match: 'username' }] }),
+    );
     stack = await EmbeddedStack.start({ dataMapFile: file, retryIntervalMs: 0, wrapClient: throttling });
     await stack.loadSeed({
       tables: {},

@@ -3,7 +3,7 @@
 // back as export-JSON lines (postgres-values.ts) with the cursor of its last row.
 import type pg from 'pg';
 import { SourceUnavailableError } from '../../../platform/errors.ts';
-import { pageQuery } from './sql.ts';
+import { baseQuery, pageQuery } from './sql.ts';
 import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './values.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
@@ -76,14 +76,7 @@ export async function readPostgresPage(
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate !== undefined)
       throw new SourceUnavailableError(source.id, `Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
-    const missing = source.orderBy.filter((column) => !names.includes(column));
-    if (missing.length > 0) {
-      const list = missing.map((c) => `"${c}"`).join(', ');
-      throw new SourceUnavailableError(
-        source.id,
-        `Source "${source.id}": the orderBy column${missing.length > 1 ? `s ${list} are` : ` ${list} is`} not returned by its ${source.query ? 'query' : 'table'}.`,
-      );
-    }
+    assertOrderByReturned(source, names);
     const kinds = await kindsOf(
       client,
       fields.map((f) => f.dataTypeID),
@@ -98,7 +91,33 @@ export async function readPostgresPage(
     );
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // The page's ORDER BY names the orderBy columns: one the result lacks fails there (42703), before
+    // the check above. Say which, from the result's own columns.
+    if ((error as { code?: unknown }).code === '42703') assertOrderByReturned(source, await resultColumns(client, source));
     throw error;
+  }
+}
+
+function assertOrderByReturned(source: PostgresRead, names: string[]): void {
+  const missing = source.orderBy.filter((column) => !names.includes(column));
+  if (missing.length === 0) return;
+  const list = missing.map((c) => `"${c}"`).join(', ');
+  throw new SourceUnavailableError(
+    source.id,
+    `Source "${source.id}": the orderBy column${missing.length > 1 ? `s ${list} are` : ` ${list} is`} not returned by its ${source.query ? 'query' : 'table'}.`,
+  );
+}
+
+/** The columns the source's statement returns, read without running it for anyone (LIMIT 0, a NULL user). */
+async function resultColumns(client: pg.ClientBase, source: PostgresRead): Promise<string[]> {
+  await client.query('BEGIN TRANSACTION READ ONLY');
+  try {
+    const result = await client.query({ text: `SELECT * FROM (${baseQuery(source)}\n) AS page LIMIT 0`, values: [null], types: RAW_TEXT_TYPES });
+    return result.fields.map((f) => f.name);
+  } catch {
+    return source.orderBy;
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
   }
 }
 
