@@ -33,6 +33,7 @@ function importDirection() {
   const handlers = [
     'bundle-archive',
     'collect-database-source',
+    'collect-handler',
     'collect-source',
     'download',
     'execution-ended',
