@@ -3,11 +3,12 @@
 // authentication (a short-lived token signed with the function's role, over TLS), and it builds none of
 // the clients of the stores CollectSource reads outside the VPC (Cognito).
 import { Signer } from '@aws-sdk/rds-signer';
-import pg from 'pg';
+import type pg from 'pg';
 import { DATABASE_COLLECTORS } from './core/collect/database-collectors.ts';
 import type { DataMap } from './core/data-map/data-map.ts';
 import { DataMapError } from './core/platform/errors.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
+import { connectPostgres } from './core/collect/connectors/postgres/connection.ts';
 import { createCollectHandler } from './collect-handler.ts';
 
 /** Signs an RDS IAM authentication token for this endpoint and user (valid 15 minutes). */
@@ -38,11 +39,7 @@ export function proxyConnection(dataMap: DataMap, name: string, sign: TokenSigne
 
 export function createCollectDatabaseSourceHandler(runtime: Runtime, sign: TokenSigner = rdsToken) {
   return createCollectHandler(runtime, 'CollectDatabaseSource', DATABASE_COLLECTORS, (dataMap) => ({
-    connectDatabase: async (name: string) => {
-      const client = new pg.Client(runtime.stores ? await runtime.stores.database(name) : proxyConnection(dataMap, name, sign));
-      await client.connect();
-      return client;
-    },
+    connectDatabase: async (name: string) => connectPostgres(runtime.stores ? await runtime.stores.database(name) : proxyConnection(dataMap, name, sign)),
   }));
 }
 

@@ -6,7 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { awsSettings, type ArnScope, type CollectorFunction, type Grant } from '../lambdas/core/data-map/connector.ts';
-import type { AwsPostgresDatabase } from '../lambdas/core/collect/connectors/postgres/schema.ts';
+import { AWS_DATABASE, type AwsPostgresDatabase } from '../lambdas/core/collect/connectors/postgres/schema.ts';
 import { accountSource, connectorOf, loadDataMapFile, recipientOf, type DataMap, type Source } from '../lambdas/core/data-map/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
@@ -57,7 +57,7 @@ export class DataMapAccess extends Construct {
     const databases = new Map<string, AwsPostgresDatabase>();
     for (const source of this.sourcesReadBy(collector)) {
       if (!('database' in source)) continue;
-      databases.set(source.database, awsSettings<AwsPostgresDatabase>(this.dataMap, 'databases', source.database, source.id));
+      databases.set(source.database, awsSettings(this.dataMap, 'databases', source.database, source.id, AWS_DATABASE));
     }
     return databases;
   }

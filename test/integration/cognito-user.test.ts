@@ -93,4 +93,17 @@ describe('a Cognito identity', () => {
     expect(bob).toMatchObject({ username: 'bob', enabled: true, groups: [], attributes: { email: 'bob@example.com' } });
     expect(JSON.stringify(bob)).not.toContain('ana');
   });
+
+  it('never takes the user an alias found for the user id (AdminGetUser resolves aliases; cognito-local does not)', async () => {
+    // cognito-local has no aliases, so this one answer is AWS's documented AdminGetUser shape, given by a stub.
+    const sent: unknown[] = [];
+    const aliasing = {
+      send: (command: { constructor: { name: string }; input: unknown }) => {
+        sent.push({ command: command.constructor.name, input: command.input });
+        return Promise.resolve({ Username: 'carol', UserAttributes: [{ Name: 'preferred_username', Value: 'u-1001' }], Enabled: true, UserStatus: 'CONFIRMED' });
+      },
+    } as unknown as CognitoIdentityProviderClient;
+    expect(await readCognitoUser(aliasing, { ...source, userPoolId: 'us-east-1_Pool1' }, 'u-1001')).toBeUndefined();
+    expect(sent).toEqual([{ command: 'AdminGetUserCommand', input: { UserPoolId: 'us-east-1_Pool1', Username: 'u-1001' } }]);
+  });
 });

@@ -86,6 +86,11 @@ describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
     outputs.set(`${name} orders`, page.lines.split('\n'));
   });
 
+  it('keeps a column named __proto__ like any other', async () => {
+    const page = await read({ id: 'odd', query: `SELECT order_id, 'kept' AS "__proto__" FROM orders WHERE buyer_id = :userId`, orderBy: ['order_id'] }, 'ana');
+    expect(page.lines).toContain('"__proto__":"kept"');
+  });
+
   it('reads nothing of anyone’s for a user id written as SQL', async () => {
     const hostile = await read(ORDERS, "x' OR '1'='1");
     expect(hostile.rows).toBe(1);
@@ -121,8 +126,15 @@ describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
       'Source "orders" has two rows with the same orderBy (buyer_id); orderBy must name columns that together are unique.',
     );
     await expect(read({ ...REVIEWS_ABOUT_ME, query: 'SELECT review_id AS id FROM reviews WHERE body <> :userId' }, 'ana')).rejects.toThrow(
-      /column page\.review_id does not exist|"review_id"/,
+      'Source "reviews-about-me": the orderBy column "review_id" is not returned by its query.',
     );
+  });
+
+  it('refuses an include or exclude naming a column the result does not return, so a typo never exports the column it meant', async () => {
+    await expect(read({ ...ORDERS, exclude: ['card_tokn'] }, 'ana')).rejects.toThrow(
+      /^Source "orders": its exclude names "card_tokn", which its table does not return \(it returns "order_id", /,
+    );
+    await expect(read({ ...ORDERS, exclude: undefined, include: ['order_id', 'Amount'] }, 'ana')).rejects.toThrow('Source "orders": its include names "Amount"');
   });
 
   it('refuses keys that are NULL or repeat, on any page and by the type’s own equality, instead of skipping rows', async () => {

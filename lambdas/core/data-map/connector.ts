@@ -108,11 +108,22 @@ export function declaredProblem(source: Record<string, unknown>, map: Record<str
   return [{ path: [field], message: `names "${name}", which "${mapField}" does not declare${known.length > 0 ? ` (it declares ${known.map((k) => `"${k}"`).join(', ')})` : ''}` }];
 }
 
-/** The deploy-time settings of a declared entry (`databases.x.aws`), or a clear error that they are missing. */
-export function awsSettings<T>(map: Record<string, unknown>, mapField: string, name: string, sourceId: string): T {
-  const entry = (map[mapField] as Record<string, { aws?: T }> | undefined)?.[name];
+/**
+ * The deploy-time settings of a declared entry (`databases.x.aws`), checked against their exact shape
+ * here, at synth: loading a map accepts any text in an `aws` block, which the embedded stack ignores.
+ */
+export function awsSettings<T>(map: Record<string, unknown>, mapField: string, name: string, sourceId: string, schema: z.ZodType<T>): T {
+  const entry = (map[mapField] as Record<string, { aws?: unknown }> | undefined)?.[name];
   if (!entry?.aws) {
     throw new DataMapError(`Source "${sourceId}" reads ${mapField}.${name}, which has no "aws" block: deploying needs it (the embedded stack does not).`);
   }
-  return entry.aws;
+  const parsed = schema.safeParse(entry.aws);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map(
+    (issue) => `  - ${mapField}.${name}.aws${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${issue.message}`,
+  );
+  throw new DataMapError(`Source "${sourceId}" reads ${mapField}.${name}, whose "aws" block cannot be deployed:\n${problems.join('\n')}`);
 }
+
+/** Text in an `aws` block as a map is loaded: its exact shape is checked at synth (`awsSettings`). */
+export const awsText = z.string().min(1, 'must not be empty');

@@ -1,15 +1,14 @@
 // A Cognito source: the user's identity in a user pool (attributes, status, groups, MFA settings), one
 // record. The pools its sources name are declared once, at the top of the map, with their ids in AWS.
 import * as z from 'zod';
-import { attributeName, awsSettings, commonFields, connectorSchema, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
+import { attributeName, awsSettings, commonFields, connectorSchema, awsText, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
+
+export const AWS_USER_POOL = z.object({ userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must be a user pool id such as us-east-1_AbC123') }).strict();
 
 const pool = z
   .object({
-    /** Only synth and deploy need it; the embedded stack creates its own pool. */
-    aws: z
-      .object({ userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must be a user pool id such as us-east-1_AbC123') })
-      .strict()
-      .optional(),
+    /** Only synth and deploy need it (its exact shape is checked there); the embedded stack creates its own pool. */
+    aws: z.object({ userPoolId: awsText }).strict().optional(),
   })
   .strict();
 
@@ -45,7 +44,7 @@ export const cognitoConnector = connectorSchema({
   columnOrder: 'as-read',
   collector: 'CollectSource',
   grants(s, map, { partition, region, account }) {
-    const { userPoolId } = awsSettings<{ userPoolId: string }>(map, 'userPools', s.userPool, s.id);
+    const { userPoolId } = awsSettings(map, 'userPools', s.userPool, s.id, AWS_USER_POOL);
     const actions = [
       'cognito-idp:AdminGetUser',
       'cognito-idp:AdminListGroupsForUser',

@@ -64,8 +64,11 @@ export async function readCognitoUser(client: CognitoIdentityProviderClient, sou
     if ((error as Error).name === 'UserNotFoundException') return undefined;
     throw error;
   }
+  // AdminGetUser also finds a user by an alias (email, phone, preferred_username), which anybody may set
+  // to another user's id: with `match: "username"` only the user of that very username is this user.
+  if (source.match === 'username' && user.Username !== username) return undefined;
   const excluded = new Set(source.exclude ?? []);
-  const attributes: Record<string, string | null> = {};
+  const attributes = Object.create(null) as Record<string, string | null>;
   for (const { Name: name, Value: value } of user.UserAttributes ?? []) if (name !== undefined && !excluded.has(name)) attributes[name] = value ?? null;
   // The pool's own name for the user: the id may have been an alias (an email) or a sub.
   const groups = await groupsOf(client, source.userPoolId, user.Username ?? username);

@@ -5,9 +5,10 @@
 // database, so a query that fails or an orderBy it does not return is refused before an export runs.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import pg from 'pg';
+import type pg from 'pg';
 import { DataMapError, SeedError } from '../../../platform/errors.ts';
 import type { PostgresSource } from './schema.ts';
+import { connectPostgres } from './connection.ts';
 import { readPostgresPage } from './reader.ts';
 
 export interface PostgresStandIn {
@@ -47,8 +48,7 @@ export const connectionOf = (standIn: Pick<PostgresStandIn, 'host' | 'port' | 'u
 });
 
 async function withClient<T>(config: pg.ClientConfig, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(config);
-  await client.connect();
+  const client = await connectPostgres(config);
   try {
     return await use(client);
   } finally {

@@ -77,6 +77,7 @@ export async function readPostgresPage(
     if (duplicate !== undefined)
       throw new SourceUnavailableError(source.id, `Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
     assertOrderByReturned(source, names);
+    assertProjectionReturned(source, names);
     const kinds = await kindsOf(
       client,
       fields.map((f) => f.dataTypeID),
@@ -106,6 +107,23 @@ function assertOrderByReturned(source: PostgresRead, names: string[]): void {
     source.id,
     `Source "${source.id}": the orderBy column${missing.length > 1 ? `s ${list} are` : ` ${list} is`} not returned by its ${source.query ? 'query' : 'table'}.`,
   );
+}
+
+/**
+ * Every column `include` or `exclude` names must be one the result returns: a query's columns are fixed,
+ * so a name that matches none is a mistake, and in `exclude` a typo ("card_tokn") would export the very
+ * column it was meant to keep out.
+ */
+function assertProjectionReturned(source: PostgresRead, names: string[]): void {
+  for (const field of ['include', 'exclude'] as const) {
+    const unknown = (source[field] ?? []).filter((column) => !names.includes(column));
+    if (unknown.length > 0) {
+      throw new SourceUnavailableError(
+        source.id,
+        `Source "${source.id}": its ${field} names ${unknown.map((c) => `"${c}"`).join(', ')}, which its ${source.query ? 'query' : 'table'} does not return (it returns ${names.map((c) => `"${c}"`).join(', ')}).`,
+      );
+    }
+  }
 }
 
 /** The columns the source's statement returns, read without running it for anyone (LIMIT 0, a NULL user). */
@@ -147,7 +165,8 @@ function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows:
   const page = rows.slice(0, limit);
   let lines = '';
   for (const row of page) {
-    const record: Record<string, unknown> = {};
+    // No prototype: a column named __proto__ is a column like any other.
+    const record = Object.create(null) as Record<string, unknown>;
     for (const column of exported) record[column.name] = exportValue(row[column.i] ?? null, column.kind);
     lines += JSON.stringify(record) + '\n';
   }

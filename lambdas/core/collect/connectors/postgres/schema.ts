@@ -2,11 +2,11 @@
 // user column, or of a query with `:userId`, read in `orderBy` order. The databases its sources name
 // are declared once, at the top of the map, with where they are in AWS.
 import * as z from 'zod';
-import { attributeName, awsSettings, commonFields, connectorSchema, declaredProblem, identifier, projectionProblems, type Problem } from '../../../data-map/connector.ts';
+import { attributeName, awsSettings, commonFields, connectorSchema, declaredProblem, identifier, awsText, projectionProblems, type Problem } from '../../../data-map/connector.ts';
 import { bindUserId } from './sql.ts';
 
 /** Where a database is in AWS: only synth and deploy need it; the embedded stack starts its own. */
-const awsDatabase = z
+export const AWS_DATABASE = z
   .object({
     /** The RDS Proxy endpoint the exporter connects to, with IAM authentication and TLS. */
     proxyEndpoint: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name'),
@@ -30,12 +30,23 @@ const database = z
     engine: z.literal('postgres'),
     /** The database's name on the server. */
     database: z.string().min(1).max(63),
-    aws: awsDatabase.optional(),
+    aws: z
+      .object({
+        proxyEndpoint: awsText,
+        port: z.number().int().min(1).max(65535).default(5432),
+        user: awsText,
+        proxyResourceId: awsText.optional(),
+        vpcId: awsText,
+        subnetIds: z.array(awsText).min(1),
+        securityGroupId: awsText,
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
 export type PostgresDatabase = z.infer<typeof database>;
-export type AwsPostgresDatabase = z.infer<typeof awsDatabase>;
+export type AwsPostgresDatabase = z.infer<typeof AWS_DATABASE>;
 
 const columnName = z.string().min(1, 'must not be empty').max(63, 'must be at most 63 characters (PostgreSQL cuts longer names)');
 
@@ -94,7 +105,7 @@ export const postgresConnector = connectorSchema({
   columnOrder: 'as-read',
   collector: 'CollectDatabaseSource',
   grants(s, map, { partition, region, account }) {
-    const aws = awsSettings<AwsPostgresDatabase>(map, 'databases', s.database, s.id);
+    const aws = awsSettings(map, 'databases', s.database, s.id, AWS_DATABASE);
     return [
       {
         actions: ['rds-db:connect'],
