@@ -89,10 +89,10 @@ export class ExportStorage extends Construct {
   }
 
   /** CollectSource: writes staging parts and copies; removes them again if the export ended meanwhile. */
-  grantStagingWrite(fn: EnvFunction): void {
+  grantStagingWrite(fn: EnvFunction, options: { readBack: boolean }): void {
     this.configure(fn);
-    // GetObject: the ETags of a large object's copy that a call left under way (collect-source.ts copyInParts).
-    this.grantPrefix(fn, STAGING_ROOT, ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:DeleteObject']);
+    // GetObject, for a collector that reads back what it staged: the ETags of a large object's copy that a call left under way (s3/part-copy.ts).
+    this.grantPrefix(fn, STAGING_ROOT, ['s3:PutObject', ...(options.readBack ? ['s3:GetObject'] : []), 's3:AbortMultipartUpload', 's3:DeleteObject']);
     this.grantList(fn, STAGING_ROOT);
     this.grantKey(fn);
     this.acknowledgePrefixes(fn, [STAGING_ROOT]);

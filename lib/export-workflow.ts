@@ -1,6 +1,7 @@
 // The workflow: its step functions (CollectDatabaseSource only for a data map with database sources) and the state machine that runs them, loaded from
 // state-machines/export.asl.json (the same file the local runner executes) with each Task's Lambda ARN
 // substituted. Executions that time out or are stopped are closed by ExecutionEnded via EventBridge.
+import { connectorOf } from '../lambdas/core/data-map/data-map.ts';
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -74,7 +75,7 @@ export class ExportWorkflow extends Construct {
     for (const [collector, fn] of collectors) {
       if (!fn) continue;
       jobs.grant(fn, { items: ['GetItem', 'UpdateItem'] });
-      storage.grantStagingWrite(fn);
+      storage.grantStagingWrite(fn, { readBack: dataMap.sourcesReadBy(collector).some((source) => connectorOf(source).readsStaging === true) });
       dataMap.grantCollect(fn, collector);
     }
 

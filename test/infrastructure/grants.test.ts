@@ -72,6 +72,25 @@ const EXPECTED: Record<string, string[]> = {
     `dynamodb:Query ${DATA_MAP_TABLES.join(' ')}`,
     's3:ListBucket s3:::marketplace-uploads',
     's3:GetObject s3:::marketplace-uploads/users/*/attachments/*',
+    // The identity source matches by username: no ListUsers.
+    'cognito-idp:AdminGetUser userpool/us-east-1_Cartr0pic',
+    'cognito-idp:AdminListGroupsForUser userpool/us-east-1_Cartr0pic',
+  ],
+  // The demo's orders, invoices, leads and reviews: the database user at any proxy (the demo map names no proxyResourceId).
+  // (No GetObject on staging: only the S3 collector reads back what it staged.)
+  CollectDatabaseSource: [
+    `dynamodb:GetItem ${JOBS}`,
+    `dynamodb:UpdateItem ${JOBS}`,
+    `kms:Decrypt ${DATA_KEY}`,
+    `kms:GenerateDataKey ${DATA_KEY}`,
+    `s3:AbortMultipartUpload ${STAGING}`,
+    `s3:DeleteObject ${STAGING}`,
+    `s3:PutObject ${STAGING}`,
+    `s3:ListBucket ${BUCKET}`,
+    'rds-db:connect dbuser:*/exporter',
+    ...['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'DescribeSubnets', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses'].map(
+      (a) => `ec2:${a} *`,
+    ),
   ],
   BundleArchive: [
     `s3:DeleteObject ${STAGING}`,
@@ -143,7 +162,7 @@ describe('the README', () => {
       .split('\n')
       .filter((line) => /^\| `\w+` \|/.test(line));
     const listed = Object.fromEntries(
-      rows.map((row) => [/^\| `(\w+)`/.exec(row)?.[1] ?? '', [...new Set([...row.matchAll(/`([a-z0-9]+:[A-Za-z*]+)`/g)].map((m) => m[1]))].sort()]),
+      rows.map((row) => [/^\| `(\w+)`/.exec(row)?.[1] ?? '', [...new Set([...row.matchAll(/`([a-z0-9-]+:[A-Za-z*]+)`/g)].map((m) => m[1]))].sort()]),
     );
     const actual = Object.fromEntries(permissions.functionNames.map((fn) => [fn, [...new Set(granted(fn).map((g) => g.split(' ')[0]))].sort()]));
     expect(listed).toEqual(actual);
@@ -182,7 +201,7 @@ const STORES_EXPECTED: Record<string, string[]> = {
     `cognito-idp:AdminListUserAuthEvents ${DEALERS}`,
   ],
   CollectDatabaseSource: [
-    ...COLLECT_COMMON,
+    ...COLLECT_COMMON.filter((grant) => grant !== `s3:GetObject ${STAGING}`),
     // The configured user only: at any proxy of the account without a proxyResourceId, at that proxy with one.
     'rds-db:connect dbuser:*/exporter dbuser:prx-0123456789abcdef0/billing_exporter',
     ...VPC_ACCESS.map((action) => `ec2:${action} *`),
@@ -306,7 +325,13 @@ describe('the database reader’s network', () => {
   });
 
   it('has no CollectDatabaseSource for a map without database sources', () => {
-    const { template: plain } = synthStack();
+    const dir = mkdtempSync(join(tmpdir(), 'no-databases-'));
+    const file = join(dir, 'map.json');
+    writeFileSync(file, JSON.stringify({ sources: [{ id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }));
+    const { template: plain } = synthStack({ dataMapFile: file });
+    // Its placeholder in the ASL names CollectSource, which the Choice never routes a database source to.
+    const [machine] = Object.values(plain.findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionSubstitutions: Record<string, unknown> } }[];
+    expect(machine?.Properties.DefinitionSubstitutions.CollectDatabaseSourceFunctionArn).toEqual(machine?.Properties.DefinitionSubstitutions.CollectSourceFunctionArn);
     expect(Object.keys(plain.findResources('AWS::Lambda::Function')).filter((id) => id.includes('CollectDatabaseSource'))).toEqual([]);
     plain.resourceCountIs('AWS::EC2::SecurityGroup', 0);
   });

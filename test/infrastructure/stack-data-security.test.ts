@@ -104,7 +104,8 @@ describe('the jobs table and the link key', () => {
 describe('the functions', () => {
   it('all run Node 22 on ARM with tracing, JSON logs in their own log group with retention', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
-    expect(functions.length).toBe(9);
+    // Nine, and CollectDatabaseSource: the demo map has database sources.
+    expect(functions.length).toBe(10);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -118,7 +119,7 @@ describe('the functions', () => {
     for (const group of groups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
-  it('never use AWS managed policies, and use "*" only for X-Ray and Step Functions log delivery', () => {
+  it('never use AWS managed policies, and use "*" only for X-Ray, Step Functions log delivery and the database reader’s network interfaces', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role')) as { Properties: { ManagedPolicyArns?: unknown } }[];
     for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: Statement[] } } }[];
@@ -126,7 +127,7 @@ describe('the functions', () => {
       if (resourcesOf(statement).includes('*')) {
         for (const action of actionsOf(statement))
           expect(action).toMatch(
-            /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/,
+            /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DescribeSubnets|DeleteNetworkInterface|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)$)/,
           );
       }
       for (const action of actionsOf(statement)) expect(action).not.toMatch(/:\*$|^dynamodb:Scan$/);

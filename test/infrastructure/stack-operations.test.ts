@@ -34,9 +34,10 @@ describe('the workflow', () => {
       'PrepareExportFunctionArn',
       'SendLinkFunctionArn',
     ]);
-    // This map has no database source: CollectDatabaseSource's placeholder names CollectSource, which the Choice never routes to.
-    const substitutions = machine.DefinitionSubstitutions as Record<string, unknown>;
-    expect(substitutions.CollectDatabaseSourceFunctionArn).toEqual(substitutions.CollectSourceFunctionArn);
+    // The demo map has database sources: each collector Task names its own function.
+    const substitutions = machine.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt': string[] }>;
+    expect(substitutions.CollectDatabaseSourceFunctionArn?.['Fn::GetAtt'][0]).toMatch(/^WorkflowCollectDatabaseSource/);
+    expect(substitutions.CollectSourceFunctionArn?.['Fn::GetAtt'][0]).toMatch(/^WorkflowCollectSource(?!Database)/);
     // DefinitionBody.fromFile ships the file as an asset: the deployed definition is byte for byte the
     // file the local runner executes.
     const key = (machine.DefinitionS3Location as { Key: string }).Key;
@@ -93,7 +94,8 @@ describe('the API and operations', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@cartropic.com' });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; AlarmActions: unknown[] } }[];
-    expect(alarms).toHaveLength(3 + 9 * 2);
+    // Three for the workflow, and errors and throttles of each of the ten functions (CollectDatabaseSource included).
+    expect(alarms).toHaveLength(3 + 10 * 2);
     expect(new Set(alarms.map((a) => a.Properties.MetricName))).toEqual(new Set(['ExecutionsFailed', 'ExecutionsTimedOut', 'DeliveryFailures', 'Errors', 'Throttles']));
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);

@@ -24,11 +24,17 @@ const REACHED_ELSEWHERE: Record<string, string> = {
     'test/integration/execution-ended.test.ts: an execution that ended between BundleArchive calls has the parts they finished removed',
   'CollectSource s3:GetObject arn:aws:s3:::user-data-exports-local/staging/*':
     'test/scale/large-objects.test.ts "goes on with a copy that its time budget cut": the ETags of a copy under way, read back (the emulator has no UploadPartCopy)',
+  'CollectDatabaseSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
+    'test/scale/multipart-upload.test.ts "aborts the upload when a part fails": the database collector stages its parts with the same StagingWriter',
   'CollectSource s3:AbortMultipartUpload arn:aws:s3:::user-data-exports-local/staging/*':
     'test/scale/multipart-upload.test.ts "aborts the upload when a part fails", and lambdas/core/collect/collect-source.ts copyInParts: a large object\'s copy that fails',
 };
-/** The Lambda platform's own calls (log delivery, X-Ray), not the code's. */
-const PLATFORM = /^(logs|xray):/;
+/**
+ * The Lambda platform's own calls (log delivery, X-Ray, and the network interfaces it makes for a
+ * function in a VPC with the function's role), not the code's.
+ */
+const PLATFORM =
+  /^(logs|xray):|^ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DescribeSubnets|DeleteNetworkInterface|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)$/;
 
 const keyOf = (command: { input: Record<string, unknown> }) => (typeof command.input.Key === 'string' ? command.input.Key : '');
 

@@ -74,6 +74,8 @@ export interface ConnectorSchema<Type extends string = string, S extends { type:
   /** The other columns: `sorted` by name (items without a column order), or `as-read` (a query result's order). */
   columnOrder: 'sorted' | 'as-read';
   collector: CollectorFunction;
+  /** Whether its collector reads back what it staged (S3: the ETags of a large copy under way), which needs GetObject on staging. */
+  readsStaging?: boolean;
   /** What reading the source needs, for its function's role; `problems` at deploy (a missing aws block) throw. */
   grants(source: S, map: Record<string, unknown>, scope: ArnScope): Grant[];
 }

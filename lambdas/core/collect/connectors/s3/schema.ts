@@ -27,6 +27,7 @@ export const s3Connector = connectorSchema({
   keyColumns: () => [],
   columnOrder: 'sorted',
   collector: 'CollectSource',
+  readsStaging: true,
   grants(s, _map, { partition }) {
     const pattern = prefixPattern(s.prefix);
     const objects = `arn:${partition}:s3:::${s.bucket}/${pattern}*`;
