@@ -1,7 +1,8 @@
 // An emulator in a process of its own, started by local/emulators.ts: `s3 <directory>` (s3rver, so that
 // the handlers and the emulator each have a core), `ses` (aws-ses-v2-local, whose store of sent emails
 // is one per process, so each embedded stack needs its own) or `cognito <directory>` (cognito-local,
-// which keeps its pools under the working directory and reads its port from the environment). It prints
+// which keeps its pools under the working directory and reads its port from the environment) or
+// `postgres` (PGlite over the wire protocol, local/stand-ins.ts's default database server). It prints
 // its port as one JSON line and serves until its parent closes stdin (or dies); the parent owns the
 // directories.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as SesLocal from 'aws-ses-v2-local';
+import { startPglite } from '../lambdas/core/collect/connectors/postgres/local.ts';
 import { startS3Emulator } from './s3-emulator.ts';
 
 async function start(kind: string | undefined, directory: string | undefined): Promise<{ port: number; close(): Promise<void> }> {
@@ -27,6 +29,9 @@ async function start(kind: string | undefined, directory: string | undefined): P
       },
     };
   }
+  // PGlite compiles its WebAssembly and runs every statement on the thread it lives on: in a process
+  // of its own it neither delays the other emulators' start nor stalls the handlers while it works.
+  if (kind === 'postgres') return startPglite();
   if (kind === 'cognito' && directory) {
     // This process is cognito-local's alone: its working directory holds the pools, its environment the port.
     process.chdir(directory);
@@ -48,7 +53,7 @@ async function start(kind: string | undefined, directory: string | undefined): P
       },
     };
   }
-  console.error('usage: emulator-process s3 <directory> | ses | cognito <directory>');
+  console.error('usage: emulator-process s3 <directory> | ses | cognito <directory> | postgres');
   process.exit(2);
 }
 

@@ -1,7 +1,8 @@
 // The embedded emulators of one stack, each on a free loopback port: dynalite (DynamoDB) in this
 // process; s3rver (S3, local/s3-emulator.ts) and aws-ses-v2-local (SES) in processes of their own
 // (local/emulator-process.ts): S3 so that the handlers and the emulator each have a core, SES because
-// its store of sent emails is one per process. Nothing is downloaded and no Docker is needed.
+// its store of sent emails is one per process. PGlite and cognito-local, for a data map's databases and
+// pools (local/stand-ins.ts), start here too, each in a process. Nothing is downloaded, no Docker.
 import dynalite from 'dynalite';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { PostgresStandIn } from '../lambdas/core/collect/connectors/postgres/local.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -75,6 +77,12 @@ function startEmulatorProcess(...args: string[]): Promise<{ port: number; close(
       });
     });
   });
+}
+
+/** A PostgreSQL database (PGlite, served over the wire protocol) in a process of its own. */
+export async function startPostgresProcess(): Promise<PostgresStandIn> {
+  const postgres = await startEmulatorProcess('postgres');
+  return { host: '127.0.0.1', port: postgres.port, user: 'postgres', database: 'postgres', close: () => postgres.close() };
 }
 
 /** cognito-local, with its pools in a folder of its own: the Cognito user pools of a data map that has them. */

@@ -5,10 +5,10 @@
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type pg from 'pg';
 import { createUserPools, seedUserPool } from '../lambdas/core/collect/connectors/cognito/local.ts';
-import { connectionOf, probePostgresSources, seedPostgres, startPglite, type PostgresStandIn } from '../lambdas/core/collect/connectors/postgres/local.ts';
+import { connectionOf, probePostgresSources, seedPostgres, type PostgresStandIn } from '../lambdas/core/collect/connectors/postgres/local.ts';
 import type { DataMap, PostgresSource } from '../lambdas/core/data-map/data-map.ts';
 import { DataMapError } from '../lambdas/core/platform/errors.ts';
-import { startCognitoLocal } from './emulators.ts';
+import { startCognitoLocal, startPostgresProcess } from './emulators.ts';
 import { LOCAL_REGION } from './iam/local-resources.ts';
 import type { Seed } from './seed.ts';
 
@@ -25,7 +25,7 @@ export interface StandIns {
 }
 
 export interface StandInOptions {
-  /** Starts the server for a database (default: PGlite); a test hands in Debian's PostgreSQL to compare. */
+  /** Starts the server for a database (default: PGlite, in a process of its own); a test hands in Debian's PostgreSQL to compare. */
   postgresServer?: () => Promise<PostgresStandIn>;
 }
 
@@ -41,7 +41,9 @@ export async function startStandIns(dataMap: DataMap, origin: string, options: S
   const closeAll = () => Promise.allSettled(started.map((s) => s.close())).then(() => undefined);
   try {
     const databases = Object.keys(dataMap.databases ?? {});
-    const servers = await Promise.all(databases.map((name) => (options.postgresServer ?? startPglite)().then((server) => (started.push(server), [name, server] as const))));
+    const servers = await Promise.all(
+      databases.map((name) => (options.postgresServer ?? startPostgresProcess)().then((server) => (started.push(server), [name, server] as const))),
+    );
     const byName = new Map(servers);
     const pools = Object.keys(dataMap.userPools ?? {});
     let cognito: { endpoint: string; client: CognitoIdentityProviderClient } | undefined;

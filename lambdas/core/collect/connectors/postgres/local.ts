@@ -1,10 +1,12 @@
-// PostgreSQL on the embedded stack: PGlite (real Postgres compiled to WebAssembly, in this process)
+// PostgreSQL on the embedded stack: PGlite (real Postgres compiled to WebAssembly, in a process of its own)
 // served over the wire protocol by pglite-socket, so the collector's `pg` code is the code that runs
 // against RDS. One server per `databases` entry of the data map, each on a free loopback port. The seed
 // loader runs a seed's statements through the same driver, and every source is tried once against its
 // database, so a query that fails or an orderBy it does not return is refused before an export runs.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { DataMapError, SeedError } from '../../../platform/errors.ts';
 import type { PostgresSource } from './schema.ts';
@@ -20,8 +22,32 @@ export interface PostgresStandIn {
   close(): Promise<void>;
 }
 
-export async function startPglite(): Promise<PostgresStandIn> {
+const NODE_MODULES = join(import.meta.dirname, '..', '..', '..', '..', '..', 'node_modules');
+const CACHE_DIR = join(NODE_MODULES, '.cache', 'user-data-export', 'pglite');
+
+/**
+ * A fresh database. Initializing one (initdb inside PGlite) takes seconds; loading the data directory
+ * of one initialized earlier by the same PGlite takes a fraction of that, and is the same database. So
+ * the first start on a machine saves its fresh data directory under node_modules/.cache, per PGlite
+ * version, and later starts load it.
+ */
+async function freshDatabase(): Promise<PGlite> {
+  // The package exports no package.json; its version is read from the file itself.
+  const version = (JSON.parse(readFileSync(join(NODE_MODULES, '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
+  const file = join(CACHE_DIR, `fresh-${version}.tar`);
+  if (existsSync(file)) return PGlite.create({ loadDataDir: new Blob([readFileSync(file)]) });
   const db = await PGlite.create();
+  const dump = Buffer.from(await (await db.dumpDataDir('none')).arrayBuffer());
+  mkdirSync(CACHE_DIR, { recursive: true });
+  // Written whole, then renamed: a start that reads it never sees half a file.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, dump);
+  renameSync(partial, file);
+  return db;
+}
+
+export async function startPglite(): Promise<PostgresStandIn> {
+  const db = await freshDatabase();
   // Several connections share the one database through the server's queue, as a pool of clients would.
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
   await server.start();
