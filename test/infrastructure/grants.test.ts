@@ -119,20 +119,24 @@ beforeAll(async () => {
 
 /** One "action resource" per pair: how CDK happens to merge statements does not matter. */
 const pairs = (grants: { action: string; resources: string[] }[]) => [...new Set(grants.flatMap((g) => g.resources.map((r) => `${g.action} ${r}`)))].sort();
-const granted = (fn: string) =>
+/** What a function's role grants, but the platform's, as "action resource" pairs. */
+const grantsOf = (enforcer: PolicyEnforcer, fn: string) =>
   pairs(
-    permissions
+    enforcer
       .grantedActions(fn)
       .filter((g) => !PLATFORM.test(g.action))
       .map((g) => ({ ...g, resources: g.resources.map(short) })),
   );
-const expected = (fn: string) =>
+/** An expectation table's line for a function, as the same pairs. */
+const pairsOf = (lines: string[] = []) =>
   pairs(
-    (EXPECTED[fn] ?? []).map((g) => {
+    lines.map((g) => {
       const [action = '', ...resources] = g.split(' ');
       return { action, resources };
     }),
   );
+const granted = (fn: string) => grantsOf(permissions, fn);
+const expected = (fn: string) => pairsOf(EXPECTED[fn]);
 
 describe('each function’s role', () => {
   it('exists for exactly the functions of the stack', () => {
@@ -211,20 +215,8 @@ const STORES_EXPECTED: Record<string, string[]> = {
 describe('a data map with databases and user pools', () => {
   let stores: PolicyEnforcer;
   let storesStack: SynthesizedStack;
-  const storesGranted = (fn: string) =>
-    pairs(
-      stores
-        .grantedActions(fn)
-        .filter((g) => !PLATFORM.test(g.action))
-        .map((g) => ({ ...g, resources: g.resources.map(short) })),
-    );
-  const storesExpected = (fn: string) =>
-    pairs(
-      (STORES_EXPECTED[fn] ?? []).map((g) => {
-        const [action = '', ...resources] = g.split(' ');
-        return { action, resources };
-      }),
-    );
+  const storesGranted = (fn: string) => grantsOf(stores, fn);
+  const storesExpected = (fn: string) => pairsOf(STORES_EXPECTED[fn]);
 
   beforeAll(async () => {
     storesStack = await synthesize({ dataMapFile: STORES_MAP, senderEmail: 'privacy@cartropic.com' });
