@@ -3,6 +3,8 @@
 // account and region it pretends to be, and the resolution of CloudFormation's intrinsics (Ref, GetAtt,
 // Join, Sub) to the ARNs the handlers really use locally. A resource with no local counterpart keeps its
 // logical id as its name, as a stand-in for the name CloudFormation would generate.
+import { AWS_USER_POOL } from '../../lambdas/core/collect/connectors/cognito/schema.ts';
+import { AWS_DATABASE } from '../../lambdas/core/collect/connectors/postgres/schema.ts';
 import { createHash } from 'node:crypto';
 import type { CfnTemplate, StackResourceIds } from './stack-template.ts';
 
@@ -53,20 +55,22 @@ type Entries = Record<string, { aws?: unknown } & Record<string, unknown>>;
 
 /**
  * The data map the embedded stack's template is synthesized from: the map itself, with local stand-in
- * settings for every database and user pool that has no `aws` block (deploying needs them, the embedded
+ * settings for every database and user pool without a deployable `aws` block (none, or placeholders; the embedded
  * stack does not). Works on the raw file's JSON and on a parsed map alike, and gives both the same ids.
  */
 export function withLocalStandIns<M extends { databases?: unknown; userPools?: unknown }>(map: M): M {
-  const fill = (entries: unknown, standIn: (name: string) => unknown): unknown =>
+  // An aws block that could not be deployed (absent, or the issue's "…" placeholders) is one the embedded
+  // stack has no use for either: the stand-in's values take its place.
+  const fill = (entries: unknown, deployable: { safeParse(value: unknown): { success: boolean } }, standIn: (name: string) => unknown): unknown =>
     entries !== null && typeof entries === 'object'
-      ? Object.fromEntries(Object.entries(entries as Entries).map(([name, entry]) => [name, entry.aws === undefined ? { ...entry, aws: standIn(name) } : entry]))
+      ? Object.fromEntries(Object.entries(entries as Entries).map(([name, entry]) => [name, deployable.safeParse(entry.aws).success ? entry : { ...entry, aws: standIn(name) }]))
       : entries;
   return {
     ...map,
     ...(map.databases === undefined
       ? {}
       : {
-          databases: fill(map.databases, () => ({
+          databases: fill(map.databases, AWS_DATABASE, () => ({
             proxyEndpoint: '127.0.0.1',
             port: 5432,
             user: LOCAL_DATABASE_USER,
@@ -74,7 +78,7 @@ export function withLocalStandIns<M extends { databases?: unknown; userPools?: u
             subnetIds: [...LOCAL_DATABASE_NETWORK.subnetIds],
           })),
         }),
-    ...(map.userPools === undefined ? {} : { userPools: fill(map.userPools, (name) => ({ userPoolId: localUserPoolId(name) })) }),
+    ...(map.userPools === undefined ? {} : { userPools: fill(map.userPools, AWS_USER_POOL, (name) => ({ userPoolId: localUserPoolId(name) })) }),
   };
 }
 

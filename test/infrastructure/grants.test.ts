@@ -329,11 +329,19 @@ describe('the database reader’s network', () => {
   });
 });
 
-describe('a data map without aws blocks, as the embedded stack runs it', () => {
+// Without aws blocks, or with the placeholders ("…"), which could not be deployed either.
+describe.each(['without aws blocks', 'with placeholder aws blocks'])('a data map %s, as the embedded stack runs it', (variant) => {
   const dir = mkdtempSync(join(tmpdir(), 'local-stores-'));
   const file = join(dir, 'map.json');
   const map = JSON.parse(readFileSync(STORES_MAP, 'utf8')) as { databases: Record<string, { aws?: unknown }>; userPools: Record<string, { aws?: unknown }> };
-  for (const entry of [...Object.values(map.databases), ...Object.values(map.userPools)]) delete entry.aws;
+  for (const entry of Object.values(map.databases)) {
+    if (variant === 'without aws blocks') delete entry.aws;
+    else entry.aws = { proxyEndpoint: '…', port: 5432, user: 'exporter', vpcId: '…', subnetIds: ['…'], securityGroupId: '…' };
+  }
+  for (const entry of Object.values(map.userPools)) {
+    if (variant === 'without aws blocks') delete entry.aws;
+    else entry.aws = { userPoolId: 'us-east-1_…' };
+  }
   writeFileSync(file, JSON.stringify(map));
 
   it('synthesizes with local stand-ins: the local database user, a deterministic pool id of Cognito’s shape', async () => {
