@@ -99,6 +99,21 @@ describe.each(ENGINES)('the PostgreSQL reader on $name', ({ name, start }) => {
     expect((await read(REVIEWS_ABOUT_ME, "' OR 1=1 --")).rows).toBe(0);
   });
 
+  it('reads nothing for a user id its user column’s type cannot hold, and still fails a query whose own cast fails', async () => {
+    await client.query('CREATE TABLE IF NOT EXISTS numbered_users (account_no integer PRIMARY KEY, note text, owner uuid)');
+    await client.query(`INSERT INTO numbered_users VALUES (1001, 'abc', '00000000-0000-4000-8000-000000000001') ON CONFLICT DO NOTHING`);
+    const byNumber: PostgresRead = { id: 'numbered', table: 'numbered_users', userColumn: 'account_no', orderBy: ['account_no'] };
+    expect((await read(byNumber, '1001')).rows).toBe(1);
+    for (const id of ['zoe', "x' OR '1'='1", '99999999999', '1001.5']) expect((await read(byNumber, id)).rows, id).toBe(0);
+    expect((await read({ ...byNumber, userColumn: 'owner' }, 'u-1001')).rows).toBe(0);
+    // The same class of error from the data, not the user id: the source cannot be read as written.
+    await expect(
+      read({ id: 'casting', query: 'SELECT account_no, note::int AS n FROM numbered_users WHERE account_no = :userId', orderBy: ['account_no'] }, '1001'),
+    ).rejects.toMatchObject({
+      code: '22P02',
+    });
+  });
+
   it('pages a query joining other tables by keyset until the last row, each row once', async () => {
     const seen: number[] = [];
     let cursor: string | null = null;

@@ -25,8 +25,9 @@ export interface PostgresDeps {
 /**
  * Errors a store answers with that say it cannot be read as configured, not that a read failed this
  * once: authentication, an unknown database, any syntax or access-rule error (class 42), a query that
- * writes in the read-only transaction, a protocol mismatch (a query without :userId), and a user id the
- * user column's type cannot hold.
+ * writes in the read-only transaction, a protocol mismatch (a query without :userId), and a value the
+ * query itself cannot convert (22P02 inside it; a user id its column's type cannot hold reads nothing
+ * instead, reader.ts).
  */
 const UNAVAILABLE_CODES = new Set(['28000', '28P01', '3D000', '25006', '08P01', '22P02']);
 

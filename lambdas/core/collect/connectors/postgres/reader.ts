@@ -92,11 +92,23 @@ export async function readPostgresPage(
     );
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if (userIdFitsNoRow(error)) return { lines: '', rows: 0, columns: [], cursor: null };
     // The page's ORDER BY names the orderBy columns: one the result lacks fails there (42703), before
     // the check above. Say which, from the result's own columns.
     if ((error as { code?: unknown }).code === '42703') assertOrderByReturned(source, await resultColumns(client, source));
     throw error;
   }
+}
+
+/**
+ * Whether the statement failed because the user id is no value of the type it is compared with (an
+ * integer or uuid user column, and the id "zoe" or "x' OR '1'='1"): then no row can be the user's, so
+ * the source holds nothing of them. PostgreSQL says so precisely: a data exception (class 22) while
+ * binding parameter $1, the user id; a conversion that fails inside the query has no such context.
+ */
+function userIdFitsNoRow(error: unknown): boolean {
+  const { code, where } = error as { code?: unknown; where?: unknown };
+  return typeof code === 'string' && code.startsWith('22') && typeof where === 'string' && /^unnamed portal parameter \$1 = /.test(where);
 }
 
 function assertOrderByReturned(source: PostgresRead, names: string[]): void {
