@@ -20,7 +20,7 @@ import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-t
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
 import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
-import type { LocalStores, Runtime, SdkClient } from '../lambdas/core/runtime.ts';
+import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
 import { createExecutionEndedHandler } from '../lambdas/execution-ended.ts';
 import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
@@ -41,7 +41,7 @@ import {
 } from './function-runtime.ts';
 import { startStandIns, type StandInOptions, type StandIns } from './stand-ins.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
-import { authorizeDatabaseConnect, enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
+import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
 import { PolicyEnforcer } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
@@ -182,16 +182,8 @@ export class EmbeddedStack {
       const metrics: EmittedMetric[] = [];
       const signer = new HmacLinkSigner(randomBytes(32));
       const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
-      // A function reaches a database only where its role may connect to it, as RDS Proxy's IAM authentication decides.
-      const stores = (functionName: string): LocalStores => ({
-        database: async (name) => {
-          await authorizeDatabaseConnect(permissions, functionName, name);
-          return standIns.database(name);
-        },
-        userPoolId: (name) => standIns.userPoolId(name),
-      });
       const runtimeOf = (functionName: string) =>
-        functionRuntime(functionName, { endpoints, stores, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
+        functionRuntime(functionName, { endpoints, standIns, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
       await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
         partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
         sortKey: JOBS_TABLE_SCHEMA.sortKey,

@@ -15,7 +15,8 @@ import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV, type Env } from '../lambdas/core/pl
 import { createObservability } from '../lambdas/core/platform/observability.ts';
 import { clientCache, type ClientClass, type ClientConfig, type LocalStores, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
 import type { Emulators } from './emulators.ts';
-import { enforceClient, enforceSigner } from './iam/enforce.ts';
+import { authorizeDatabaseConnect, enforceClient, enforceSigner } from './iam/enforce.ts';
+import type { StandIns } from './stand-ins.ts';
 import { LOCAL_DATA_KEY_ARN, LOCAL_LINK_KEY_ARN, LOCAL_NAMES, LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
 import type { PolicyEnforcer } from './iam/policy-enforcer.ts';
 
@@ -37,8 +38,8 @@ export type LocalEndpoints = Emulators['endpoints'] & { cognito?: string };
 
 export interface FunctionRuntimeOptions {
   endpoints: LocalEndpoints;
-  /** The data map's databases and pools, as their stand-ins serve them (checked against each function's role). */
-  stores?: (functionName: string) => LocalStores;
+  /** The data map's databases and pools, as their stand-ins serve them. */
+  standIns?: Pick<StandIns, 'database' | 'userPoolId'>;
   /** Every configuration variable of the stack; the function sees those its template gives it. */
   configuration: Env;
   permissions: PolicyEnforcer;
@@ -147,13 +148,24 @@ export function functionRuntime(functionName: string, options: FunctionRuntimeOp
     metrics,
     tracer,
     clock: options.clock,
-    stores: options.stores?.(functionName),
+    stores: options.standIns && storesOf(options.standIns, functionName, options.permissions),
     signer: enforceSigner(options.signer, functionName, options.permissions),
     client: clientCache((Client) => {
       const client = enforceClient(tracer.captureAWSv3Client(new Client(localClientConfig(Client, options.endpoints))), functionName, options.permissions);
       options.wrapClient?.(client, functionName);
       return client;
     }),
+  };
+}
+
+/** The stand-ins as a function reaches them: a database only where its role may connect, as RDS Proxy's IAM authentication decides. */
+function storesOf(standIns: Pick<StandIns, 'database' | 'userPoolId'>, functionName: string, permissions: PolicyEnforcer): LocalStores {
+  return {
+    database: async (name) => {
+      await authorizeDatabaseConnect(permissions, functionName, name);
+      return standIns.database(name);
+    },
+    userPoolId: (name) => standIns.userPoolId(name),
   };
 }
 
