@@ -46,6 +46,19 @@ const API = [
   'states:StopExecution execution:UserDataExport-local:*',
 ];
 
+/** What both collector functions hold: the jobs table items, the data key, staging. */
+const COLLECT_COMMON = [
+  `dynamodb:GetItem ${JOBS}`,
+  `dynamodb:UpdateItem ${JOBS}`,
+  `kms:Decrypt ${DATA_KEY}`,
+  `kms:GenerateDataKey ${DATA_KEY}`,
+  `s3:AbortMultipartUpload ${STAGING}`,
+  `s3:DeleteObject ${STAGING}`,
+  `s3:GetObject ${STAGING}`,
+  `s3:PutObject ${STAGING}`,
+  `s3:ListBucket ${BUCKET}`,
+];
+const VPC_ACCESS = ['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'DescribeSubnets', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses'];
 /** Every grant, as "action resource…" with the local account, region and names (see local/iam/local-resources.ts). */
 const EXPECTED: Record<string, string[]> = {
   UserApi: API,
@@ -60,15 +73,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   PrepareExport: [`dynamodb:GetItem ${JOBS}`, `dynamodb:UpdateItem ${JOBS}`, `kms:Decrypt ${DATA_KEY}`, 'dynamodb:Query table/Users'],
   CollectSource: [
-    `dynamodb:GetItem ${JOBS}`,
-    `dynamodb:UpdateItem ${JOBS}`,
-    `kms:Decrypt ${DATA_KEY}`,
-    `kms:GenerateDataKey ${DATA_KEY}`,
-    `s3:AbortMultipartUpload ${STAGING}`,
-    `s3:DeleteObject ${STAGING}`,
-    `s3:GetObject ${STAGING}`,
-    `s3:PutObject ${STAGING}`,
-    `s3:ListBucket ${BUCKET}`,
+    ...COLLECT_COMMON,
     `dynamodb:Query ${DATA_MAP_TABLES.join(' ')}`,
     's3:ListBucket s3:::marketplace-uploads',
     's3:GetObject s3:::marketplace-uploads/users/*/attachments/*',
@@ -79,18 +84,9 @@ const EXPECTED: Record<string, string[]> = {
   // The demo's orders, invoices, leads and reviews: the database user at any proxy (the demo map names no proxyResourceId).
   // (No GetObject on staging: only the S3 collector reads back what it staged.)
   CollectDatabaseSource: [
-    `dynamodb:GetItem ${JOBS}`,
-    `dynamodb:UpdateItem ${JOBS}`,
-    `kms:Decrypt ${DATA_KEY}`,
-    `kms:GenerateDataKey ${DATA_KEY}`,
-    `s3:AbortMultipartUpload ${STAGING}`,
-    `s3:DeleteObject ${STAGING}`,
-    `s3:PutObject ${STAGING}`,
-    `s3:ListBucket ${BUCKET}`,
+    ...COLLECT_COMMON.filter((grant) => grant !== `s3:GetObject ${STAGING}`),
     'rds-db:connect dbuser:*/exporter',
-    ...['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'DescribeSubnets', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses'].map(
-      (a) => `ec2:${a} *`,
-    ),
+    ...VPC_ACCESS.map((action) => `ec2:${action} *`),
   ],
   BundleArchive: [
     `s3:DeleteObject ${STAGING}`,
@@ -179,18 +175,6 @@ describe('the README', () => {
 const STORES_MAP = 'test/fixtures/data-map-databases.json';
 const CUSTOMERS = 'userpool/eu-west-1_AbC123def';
 const DEALERS = 'userpool/eu-west-1_Dealers42';
-const COLLECT_COMMON = [
-  `dynamodb:GetItem ${JOBS}`,
-  `dynamodb:UpdateItem ${JOBS}`,
-  `kms:Decrypt ${DATA_KEY}`,
-  `kms:GenerateDataKey ${DATA_KEY}`,
-  `s3:AbortMultipartUpload ${STAGING}`,
-  `s3:DeleteObject ${STAGING}`,
-  `s3:GetObject ${STAGING}`,
-  `s3:PutObject ${STAGING}`,
-  `s3:ListBucket ${BUCKET}`,
-];
-const VPC_ACCESS = ['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'DescribeSubnets', 'DeleteNetworkInterface', 'AssignPrivateIpAddresses', 'UnassignPrivateIpAddresses'];
 const STORES_EXPECTED: Record<string, string[]> = {
   CollectSource: [
     ...COLLECT_COMMON,
