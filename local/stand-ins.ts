@@ -41,20 +41,20 @@ export async function startStandIns(dataMap: DataMap, origin: string, options: S
   const closeAll = () => Promise.allSettled(started.map((s) => s.close())).then(() => undefined);
   try {
     const databases = Object.keys(dataMap.databases ?? {});
-    const servers = await Promise.all(
-      databases.map((name) => (options.postgresServer ?? startPostgresProcess)().then((server) => (started.push(server), [name, server] as const))),
-    );
-    const byName = new Map(servers);
     const pools = Object.keys(dataMap.userPools ?? {});
-    let cognito: { endpoint: string; client: CognitoIdentityProviderClient } | undefined;
-    let userPoolIds: Record<string, string> = {};
-    if (pools.length > 0) {
+    // The database servers and cognito-local start at once: each is a process of its own.
+    const startUserPools = async (): Promise<{ cognito?: { endpoint: string; client: CognitoIdentityProviderClient }; userPoolIds: Record<string, string> }> => {
+      if (pools.length === 0) return { userPoolIds: {} };
       const local = await startCognitoLocal();
       started.push(local);
       const client = new CognitoIdentityProviderClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-      cognito = { endpoint: local.endpoint, client };
-      userPoolIds = await createUserPools(client, pools);
-    }
+      return { cognito: { endpoint: local.endpoint, client }, userPoolIds: await createUserPools(client, pools) };
+    };
+    const [servers, { cognito, userPoolIds }] = await Promise.all([
+      Promise.all(databases.map((name) => (options.postgresServer ?? startPostgresProcess)().then((server) => (started.push(server), [name, server] as const)))),
+      startUserPools(),
+    ]);
+    const byName = new Map(servers);
     const database = (name: string): pg.ClientConfig => {
       const server = byName.get(name);
       if (!server) throw new DataMapError(`The data map declares no database "${name}".`);
