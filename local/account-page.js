@@ -55,8 +55,15 @@ function show(job) {
   $('cancel').classList.toggle('hidden', !['QUEUED', 'RUNNING'].includes(job.status));
 }
 
+// Refreshes may overlap (the export button's and the poller's); an older answer that arrives late
+// must not paint over a newer one.
+let refreshes = 0;
+let painted = 0;
 async function refresh() {
+  const asked = ++refreshes;
   const { exports } = await api('GET', '/exports');
+  if (asked < painted) return;
+  painted = asked;
   $('history').replaceChildren(
     ...exports.map((job) => {
       const tr = document.createElement('tr');

@@ -35,8 +35,9 @@ describe('the account page', () => {
     await page.getByTestId('export').click();
 
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('READY');
-    await expect.poll(() => page.getByTestId('history').locator('tr').count()).toBe(1);
-    expect(await page.getByTestId('history').textContent()).toContain('READY');
+    // The status line turns READY before the history's own refresh answers, so wait for that too.
+    await expect.poll(() => page.getByTestId('history').textContent()).toContain('READY');
+    expect(await page.getByTestId('history').locator('tr').count()).toBe(1);
     expect(await page.locator('#current-next').textContent()).toMatch(/We emailed a download link to marcus\.chen@example\.org; it works until/);
 
     await page.getByTestId('inbox').click();
