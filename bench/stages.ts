@@ -6,7 +6,7 @@ import { systemClock } from '../lambdas/core/platform/clock.ts';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { ZipWriter } from '../lambdas/core/archive/zip/zip-writer.ts';
 import { buildUntilDone } from '../lambdas/core/archive/build-archive.ts';
 import { collectSource } from '../lambdas/core/collect/collect-source.ts';
 import { parseDataMap } from '../lambdas/core/data-map/data-map.ts';
+import type { RequestFacts } from '../lambdas/core/archive/about-this-export.ts';
 import type { JobStore } from '../lambdas/core/jobs/job-store.ts';
 import { forEachEntry } from '../local/archive-reader.ts';
 import { FileBackedS3 } from '../local/file-backed-s3.ts';
@@ -36,9 +37,16 @@ export const PAGE_ITEMS = 3000;
 const PAGE_POOL = 2;
 export const ZLIB = { level: 6, chunkSize: 256 * 1024 };
 
+/** The demo map's legal facts, so the benchmark's archive answers as a real one does (about-this-export.json). */
+const demoMap = JSON.parse(readFileSync(new URL('../config/data-map.json', import.meta.url), 'utf8')) as { controller: unknown; categories: unknown };
+
 export const benchDataMap = parseDataMap({
+  controller: demoMap.controller,
+  categories: demoMap.categories,
   sources: [{ id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', index: 'byUser', partitionKey: 'userId', keyTemplate: '{userId}' }],
 });
+
+const BENCH_REQUEST: RequestFacts = { receivedAt: '2026-01-01T00:00:00.000Z', dueBy: '2026-01-31T00:00:00.000Z', requestedBy: 'self', categories: ['usage'] };
 
 /** A deterministic usage event, about 330 bytes as JSON. */
 function event(n: number): Record<string, AttributeValue> {
@@ -135,7 +143,7 @@ export async function bundleStage(records: number, workDir: string, keepArchive:
   const parts = readdirSync(join(workDir, BUCKET)).filter((name) => name.includes('part-') && name.endsWith('.ndjson')).length;
   const started = performance.now();
   const result = await buildUntilDone(
-    { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
+    { exportId: EXPORT_ID, userId: BENCH_USER, formats: ['json', 'csv'], request: BENCH_REQUEST, sources: [{ sourceId: 'usage-events', nextPart: parts, records }] },
     { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'bench' }, dataMap: benchDataMap, compressionLevel: ZLIB.level },
   );
   const seconds = (performance.now() - started) / 1000;

@@ -9,6 +9,7 @@ import { callDeadline } from './core/platform/clock.ts';
 import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { loadDataMapFile } from './core/data-map/data-map.ts';
 import { exportIdSchema, formatsSchema, userIdSchema } from './core/data-map/identifiers.ts';
+import { CATEGORIES } from './core/data-map/privacy-policy.ts';
 import { parseEvent } from './core/platform/middleware.ts';
 import { observe } from './core/platform/observability.ts';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +19,14 @@ const event = z.object({
   exportId: exportIdSchema,
   userId: userIdSchema,
   formats: formatsSchema,
+  request: z.object({
+    receivedAt: z.iso.datetime(),
+    dueBy: z.iso.datetime(),
+    requestedBy: z.enum(['self', 'support']),
+    categories: z.array(z.enum(CATEGORIES)),
+    since: z.iso.datetime().optional(),
+    until: z.iso.datetime().optional(),
+  }),
   sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0) })),
   resume: z
     .object({ partsDone: z.number().int().min(1) })

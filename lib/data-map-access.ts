@@ -7,7 +7,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { awsSettings, type ArnScope, type CollectorFunction, type Grant } from '../lambdas/core/data-map/connector.ts';
 import { AWS_DATABASE, type AwsPostgresDatabase } from '../lambdas/core/collect/connectors/postgres/schema.ts';
-import { accountSource, connectorOf, loadDataMapFile, recipientOf, type DataMap, type Source } from '../lambdas/core/data-map/data-map.ts';
+import { accountSource, assertAnswerable, connectorOf, loadDataMapFile, recipientOf, type DataMap, type Source } from '../lambdas/core/data-map/data-map.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 export { prefixPattern } from '../lambdas/core/collect/connectors/s3/schema.ts';
@@ -22,6 +22,8 @@ export class DataMapAccess extends Construct {
   ) {
     super(scope, id);
     this.dataMap = loadDataMapFile(dataMapFile);
+    // A deployed export answers access requests: a map that cannot say everything they must be told stops synth.
+    assertAnswerable(this.dataMap, `The data map file ${dataMapFile}`);
   }
 
   /** The grants each source's connector derives, in this stack's partition, region and account. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import type { Manifest } from '../lambdas/core/archive/manifest.ts';
+import { ARCHIVE_DOCUMENTS, type Manifest } from '../lambdas/core/archive/manifest.ts';
 
 function open(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
@@ -66,7 +66,7 @@ export async function verifyArchive(path: string): Promise<ArchiveCheck> {
     if (!actual) problems.push(`${file.path} is listed in the manifest but missing from the archive`);
     else if (actual.bytes !== file.bytes || actual.sha256 !== file.sha256) problems.push(`${file.path} does not match its manifest size or sha256`);
   }
-  const listed = new Set([...manifest.files.map((f) => f.path), 'manifest.json', 'index.html']);
+  const listed = new Set([...manifest.files.map((f) => f.path), ...Object.values(ARCHIVE_DOCUMENTS)]);
   for (const name of seen.keys()) if (!listed.has(name)) problems.push(`${name} is in the archive but not in the manifest`);
   return { manifest, entries: seen.size, problems };
 }

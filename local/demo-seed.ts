@@ -13,6 +13,7 @@ import { addActivityRecords } from './demo-activity-records.ts';
 import { addAttachments, addCommunicationRecords } from './demo-communication-records.ts';
 import { identityOf, listingReviewStatements, MARKETPLACE_SCHEMA, marketplaceStatements } from './demo-marketplace-records.ts';
 import { DEMO_USER_ID, PEOPLE, userSeedContext, type Person, type Tables } from './demo-users.ts';
+import { directMessages } from './demo-direct-messages.ts';
 import type { Seed } from './seed.ts';
 
 export { DEMO_USER_ID, DEMO_USERS } from './demo-users.ts';
@@ -33,6 +34,7 @@ export function buildDemoSeed(): Seed {
   const tables: Tables = {};
   const objects: Seed['objects'] = [];
   for (const person of PEOPLE) addUser(person, tables, objects);
+  tables.DirectMessages = directMessages();
   const statements = PEOPLE.flatMap((person, i) => marketplaceStatements(person, i, person.id === DEMO_USER_ID));
   return {
     postgres: { marketplace: [...MARKETPLACE_SCHEMA, ...statements, ...listingReviewStatements(PEOPLE)] },
@@ -41,6 +43,8 @@ export function buildDemoSeed(): Seed {
     schemas: {
       // Read through an index, so its own key must be declared (the data map only names the index's keys).
       UsageEvents: { partitionKey: 'eventId', indexes: { byUser: { partitionKey: 'userId', sortKey: 'occurredAt' } } },
+      // Stored once, under the sender; read for its recipient through the index.
+      DirectMessages: { partitionKey: 'senderId', sortKey: 'sk', indexes: { byRecipient: { partitionKey: 'recipientId', sortKey: 'sentAt' } } },
       // One table behind three sources (preferences, saved searches, saved vehicles); declared so its key
       // does not depend on which of them happens to come first in the data map.
       UserProfiles: { partitionKey: 'pk', sortKey: 'sk' },

@@ -12,6 +12,7 @@ import { readArchive } from '../../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
+import { answerable } from '../support/answer-facts.ts';
 
 const seed = buildDemoSeed();
 const outDir = mkdtempSync(join(tmpdir(), 'marketplace-'));
@@ -81,11 +82,17 @@ describe('an export from every store type', () => {
     expect(csv).toContain(`"'=HYPERLINK(""http://evil"")`);
   });
 
-  it('reads a query source that joins the user’s listings, with nobody else’s identity', () => {
+  it('reads a query source that joins the user’s listings, with the reviewer’s identity redacted in JSON and CSV', () => {
     const about = JSON.parse(fileText(exported.entries, 'communication/reviews-about-me.json')) as Record<string, unknown>[];
     expect(about).toHaveLength(1);
-    expect(Object.keys(about[0] ?? {})).toEqual(['review_id', 'listing_id', 'vin', 'rating', 'body', 'written_at']);
+    expect(Object.keys(about[0] ?? {})).toEqual(['review_id', 'reviewer_id', 'listing_id', 'vin', 'rating', 'body', 'written_at']);
     expect(about[0]?.listing_id).toBe(100);
+    expect(about[0]?.reviewer_id).toBe("[redacted: another person's data]");
+    const [header, row] = fileText(exported.entries, 'communication/reviews-about-me.csv')
+      .replace(/^\uFEFF/, '')
+      .split('\r\n');
+    expect(header).toBe('review_id,reviewer_id,listing_id,vin,rating,body,written_at');
+    expect(row?.split(',')[1]).toBe("[redacted: another person's data]");
   });
 
   it('holds the Cognito identity: attributes but the excluded one, status, groups', () => {
@@ -140,10 +147,12 @@ describe('bad data maps and seeds are refused before anything runs', () => {
     const file = join(dir, 'map.json');
     writeFileSync(
       file,
-      JSON.stringify({
-        databases: { shop: { engine: 'postgres', database: 'shop' } },
-        sources: [{ id: 'orders', category: 'payment', type: 'postgres', database: 'shop', query: 'SELECT amount FROM orders WHERE buyer = :userId', orderBy: ['order_id'] }],
-      }),
+      JSON.stringify(
+        answerable({
+          databases: { shop: { engine: 'postgres', database: 'shop' } },
+          sources: [{ id: 'orders', category: 'payment', type: 'postgres', database: 'shop', query: 'SELECT amount FROM orders WHERE buyer = :userId', orderBy: ['order_id'] }],
+        }),
+      ),
     );
     const bad = await EmbeddedStack.start({ dataMapFile: file, retryIntervalMs: 0 });
     try {

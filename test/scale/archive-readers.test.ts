@@ -18,6 +18,7 @@ import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys
 import { forEachEntry, readArchive } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
 import { BUCKET, buildStagedArchive, Folders, GENERATED_AT, stagedDataMap } from '../support/staged-archive.ts';
+import { answerable, TEST_REQUEST } from '../support/answer-facts.ts';
 
 const run = promisify(execFile);
 const sh = (script: string) => run('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 64 * 1024 * 1024 });
@@ -133,13 +134,15 @@ describe('CSV for spreadsheets', () => {
   const emptySource = async (csv?: { byteOrderMark: boolean }) => {
     const store = new FileBackedS3(folder('readers-csv-'));
     mkdirSync(join(store.root, BUCKET), { recursive: true });
-    const map = parseDataMap({
-      sources: [{ id: 'orders', category: 'payment', type: 'dynamodb', table: 'Orders', partitionKey: 'userId', sortKey: 'orderId', keyTemplate: '{userId}' }],
-      ...(csv ? { csv } : {}),
-    });
+    const map = parseDataMap(
+      answerable({
+        sources: [{ id: 'orders', category: 'payment', type: 'dynamodb', table: 'Orders', partitionKey: 'userId', sortKey: 'orderId', keyTemplate: '{userId}' }],
+        ...(csv ? { csv } : {}),
+      }),
+    );
     const s3 = store.asClient();
     const result = await buildUntilDone(
-      { exportId: 'read-0000-0007', userId: 'u-1', formats: ['csv'], sources: [{ sourceId: 'orders', nextPart: 0, records: 0 }] },
+      { exportId: 'read-0000-0007', userId: 'u-1', formats: ['csv'], request: TEST_REQUEST, sources: [{ sourceId: 'orders', nextPart: 0, records: 0 }] },
       { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap: map },
     );
     return (await readArchive(store.path(BUCKET, result.archiveKey))).get('payment/orders.csv')?.toString('utf8');
@@ -171,7 +174,7 @@ describe('an entry past 4 GiB read from a pipe', () => {
     );
     const s3 = store.asClient();
     const result = await buildUntilDone(
-      { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },
+      { exportId, userId: 'u-1', formats: ['json'], request: TEST_REQUEST, sources: [{ sourceId: 'attachments', nextPart: 1, records: 2 }] },
       { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap, compressionLevel: 1 },
     );
     const zip = store.path(BUCKET, result.archiveKey);

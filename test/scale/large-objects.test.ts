@@ -19,12 +19,13 @@ import type { JobStore } from '../../lambdas/core/jobs/job-store.ts';
 import { MIB } from '../../lambdas/core/storage/multipart-upload.ts';
 import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+import { answerable } from '../support/answer-facts.ts';
 
 const EXPORTS = 'exports';
 const UPLOADS = 'uploads';
 const USER = 'u-1001';
 const EXPORT_ID = 'big-0000-0001';
-const dataMap = parseDataMap({ sources: [{ id: 'attachments', category: 'communication', type: 's3', bucket: UPLOADS, prefix: 'users/{userId}/' }] });
+const dataMap = parseDataMap(answerable({ sources: [{ id: 'attachments', category: 'communication', type: 's3', bucket: UPLOADS, prefix: 'users/{userId}/' }] }));
 const runningJob = { get: () => Promise.resolve({ status: 'RUNNING', userId: USER }), recordSourceProgress: () => Promise.resolve() } as unknown as JobStore;
 
 const folders: string[] = [];

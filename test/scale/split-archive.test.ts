@@ -16,6 +16,7 @@ import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { readArchive } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+import { answerable, TEST_REQUEST } from '../support/answer-facts.ts';
 
 const BUCKET = 'exports';
 const folders: string[] = [];
@@ -23,12 +24,14 @@ afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
 
-const dataMap = parseDataMap({
-  sources: [
-    { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}' },
-    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-  ],
-});
+const dataMap = parseDataMap(
+  answerable({
+    sources: [
+      { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}' },
+      { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+    ],
+  }),
+);
 
 const event = (n: number) => ({
   userId: { S: 'u-1' },
@@ -81,6 +84,7 @@ async function bundle(
       exportId,
       userId: 'u-1',
       formats,
+      request: TEST_REQUEST,
       sources: [
         { sourceId: 'usage-events', nextPart: 2, records },
         { sourceId: 'attachments', nextPart: 1, records: files.length },
@@ -220,6 +224,7 @@ describe('split archives', () => {
       exportId,
       userId: 'u-1',
       formats: ['json', 'csv'] as ('json' | 'csv')[],
+      request: TEST_REQUEST,
       sources: [
         { sourceId: 'usage-events', nextPart: 2, records: 3000 },
         { sourceId: 'attachments', nextPart: 1, records: files.length },
@@ -251,7 +256,7 @@ describe('split archives', () => {
     const s3 = new FileBackedS3(folder).asClient();
     await expect(
       buildArchive(
-        { exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], sources: [], resume: { partsDone: 2 } },
+        { exportId: 'split-0000-0007', userId: 'u-1', formats: ['json'], request: TEST_REQUEST, sources: [], resume: { partsDone: 2 } },
         { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
       ),
     ).rejects.toThrow("The archive's progress after part 2 is missing from staging");

@@ -13,6 +13,7 @@ import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { forEachEntry } from '../../local/archive-reader.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+import { answerable, TEST_REQUEST } from '../support/answer-facts.ts';
 
 const BUCKET = 'exports';
 const folders: string[] = [];
@@ -24,7 +25,7 @@ const tempFolder = (name: string) => {
 afterAll(() => {
   for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 });
-const dataMap = parseDataMap({ sources: [{ id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' }] });
+const dataMap = parseDataMap(answerable({ sources: [{ id: 'files', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' }] }));
 
 /** Stages an S3 source's objects the way the collector does: one listing part, one object per entry. */
 function stage(store: FileBackedS3, exportId: string, objects: { key: string; size: number; write: (path: string) => void }[]) {
@@ -39,7 +40,7 @@ function stage(store: FileBackedS3, exportId: string, objects: { key: string; si
 async function bundle(store: FileBackedS3, exportId: string, records: number) {
   const s3 = store.asClient();
   const result = await buildUntilDone(
-    { exportId, userId: 'u-1', formats: ['json'], sources: [{ sourceId: 'files', nextPart: 1, records }] },
+    { exportId, userId: 'u-1', formats: ['json'], request: TEST_REQUEST, sources: [{ sourceId: 'files', nextPart: 1, records }] },
     { s3, now: systemClock, exportBucket: { s3, bucket: BUCKET, kmsKeyId: 'test' }, dataMap },
   );
   return { result, path: store.path(BUCKET, result.archiveKey) };

@@ -4,7 +4,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseLossless } from 'lossless-json';
 import type { WireItem, WireValue } from '../../lambdas/core/values/attribute-values.ts';
-import type { DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
+import { excludedNames, type DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
 import type { Seed } from '../../local/seed.ts';
 
 /** A number in canonical form: its text, never a double. */
@@ -47,9 +47,25 @@ export function expectedItems(seed: Seed, source: DynamoDbSource, userId: string
       return sort !== undefined && 'S' in sort && sort.S.startsWith(source.sortKeyPrefix);
     })
     .map((item) => {
-      const kept = Object.entries(item).filter(([name]) => (source.include ? source.include.includes(name) : !(source.exclude ?? []).includes(name)));
-      return Object.fromEntries(kept);
+      const kept = Object.entries(item).filter(([name]) => (source.include ? source.include.includes(name) : !excludedNames(source).includes(name)));
+      return redactedWire(Object.fromEntries(kept), source.redact ?? []);
     });
+}
+
+/** What the data map's `redact` paths leave of a seed item: each value there the redaction text, the field kept. */
+export function redactedWire(item: WireItem, paths: readonly string[]): WireItem {
+  const at = (value: WireValue, rest: string[]): WireValue => {
+    if ('L' in value) return { L: value.L.map((element) => at(element, rest)) };
+    if (!('M' in value)) return value;
+    return { M: redactIn(value.M, rest) };
+  };
+  const redactIn = (members: WireItem, segments: string[]): WireItem => {
+    const [name, ...rest] = segments;
+    if (name === undefined || !(name in members)) return members;
+    const value = members[name] as WireValue;
+    return { ...members, [name]: rest.length === 0 ? { S: "[redacted: another person's data]" } : at(value, rest) };
+  };
+  return paths.reduce((redacted, path) => redactIn(redacted, path.split('.')), item);
 }
 
 /** Sorts canonical records by their JSON text, so multisets compare with toEqual. */

@@ -10,16 +10,19 @@ import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
 import { FileBackedS3 } from '../../local/file-backed-s3.ts';
+import { answerable, TEST_REQUEST } from './answer-facts.ts';
 
 export const BUCKET = 'exports';
 export const GENERATED_AT = new Date(Date.UTC(2026, 10, 24, 12, 30, 10));
 
-export const stagedDataMap = parseDataMap({
-  sources: [
-    { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}', description: 'What you did on the site.' },
-    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-  ],
-});
+export const stagedDataMap = parseDataMap(
+  answerable({
+    sources: [
+      { id: 'usage-events', category: 'usage', type: 'dynamodb', table: 'UsageEvents', partitionKey: 'userId', keyTemplate: '{userId}', description: 'What you did on the site.' },
+      { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+    ],
+  }),
+);
 
 export interface StagedFile {
   key: string;
@@ -71,6 +74,7 @@ export async function buildStagedArchive(exportId: string, folders: Folders, opt
       exportId,
       userId: 'u-1',
       formats: ['json', 'csv'],
+      request: TEST_REQUEST,
       sources: [
         { sourceId: 'usage-events', nextPart: 1, records: records.length },
         { sourceId: 'attachments', nextPart: 1, records: staged.length },

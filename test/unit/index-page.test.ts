@@ -5,16 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { renderIndexPage, visibleName } from '../../lambdas/core/archive/index-page.ts';
-import { buildManifest, type ManifestFile } from '../../lambdas/core/archive/manifest.ts';
+import { buildManifest, type Manifest, type ManifestFile } from '../../lambdas/core/archive/manifest.ts';
+import { buildAboutThisExport } from '../../lambdas/core/archive/about-this-export.ts';
 import { formatBytes } from '../../lambdas/core/delivery/wording.ts';
+import { answerable, TEST_REQUEST } from '../support/answer-facts.ts';
 
-const dataMap = parseDataMap({
-  sources: [
-    { id: 'user-profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', description: 'Your account.' },
-    { id: 'orders', category: 'payment', type: 'dynamodb', table: 'Orders', partitionKey: 'userId', keyTemplate: '{userId}' },
-    { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
-  ],
-});
+const dataMap = parseDataMap(
+  answerable({
+    sources: [
+      { id: 'user-profile', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}', description: 'Your account.' },
+      { id: 'orders', category: 'payment', type: 'dynamodb', table: 'Orders', partitionKey: 'userId', keyTemplate: '{userId}' },
+      { id: 'attachments', category: 'communication', type: 's3', bucket: 'uploads', prefix: 'users/{userId}/' },
+    ],
+  }),
+);
 
 const file = (fields: Partial<ManifestFile> & Pick<ManifestFile, 'path' | 'sourceId' | 'category' | 'format'>): ManifestFile => ({
   bytes: 1200,
@@ -24,6 +28,18 @@ const file = (fields: Partial<ManifestFile> & Pick<ManifestFile, 'path' | 'sourc
 });
 
 const EXPORT_ID = '7f3c2a10-5b4e-4c1d-9a8b-2f6e0d9c1b3a';
+/** The page of a manifest, in an archive of `partCount` parts, with the answer built for its sources. */
+function pageOf(of: Manifest, partCount = 1): string {
+  const about = buildAboutThisExport(dataMap, {
+    exportId: of.exportId,
+    userId: of.userId,
+    generatedAt: of.generatedAt,
+    request: TEST_REQUEST,
+    sourceIds: of.sources.map((s) => s.sourceId),
+  });
+  return renderIndexPage(of, dataMap, { partCount, about });
+}
+
 function manifest(files: ManifestFile[], attachments: number) {
   return buildManifest({
     exportId: EXPORT_ID,
@@ -58,7 +74,7 @@ const text = (html: string) =>
     .replace(/\s+/g, ' ');
 
 describe('index.html', () => {
-  const page = renderIndexPage(manifest([...account, ...uploads], uploads.length), dataMap);
+  const page = pageOf(manifest([...account, ...uploads], uploads.length));
 
   it('starts with how to open the files: extract the ZIP first, before any file is linked', () => {
     const extract = page.indexOf('First, extract the ZIP file');
@@ -85,7 +101,7 @@ describe('index.html', () => {
     expect(visible).toContain('Communication data : 5 files');
     expect(visible).toContain('0 records: we hold nothing of this kind about you.');
     expect(visible).not.toMatch(/\b1 records\b|\b1 files\b/);
-    expect(text(renderIndexPage(manifest([...account, ...uploads.slice(0, 1)], 1), dataMap))).toContain('1 record and 1 file you uploaded');
+    expect(text(pageOf(manifest([...account, ...uploads.slice(0, 1)], 1)))).toContain('1 record and 1 file you uploaded');
   });
 
   it('shows every renamed file with its original name, and only those', () => {
@@ -94,7 +110,7 @@ describe('index.html', () => {
     expect(visible).toContain('Its original name: NOTES.txt');
     expect(page.match(/Its original name:/g)).toHaveLength(3);
     expect(visible).toContain('Some files were renamed so that every computer can save them');
-    expect(text(renderIndexPage(manifest([...account, ...uploads.slice(0, 1)], 1), dataMap))).not.toContain('renamed');
+    expect(text(pageOf(manifest([...account, ...uploads.slice(0, 1)], 1)))).not.toContain('renamed');
   });
 
   it('shows a right-to-left override in a name instead of obeying it', () => {
@@ -116,7 +132,7 @@ describe('index.html', () => {
   });
 
   it('tells a split archive to be extracted into one folder, and each file which part holds it', () => {
-    const split = renderIndexPage(
+    const split = pageOf(
       manifest(
         [
           ...account,
@@ -133,8 +149,7 @@ describe('index.html', () => {
         ],
         1,
       ),
-      dataMap,
-      { partCount: 3 },
+      3,
     );
     const visible = text(split);
     expect(visible).toContain('Your export came as 3 ZIP files');
@@ -151,7 +166,7 @@ describe('index.html', () => {
     const many = Array.from({ length: 25 }, (_, i) =>
       file({ path: `communication/attachments/f${i}.txt`, sourceId: 'attachments', category: 'communication', format: 'file', originalKey: `f${i}.txt` }),
     );
-    const long = renderIndexPage(manifest([...account, ...many], many.length), dataMap);
+    const long = pageOf(manifest([...account, ...many], many.length));
     expect(long).toContain('<summary>Show all 25 files</summary>');
     for (const f of many) expect(long).toContain(`href="${f.path}"`);
   });

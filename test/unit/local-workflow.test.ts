@@ -25,6 +25,7 @@ function recordingHandlers(calls: Call[], sources: { sourceId: string; collector
         exportId: e.exportId,
         userId: e.userId,
         sourceId: e.sourceId,
+        range: e.range,
         cursor: first ? 'page-2' : null,
         nextPart: (e.nextPart as number) + 1,
         records: (e.records as number) + 10,
@@ -32,7 +33,7 @@ function recordingHandlers(calls: Call[], sources: { sourceId: string; collector
       };
     });
   return {
-    PrepareExport: recorded('PrepareExport', (e) => ({ ...e, formats: ['json'], sourceIds: sources.map((s) => s.sourceId), sources })),
+    PrepareExport: recorded('PrepareExport', (e) => ({ ...e, formats: ['json'], range: RANGE, request: REQUEST, sourceIds: sources.map((s) => s.sourceId), sources })),
     CollectSource: collect('CollectSource'),
     ...(withDatabaseFunction ? { CollectDatabaseSource: collect('CollectDatabaseSource') } : {}),
     BundleArchive: recorded('BundleArchive', (e) => ({
@@ -50,6 +51,9 @@ function recordingHandlers(calls: Call[], sources: { sourceId: string; collector
     MarkFailed: recorded('MarkFailed', () => ({})),
   };
 }
+
+const RANGE = { since: '2026-01-01T00:00:00.000Z', until: null };
+const REQUEST = { receivedAt: '2026-02-01T00:00:00.000Z', dueBy: '2026-03-03T00:00:00.000Z', requestedBy: 'self', categories: ['account', 'payment'], since: RANGE.since };
 
 const SOURCES = [
   { sourceId: 'profile', collector: 'CollectSource' },
@@ -73,12 +77,16 @@ describe('the CollectSources Map, run locally', () => {
       userId: 'u-1',
       sourceId: 'orders',
       collector: 'CollectDatabaseSource',
+      range: RANGE,
       cursor: null,
       nextPart: 0,
       records: 0,
     });
+    // Every call of a loop carries the user's date range on, as the collectors return it.
+    expect(calls.filter((c) => c.task.startsWith('Collect')).every((c) => JSON.stringify(c.event.range) === JSON.stringify(RANGE))).toBe(true);
     const bundle = calls.find((c) => c.task === 'BundleArchive');
     expect(bundle?.event.sources).toEqual(SOURCES.map((s) => ({ sourceId: s.sourceId, nextPart: 2, records: 20 })));
+    expect(bundle?.event.request).toEqual(REQUEST);
   });
 
   it('without a CollectDatabaseSource function, runs that Task on CollectSource, as the deployed placeholder does', async () => {

@@ -15,6 +15,11 @@ import type { LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES } from '../data-map/privacy-policy.ts';
 import type { Clock } from '../platform/clock.ts';
 
+/** An ISO 8601 date or time, with a zone (or a date alone, midnight UTC), as UTC with milliseconds. */
+const instant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an ISO 8601 date or time, such as 2026-01-31 or 2026-01-31T09:00:00Z' })
+  .transform((text) => new Date(text).toISOString());
+
 export const startBodySchema = z
   .object({
     format: z.enum(['json', 'csv', 'both']).default('both'),
@@ -25,8 +30,12 @@ export const startBodySchema = z
       .max(CATEGORIES.length, `must list at most the ${CATEGORIES.length} categories, each once`)
       .transform((list) => [...new Set(list)])
       .optional(),
+    // A date range for the sources that name a timeAttribute, both ends inclusive; kept in UTC.
+    since: instant.optional(),
+    until: instant.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.since === undefined || body.until === undefined || body.since <= body.until, { path: ['until'], message: 'must not be before "since"' });
 
 /** Support must always say why (a ticket number): it is recorded in the audit trail. */
 export const reasonSchema = z.string().trim().min(3, 'must say why, e.g. the ticket number').max(500);
@@ -54,6 +63,8 @@ export function publicView(job: Job) {
     status: job.status,
     formats: job.formats,
     categories: job.categories ?? null,
+    since: job.since ?? null,
+    until: job.until ?? null,
     requestedBy: { role: job.requestedBy.role },
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
@@ -96,7 +107,15 @@ export async function startOrReuse(
   if (request.actor.role === 'user') await assertCooldownOver(request.userId, deps);
   try {
     const job = await startExport(
-      { userId: request.userId, formats: formatsFromChoice(request.body.format), categories: request.body.categories, email: request.email, actor: request.actor },
+      {
+        userId: request.userId,
+        formats: formatsFromChoice(request.body.format),
+        categories: request.body.categories,
+        since: request.body.since,
+        until: request.body.until,
+        email: request.email,
+        actor: request.actor,
+      },
       deps,
     );
     return { created: true, job };

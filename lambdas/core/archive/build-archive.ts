@@ -14,7 +14,8 @@ import { connectorOf, findSource } from '../data-map/data-map.ts';
 import { ArchiveWriteError } from '../platform/errors.ts';
 import type { Format } from '../data-map/identifiers.ts';
 import { renderIndexPage } from './index-page.ts';
-import { buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
+import { buildAboutThisExport, type RequestFacts } from './about-this-export.ts';
+import { ARCHIVE_DOCUMENTS, buildManifest, type ManifestFile, type ManifestSource } from './manifest.ts';
 import { archiveKey, archiveProgressKey, partKey } from '../storage/object-keys.ts';
 import { deleteStaging, putObject, readJson } from '../storage/export-bucket.ts';
 import { BlockBuffers, textFile, type Position } from './archive-file.ts';
@@ -38,6 +39,8 @@ export interface ArchiveRequest {
   exportId: string;
   userId: string;
   formats: Format[];
+  /** What the request was (received, due, by whom, which categories and dates): about-this-export.json says it. */
+  request: RequestFacts;
   sources: CollectedSource[];
   /** Null (or absent) on the first call; the previous call's `resume` after that. */
   resume?: ArchiveResume | null;
@@ -111,8 +114,19 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
     // Whole, and together in the last part: a reader opens the last part and finds both complete.
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    const about = buildAboutThisExport(deps.dataMap, {
+      exportId: request.exportId,
+      userId: request.userId,
+      generatedAt: manifest.generatedAt,
+      request: request.request,
+      sourceIds: sources.map((s) => s.sourceId),
+    });
     await archive.addWholeFiles(
-      (partCount) => [textFile('index.html', renderIndexPage(manifest, deps.dataMap, { partCount }), blockBytes), textFile('manifest.json', manifestText, blockBytes)],
+      (partCount) => [
+        textFile(ARCHIVE_DOCUMENTS.index, renderIndexPage(manifest, deps.dataMap, { partCount, about }), blockBytes),
+        textFile(ARCHIVE_DOCUMENTS.about, JSON.stringify(about, null, 2) + '\n', blockBytes),
+        textFile(ARCHIVE_DOCUMENTS.manifest, manifestText, blockBytes),
+      ],
       blockBytes,
     );
     const parts = await archive.finish();
@@ -126,7 +140,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       archiveBytes: parts.reduce((sum, part) => sum + part.bytes, 0),
       archiveParts: parts.length,
       entryBytes: manifest.totals.bytes,
-      fileCount: files.length + 2,
+      fileCount: files.length + Object.keys(ARCHIVE_DOCUMENTS).length,
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {

@@ -1,18 +1,23 @@
 // index.html: the page a person opens first, written as a letter to someone who is not an engineer.
 // It starts with how to open the files (extract the ZIP first: inside it, links do not work), says in
-// plain words and units what the archive holds, and per category what we hold, why, who may see it and
-// how long we keep it. It links every file by its relative path, shows each renamed file's original
+// plain words the answer to the request (index-answer.ts: who we are, why we hold each kind of data, on
+// what basis, who receives it, what was withheld or redacted, the user's rights), then in plain words
+// and units what the archive holds. It links every file by its relative path, shows each renamed file's original
 // name, and keeps identifiers, ISO times and checksums in a "Technical details" section at the end.
 // Self-contained: inline style, no scripts, no external assets.
 import type { DataMap } from '../data-map/data-map.ts';
 import { categoryPolicy, connectorOf } from '../data-map/data-map.ts';
 import type { Manifest, ManifestFile, ManifestSource } from './manifest.ts';
-import { CATEGORIES, PRIVACY_CONTACT } from '../data-map/privacy-policy.ts';
+import { CATEGORIES } from '../data-map/privacy-policy.ts';
 import { count, escapeHtml, formatBytes, formatDate, listInWords } from '../delivery/wording.ts';
+import type { AboutThisExport } from './about-this-export.ts';
+import { renderAnswer } from './index-answer.ts';
 
 export interface IndexPageFacts {
   /** The part of a split archive that holds index.html: the last one, so also how many parts there are. */
   partCount: number;
+  /** The answer to the request (about-this-export.json), which the page gives first. */
+  about: AboutThisExport;
 }
 
 /** Paths are relative links; each segment is percent-encoded so names with "#", "?" or spaces still open. */
@@ -84,7 +89,7 @@ function sourceBlock(source: ManifestSource, manifest: Manifest, facts: IndexPag
   return `${title}\n<p>${intro}</p>\n${shown}`;
 }
 
-export function renderIndexPage(manifest: Manifest, dataMap: DataMap, facts: IndexPageFacts = { partCount: 1 }): string {
+export function renderIndexPage(manifest: Manifest, dataMap: DataMap, facts: IndexPageFacts): string {
   const present = CATEGORIES.filter((c) => manifest.sources.some((s) => s.category === c));
   const sections = present
     .map((category) => {
@@ -92,12 +97,7 @@ export function renderIndexPage(manifest: Manifest, dataMap: DataMap, facts: Ind
       const sources = manifest.sources.filter((s) => s.category === category);
       return `<section id="${category}">
 <h2>${escapeHtml(policy.title)}</h2>
-<dl>
-<dt>What it holds</dt><dd>${escapeHtml(policy.holds)}</dd>
-<dt>Why we collect it</dt><dd>${escapeHtml(policy.purpose)}</dd>
-<dt>Who it may be shared with</dt><dd>${escapeHtml(policy.sharing)}</dd>
-<dt>How long we keep it</dt><dd>${escapeHtml(policy.retention)}</dd>
-</dl>
+<p>${escapeHtml(policy.holds)} <a href="#about-${category}">Why we hold it, and who receives it</a>.</p>
 ${sources.map((source) => sourceBlock(source, manifest, facts)).join('\n')}
 </section>`;
     })
@@ -157,6 +157,7 @@ details{margin:.5rem 0}summary{cursor:pointer;color:#0b5fff}
 </ul>
 ${split}
 </section>
+${renderAnswer(facts.about)}
 <h2>What is in it</h2>
 <p>We hold ${listInWords(held)} about you, in ${count(present.length, 'kind', 'kinds')} of data: ${formatBytes(manifest.totals.bytes)} in all, in ${count(manifest.files.filter((f) => f.continues === undefined).length, 'file')}.</p>
 <ul>
@@ -170,7 +171,7 @@ ${sections}
 ${renamed ? '<li>Some files were <strong>renamed</strong> so that every computer can save them: names Windows reserves, characters some systems refuse or show misleadingly, names too long for Windows, or two names a computer would take for the same one. Each renamed file shows its original name under it.</li>\n' : ''}<li>A file too big for one piece is saved in pieces: the file, then the same name with <code>.part-2</code>, <code>.part-3</code> and so on. Join them in order before opening: on Windows, in a command prompt, <code>copy /b name + name.part-2 whole</code>; on a Mac or Linux, in a terminal, <code>cat name name.part-2 &gt; whole</code>.</li>
 </ul>
 <h2>Questions</h2>
-<p>Write to us at <a href="mailto:${PRIVACY_CONTACT}">${PRIVACY_CONTACT}</a> about your data or this export.</p>
+<p>Write to us at <a href="mailto:${escapeHtml(facts.about.controller.contact)}">${escapeHtml(facts.about.controller.contact)}</a> about your data or this export.</p>
 <details>
 <summary>Technical details</summary>
 <dl>

@@ -13,10 +13,18 @@ import type pg from 'pg';
 import * as z from 'zod';
 import { exportIdSchema, userIdSchema } from '../data-map/identifiers.ts';
 
+/** The date range the user chose: records whose timeAttribute is within it, both bounds inclusive (ISO 8601). */
+export interface TimeRange {
+  since: string | null;
+  until: string | null;
+}
+
 export interface CollectRequest {
   exportId: string;
   userId: string;
   sourceId: string;
+  /** The user's date range, for a source that names a timeAttribute; null or absent: everything. */
+  range?: TimeRange | null;
   /** Where the previous invocation stopped (opaque to the state machine); null on the first call. */
   cursor: string | null;
   /** The next part number to write. */
@@ -34,6 +42,7 @@ export const collectEvent = z.object({
   exportId: exportIdSchema,
   userId: userIdSchema,
   sourceId: z.string().min(1),
+  range: z.object({ since: z.iso.datetime().nullable(), until: z.iso.datetime().nullable() }).nullable().default(null),
   cursor: z.string().nullable().default(null),
   nextPart: z.number().int().min(0).default(0),
   records: z.number().int().min(0).default(0),

@@ -28,6 +28,46 @@ export const commonFields = {
   description: z.string().min(1).optional(),
 };
 
+/**
+ * Attributes never exported: a name, or a name and why. The answer lists each under "withheld", with its
+ * reason or the default one (held, not disclosed for security: 11 CCR §7024(d) asks that it be said).
+ */
+export const excludeList = z
+  .array(
+    z.union([attributeName, z.object({ attribute: attributeName, reason: z.string().trim().min(1, 'must not be empty').optional() }).strict()], {
+      error: 'must be an attribute name, or { "attribute", "reason" }',
+    }),
+  )
+  .transform((list) => list.map((entry) => (typeof entry === 'string' ? { attribute: entry } : entry)));
+
+export type Exclusion = z.output<typeof excludeList>[number];
+
+/** Names of the attributes a parsed source excludes. */
+export function excludedNames(source: { exclude?: Exclusion[] }): string[] {
+  return (source.exclude ?? []).map((e) => e.attribute);
+}
+
+/** Names a raw (unparsed) exclude list gives, for the rules that see the raw map. */
+export function rawExcludedNames(value: unknown): unknown[] | undefined {
+  return Array.isArray(value) ? (value as unknown[]).map((e: unknown) => (e !== null && typeof e === 'object' ? (e as { attribute?: unknown }).attribute : e)) : undefined;
+}
+
+/**
+ * Other people's values in the user's records (a reviewer's email, the other party's phone number): each
+ * is replaced by a text saying so, the field kept. A name, or a dotted path into nested values
+ * (`sender.email`); through a list, every element's.
+ */
+export const redactList = z.array(
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(1024)
+    .refine((path) => path.split('.').every((segment) => segment.length > 0), 'must be an attribute name or a dotted path such as "sender.email", with no empty part'),
+);
+
+/** The attribute a date range (`since`, `until`) applies to: ISO 8601 text, compared as the store compares it. */
+export const timeAttribute = attributeName;
+
 /** A problem in a data map: where (a path into the file) and what. */
 export interface Problem {
   path: PropertyKey[];
@@ -87,15 +127,27 @@ export function connectorSchema<Type extends string, Shape extends { type: z.Zod
   return definition;
 }
 
-/** Problems when `include` and `exclude` are both given or exclude a column the source cannot do without. */
+/**
+ * Problems when `include` and `exclude` are both given, exclude a column the source cannot do without,
+ * or `redact` names what is excluded or the key that finds the user (`required`).
+ */
 export function projectionProblems(source: Record<string, unknown>, required: unknown[]): Problem[] {
   const problems: Problem[] = [];
-  const exclude = Array.isArray(source.exclude) ? (source.exclude as unknown[]) : undefined;
+  const exclude = rawExcludedNames(source.exclude);
   if (source.include !== undefined && exclude !== undefined) {
     problems.push({ path: ['exclude'], message: 'cannot be combined with "include"; list only the attributes to export' });
   }
   for (const key of required) {
     if (typeof key === 'string' && exclude?.includes(key)) problems.push({ path: ['exclude'], message: `cannot exclude the key attribute "${key}"` });
+  }
+  if (Array.isArray(source.redact)) {
+    source.redact.forEach((path, i) => {
+      if (typeof path !== 'string') return;
+      const top = path.split('.')[0];
+      if (exclude?.includes(path) || exclude?.includes(top))
+        problems.push({ path: ['redact', i], message: `"${path}" is excluded already; an excluded attribute is never exported, so there is nothing to redact` });
+      if (required.includes(path)) problems.push({ path: ['redact', i], message: `cannot redact "${path}": it is the key that finds the user's own records` });
+    });
   }
   return problems;
 }

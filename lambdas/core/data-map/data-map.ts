@@ -8,8 +8,18 @@ import type { CognitoSource, UserPool } from '../collect/connectors/cognito/sche
 import type { DynamoDbSource } from '../collect/connectors/dynamodb/schema.ts';
 import type { PostgresDatabase, PostgresSource } from '../collect/connectors/postgres/schema.ts';
 import type { S3Source } from '../collect/connectors/s3/schema.ts';
-import { attributeName, identifier, type ConnectorSchema, type Problem } from './connector.ts';
-import { CATEGORIES, DEFAULT_CATEGORY_POLICIES, type Category, type CategoryPolicy } from './privacy-policy.ts';
+import { attributeName, excludedNames, rawExcludedNames, identifier, type ConnectorSchema, type Problem } from './connector.ts';
+import {
+  CATEGORIES,
+  DEFAULT_CATEGORY_POLICIES,
+  DEFAULT_COMPLAINT,
+  DEFAULT_CONTROLLER,
+  DEFAULT_RIGHTS,
+  REQUIRED_CATEGORY_FIELDS,
+  type Category,
+  type CategoryFacts,
+  type Controller,
+} from './privacy-policy.ts';
 
 const sourceSchemas = CONNECTORS.map((connector) => connector.source) as unknown as [ZodSource<(typeof CONNECTORS)[number]>, ...ZodSource<(typeof CONNECTORS)[number]>[]];
 type ZodSource<C> = C extends { source: infer S } ? S : never;
@@ -26,13 +36,19 @@ const source = z.discriminatedUnion('type', sourceSchemas, {
 /** The top-level fields the store types add (databases, userPools). */
 const connectorFields = Object.assign({}, ...CONNECTORS.map((c) => ('mapFields' in c ? c.mapFields : {}))) as Record<string, z.ZodType>;
 
+const text = z.string().trim().min(1, 'must not be empty');
+
 const categoryPolicySchema = z
   .object({
-    title: z.string().min(1),
-    holds: z.string().min(1),
-    purpose: z.string().min(1),
-    sharing: z.string().min(1),
-    retention: z.string().min(1),
+    title: text,
+    holds: text,
+    purpose: text,
+    sharing: text,
+    retention: text,
+    legalBasis: text,
+    recipients: z.array(z.object({ name: text, country: text.optional(), safeguard: text.optional() }).strict()),
+    origin: z.array(text).min(1, 'must say where the data comes from'),
+    automatedDecisions: text,
   })
   .partial()
   .strict();
@@ -44,6 +60,12 @@ const dataMapSchema = z
     sources: z.array(source).min(1, 'must list at least one source'),
     ...Object.fromEntries(Object.entries(connectorFields).map(([name, schema]) => [name, schema.optional()])),
     categories: z.partialRecord(z.enum(CATEGORIES), categoryPolicySchema).optional(),
+    /** Who answers the request; the privacy policy's contact by default. */
+    controller: z.object({ name: text, contact: text, address: text.optional(), dpo: text.optional() }).strict().optional(),
+    /** The rights to rectify, erase, restrict and object, in plain words; the policy's by default. */
+    rights: z.array(text).min(1).optional(),
+    /** How to complain to a supervisory authority. */
+    complaint: text.optional(),
     /** Where the user's email address lives, for exports started without one (support, CLI). */
     recipient: z.object({ sourceId: identifier, attribute: attributeName }).strict().optional(),
     /**
@@ -91,7 +113,7 @@ function crossFieldProblems(value: unknown): Problem[] {
     const attribute = map.recipient.attribute;
     if (!target || target.type !== 'dynamodb') {
       problems.push({ path: ['recipient', 'sourceId'], message: 'must name a dynamodb source of this map' });
-    } else if ((Array.isArray(target.exclude) && target.exclude.includes(attribute)) || (Array.isArray(target.include) && !target.include.includes(attribute))) {
+    } else if (rawExcludedNames(target.exclude)?.includes(attribute) || (Array.isArray(target.include) && !target.include.includes(attribute))) {
       problems.push({ path: ['recipient', 'attribute'], message: `is not exported by source "${String(target.id)}", so it cannot be read for the recipient` });
     }
   }
@@ -159,14 +181,14 @@ export function recipientOf(map: DataMap): { source: DynamoDbSource; attribute: 
   return source.type === 'dynamodb' ? { source, attribute: map.recipient.attribute } : undefined;
 }
 
-export { renderKeyTemplate } from './connector.ts';
+export { excludedNames, renderKeyTemplate } from './connector.ts';
 
 /** The CSV columns that come first for a source, in order, that its export holds (an excluded one does not). */
 export function keyColumnsOf(source: Source): string[] {
   const keys = (connectorOf(source).keyColumns as (s: Source) => string[])(source);
-  const exclude = 'exclude' in source ? source.exclude : undefined;
+  const exclude = 'exclude' in source ? excludedNames(source) : [];
   const include = 'include' in source ? source.include : undefined;
-  return keys.filter((k) => !exclude?.includes(k) && (!include || include.includes(k)));
+  return keys.filter((k) => !exclude.includes(k) && (!include || include.includes(k)));
 }
 
 /** What the data map knows of a source's store type. */
@@ -176,8 +198,45 @@ export function connectorOf(source: Pick<Source, 'type'>): (typeof CONNECTORS)[n
   return connector;
 }
 
-export function categoryPolicy(map: DataMap, category: Category): CategoryPolicy {
+/** A category's facts as far as the policy and the data map give them (answerProblems says what is missing). */
+export function categoryPolicy(map: DataMap, category: Category): Partial<CategoryFacts> & (typeof DEFAULT_CATEGORY_POLICIES)[Category] {
   return { ...DEFAULT_CATEGORY_POLICIES[category], ...map.categories?.[category] };
+}
+
+/**
+ * What an access request must be told and the map does not say, for every category a source uses:
+ * the legal basis, recipients, origin and automated decisions (and any other required fact the map
+ * blanked). Loading a map does not ask for these, so every map stays loadable; synth, the demo and the
+ * local server refuse a map with any (assertAnswerable), so nothing deployed or shown answers without them.
+ */
+export function answerProblems(map: DataMap): string[] {
+  const used = CATEGORIES.filter((c) => map.sources.some((s) => s.category === c));
+  return used.flatMap((category) => {
+    const facts = categoryPolicy(map, category);
+    return REQUIRED_CATEGORY_FIELDS.filter((field) => facts[field] === undefined).map(
+      (field) => `categories.${category}.${field}: is missing (category "${category}" is used by source "${map.sources.find((s) => s.category === category)?.id}")`,
+    );
+  });
+}
+
+/** Refuses a map that cannot answer an access request; `origin` (a file name) starts the message. */
+export function assertAnswerable(map: DataMap, origin = 'The data map'): void {
+  const problems = answerProblems(map);
+  if (problems.length === 0) return;
+  throw new DataMapError(`${origin} does not say everything an access request must be told (GDPR Art. 15(1)):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+
+/** A used category's every fact; a map that lacks one was refused before it could run (assertAnswerable). */
+export function categoryFacts(map: DataMap, category: Category): CategoryFacts {
+  const facts = categoryPolicy(map, category);
+  const missing = REQUIRED_CATEGORY_FIELDS.filter((field) => facts[field] === undefined);
+  if (missing.length > 0) throw new DataMapError(`The data map does not give ${missing.map((f) => `categories.${category}.${f}`).join(', ')}.`);
+  return facts as CategoryFacts;
+}
+
+/** Who answers, the rights and the complaint: the data map's words, else the privacy policy's. */
+export function answerParties(map: DataMap): { controller: Controller; rights: string[]; complaint: string } {
+  return { controller: map.controller ?? DEFAULT_CONTROLLER, rights: map.rights ?? DEFAULT_RIGHTS, complaint: map.complaint ?? DEFAULT_COMPLAINT };
 }
 
 /** Sources to collect for the requested categories (all when none requested), in data map order. */

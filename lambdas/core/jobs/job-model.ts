@@ -28,8 +28,14 @@ export interface Job {
   requestedBy: Actor;
   formats: Format[];
   categories?: Category[];
+  /** The date range chosen (ISO 8601, UTC), for the sources that name a timeAttribute. */
+  since?: string;
+  until?: string;
   notifyEmail?: string;
   createdAt: string;
+  /** When the request was received, and when its answer is due (GDPR Art. 12(3): a month). */
+  receivedAt?: string;
+  dueBy?: string;
   updatedAt: string;
   startedAt?: string;
   completedAt?: string;

@@ -15,6 +15,8 @@ import type { Actor, Job, JobStore } from '../jobs/job-store.ts';
 import { issueToken, type LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES, type Category } from '../data-map/privacy-policy.ts';
 import type { MetricSink } from '../platform/observability.ts';
+import { requestFacts, type RequestFacts } from '../archive/about-this-export.ts';
+import type { TimeRange } from '../collect/reading.ts';
 import type { Clock } from '../platform/clock.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
@@ -33,6 +35,8 @@ export interface StartRequest {
   userId: string;
   formats: Format[];
   categories?: Category[];
+  since?: string;
+  until?: string;
   /** Where to send the link; when absent it is looked up through the data map's recipient. */
   email?: string;
   actor: Actor;
@@ -62,6 +66,8 @@ export async function startExport(request: StartRequest, deps: { jobs: JobStore;
     requestedBy: request.actor,
     formats: request.formats,
     categories: request.categories,
+    since: request.since,
+    until: request.until,
     notifyEmail: request.email,
     ttl: Math.floor(now.getTime() / 1000) + (deps.settings.retentionDays + 30) * DAY_SECONDS,
   });
@@ -80,6 +86,10 @@ export interface ExportPlan {
   exportId: string;
   userId: string;
   formats: Format[];
+  /** The user's date range, handed to every collector (a source without a timeAttribute ignores it). */
+  range: TimeRange;
+  /** What about-this-export.json says of the request. */
+  request: RequestFacts;
   sourceIds: string[];
   /** What the workflow's Map iterates: each source and the function that collects it (its connector's). */
   sources: { sourceId: string; collector: CollectorFunction }[];
@@ -97,7 +107,15 @@ export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore
   const startedAt = deps.now().toISOString();
   const sourceIds = sources.map((s) => s.id);
   await deps.jobs.update(job.exportId, { status: 'RUNNING', startedAt, notifyEmail, sourceIds }, { statusIn: ['QUEUED', 'RUNNING'] });
-  return { exportId: job.exportId, userId: job.userId, formats: job.formats, sourceIds, sources: sources.map((s) => ({ sourceId: s.id, collector: connectorOf(s).collector })) };
+  return {
+    exportId: job.exportId,
+    userId: job.userId,
+    formats: job.formats,
+    range: { since: job.since ?? null, until: job.until ?? null },
+    request: requestFacts(job, deps.dataMap),
+    sourceIds,
+    sources: sources.map((s) => ({ sourceId: s.id, collector: connectorOf(s).collector })),
+  };
 }
 
 /**

@@ -96,10 +96,13 @@ export function valueToJson(value: AnyValue): string {
 
 /**
  * An item as one compact JSON object: the form staging parts hold (one per line) and the export's JSON
- * files show. `columns`, when given, learns the item's top-level attribute names (the CSV's columns).
+ * files show. `columns`, when given, learns the item's top-level attribute names (the CSV's columns);
+ * `redact` replaces other people's values (values/redaction.ts) before the text exists.
  */
-export function itemToJson(item: Record<string, AnyValue>, columns?: Set<string>): string {
-  return JSON.stringify(exportObject(item, columns));
+export function itemToJson(item: Record<string, AnyValue>, columns?: Set<string>, redact?: (record: Record<string, unknown>) => void): string {
+  const record = exportObject(item, columns);
+  redact?.(record);
+  return JSON.stringify(record);
 }
 
 /** Cells a spreadsheet would run as a formula start with one of these; we defuse them with a quote. */

@@ -1,7 +1,7 @@
 // A Cognito source: the user's identity in a user pool (attributes, status, groups, MFA settings), one
 // record. The pools its sources name are declared once, at the top of the map, with their ids in AWS.
 import * as z from 'zod';
-import { attributeName, awsSettings, commonFields, connectorSchema, awsText, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
+import { excludeList, redactList, awsSettings, commonFields, connectorSchema, awsText, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
 
 export const AWS_USER_POOL = z.object({ userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must be a user pool id such as us-east-1_AbC123') }).strict();
 
@@ -25,7 +25,8 @@ const source = z
     /** How the user id names the Cognito user: as its username, or as its `sub` attribute. */
     match: z.enum(['username', 'sub'], { message: 'must be "username" or "sub"' }),
     /** Attributes never exported (a risk score, say). */
-    exclude: z.array(attributeName).optional(),
+    exclude: excludeList.optional(),
+    redact: redactList.optional(),
     details: z.array(z.enum(COGNITO_DETAILS, { message: `must be one of: ${COGNITO_DETAILS.join(', ')}` })).optional(),
   })
   .strict();

@@ -2,17 +2,20 @@
 // attribute names each part saw (the CSV's columns).
 import { QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { itemToJson, projectItem } from '../../../values/attribute-values.ts';
-import { renderKeyTemplate } from '../../../data-map/connector.ts';
+import { excludedNames, renderKeyTemplate } from '../../../data-map/connector.ts';
+import { redactorFor } from '../../../values/redaction.ts';
 import type { DynamoDbSource } from './schema.ts';
 import { SourceReadError } from '../../../platform/errors.ts';
-import { nowMs, readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
+import { nowMs, readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type TimeRange } from '../../reading.ts';
 
 export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const now = () => nowMs(deps);
   const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
-  const query = userQuery(source, request.userId);
+  const query = userQuery(source, request.userId, request.range);
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
   const part = new RecordPart(deps.exportBucket, request);
+  const projection = { include: source.include, exclude: excludedNames(source) };
+  const redact = redactorFor(source.redact);
   do {
     const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
     const items = page.Items ?? [];
@@ -23,7 +26,7 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
       if (item[source.partitionKey]?.S !== keyValue) {
         throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
       }
-      lines += itemToJson(projectItem(item, source), columns) + '\n';
+      lines += itemToJson(projectItem(item, projection), columns, redact) + '\n';
     }
     await part.write(lines, items.length, columns);
     cursor = page.LastEvaluatedKey;
@@ -37,20 +40,54 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
   };
 }
 
+/** Above every character in UTF-8 byte order, which is how DynamoDB compares strings: an open upper bound. */
+const HIGHEST_CHARACTER = '\u{10FFFF}';
+
 /**
  * The Query for one user's items of a source: the partition of the rendered key template, narrowed by
  * the sort-key prefix and (for an allow-list) projected. Collecting, finding the recipient and checking
  * that a user exists all read a user this one way.
  */
-export function userQuery(source: DynamoDbSource, userId: string): QueryCommandInput {
+export function userQuery(source: DynamoDbSource, userId: string, range?: TimeRange | null): QueryCommandInput {
   const keyValue = renderKeyTemplate(source.keyTemplate, userId);
   const names: Record<string, string> = { '#pk': source.partitionKey };
   const values: Record<string, AttributeValue> = { ':pk': { S: keyValue } };
   let condition = '#pk = :pk';
-  if (source.sortKey !== undefined && source.sortKeyPrefix !== undefined) {
+  const ranged = source.timeAttribute !== undefined && range && (range.since !== null || range.until !== null) ? range : undefined;
+  let filter: string | undefined;
+  if (ranged && source.timeAttribute === source.sortKey) {
+    // On the sort key the range is part of the key condition: DynamoDB reads only the items within it.
+    // With a prefix, the bounds are the prefix and the time ("MSG#2026-…"), and the prefix bounds an open end.
+    const prefix = source.sortKeyPrefix ?? '';
+    names['#sk'] = source.sortKey as string;
+    if (ranged.since !== null) values[':since'] = { S: prefix + ranged.since };
+    if (ranged.until !== null) values[':until'] = { S: prefix + ranged.until };
+    if (prefix !== '') {
+      // The prefix bounds an open end, so the range never reaches another kind of item.
+      values[':since'] ??= { S: prefix };
+      values[':until'] ??= { S: prefix + HIGHEST_CHARACTER };
+      condition += ' AND #sk BETWEEN :since AND :until';
+    } else {
+      condition += ranged.since === null ? ' AND #sk <= :until' : ranged.until === null ? ' AND #sk >= :since' : ' AND #sk BETWEEN :since AND :until';
+    }
+  } else if (source.sortKey !== undefined && source.sortKeyPrefix !== undefined) {
     names['#sk'] = source.sortKey;
     values[':skPrefix'] = { S: source.sortKeyPrefix };
     condition += ' AND begins_with(#sk, :skPrefix)';
+  }
+  if (ranged && source.timeAttribute !== source.sortKey) {
+    // Elsewhere it is a filter: DynamoDB still reads the user's items, and returns those within the range.
+    names['#time'] = source.timeAttribute as string;
+    const bounds: string[] = [];
+    if (ranged.since !== null) {
+      values[':since'] = { S: ranged.since };
+      bounds.push('#time >= :since');
+    }
+    if (ranged.until !== null) {
+      values[':until'] = { S: ranged.until };
+      bounds.push('#time <= :until');
+    }
+    filter = bounds.join(' AND ');
   }
   let projection: string | undefined;
   if (source.include) {
@@ -63,6 +100,7 @@ export function userQuery(source: DynamoDbSource, userId: string): QueryCommandI
     TableName: source.table,
     IndexName: source.index,
     KeyConditionExpression: condition,
+    FilterExpression: filter,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ProjectionExpression: projection,

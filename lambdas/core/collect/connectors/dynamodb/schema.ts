@@ -1,7 +1,18 @@
 // A DynamoDB source: one user's items of a table (or index), found by a partition key rendered from
 // the user id, optionally narrowed to a sort-key prefix.
 import * as z from 'zod';
-import { attributeName, commonFields, connectorSchema, keyTemplate, kmsKeyArn, projectionProblems, type Problem } from '../../../data-map/connector.ts';
+import {
+  excludeList,
+  redactList,
+  timeAttribute,
+  attributeName,
+  commonFields,
+  connectorSchema,
+  keyTemplate,
+  kmsKeyArn,
+  projectionProblems,
+  type Problem,
+} from '../../../data-map/connector.ts';
 
 const tableName = z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)');
 
@@ -19,7 +30,10 @@ const source = z
     sortKey: attributeName.optional(),
     sortKeyPrefix: z.string().min(1).optional(),
     /** Attributes never exported. */
-    exclude: z.array(attributeName).optional(),
+    exclude: excludeList.optional(),
+    redact: redactList.optional(),
+    /** The attribute a date range (since, until) applies to. */
+    timeAttribute: timeAttribute.optional(),
     /** When set, only these attributes are exported (an allow-list, for sensitive sources such as payment). */
     include: z.array(attributeName).min(1).optional(),
     kmsKeyArn: kmsKeyArn.optional(),

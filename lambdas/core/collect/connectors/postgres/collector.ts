@@ -7,7 +7,7 @@ import type { Clock } from '../../../platform/clock.ts';
 import { SourceUnavailableError } from '../../../platform/errors.ts';
 import { readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type StoreErrorKind } from '../../reading.ts';
 import type { PostgresSource } from './schema.ts';
-import { readPostgresPage, type PostgresRead } from './reader.ts';
+import { postgresRead, readPostgresPage, type PostgresRead } from './reader.ts';
 
 /** Rows per page: a few MB of JSON at most for rows of ordinary width. */
 export const POSTGRES_PAGE_ROWS = 1000;
@@ -51,7 +51,7 @@ export async function collectPostgres(source: PostgresRead & { database: string 
     client = connected;
     do {
       const statementTimeoutMs = Math.max(1000, Math.min(deps.statementTimeoutMs ?? 60_000, deadline - now()));
-      const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs }));
+      const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs, range: request.range }));
       await part.write(page.lines, page.rows, page.columns);
       cursor = page.cursor;
     } while (cursor !== null && now() < deadline);
@@ -65,5 +65,5 @@ export async function collectPostgres(source: PostgresRead & { database: string 
 export function collectPostgresSource(source: PostgresSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
   const connect = deps.connectDatabase;
   if (!connect) throw new SourceUnavailableError(source.id, `Source "${source.id}" reads a database, which only CollectDatabaseSource can connect to.`);
-  return collectPostgres(source, request, { exportBucket: deps.exportBucket, connect, now: deps.now }, deadline);
+  return collectPostgres({ ...postgresRead(source), database: source.database }, request, { exportBucket: deps.exportBucket, connect, now: deps.now }, deadline);
 }

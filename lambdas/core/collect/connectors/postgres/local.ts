@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { DataMapError, SeedError } from '../../../platform/errors.ts';
 import type { PostgresSource } from './schema.ts';
 import { connectPostgres } from './connection.ts';
-import { readPostgresPage } from './reader.ts';
+import { postgresRead, readPostgresPage } from './reader.ts';
 
 export interface PostgresStandIn {
   host: string;
@@ -107,7 +107,7 @@ export async function probePostgresSources(config: (database: string) => pg.Clie
     await withClient(config(source.database), async (client) => {
       try {
         // A NULL user id matches no row of any column type, and the statement still runs whole.
-        await readPostgresPage(client, source, { userId: null, cursor: null, limit: 1, statementTimeoutMs: 10_000 });
+        await readPostgresPage(client, postgresRead(source), { userId: null, cursor: null, limit: 1, statementTimeoutMs: 10_000 });
       } catch (error) {
         const code = (error as { code?: string }).code;
         const message = (error as Error).message;

@@ -3,7 +3,11 @@
 // back as export-JSON lines (postgres-values.ts) with the cursor of its last row.
 import type pg from 'pg';
 import { SourceUnavailableError } from '../../../platform/errors.ts';
-import { baseQuery, pageQuery } from './sql.ts';
+import { excludedNames } from '../../../data-map/connector.ts';
+import { redactorFor } from '../../../values/redaction.ts';
+import type { TimeRange } from '../../reading.ts';
+import type { PostgresSource } from './schema.ts';
+import { baseQuery, pageQuery, rangeValues } from './sql.ts';
 import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './values.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
@@ -15,6 +19,15 @@ export interface PostgresRead {
   orderBy: string[];
   include?: string[];
   exclude?: string[];
+  /** Other people's values, replaced as each row becomes export JSON (values/redaction.ts). */
+  redact?: string[];
+  /** The column a date range applies to. */
+  timeAttribute?: string;
+}
+
+/** What the reader needs of a data map source: the names its exclude list gives. */
+export function postgresRead(source: PostgresSource): PostgresRead {
+  return { ...source, exclude: excludedNames(source) };
 }
 
 export interface PostgresPage {
@@ -57,8 +70,9 @@ export async function readPostgresPage(
   client: pg.ClientBase,
   source: PostgresRead,
   /** `userId` null matches nobody: the embedded stack's check that a source's statement runs. */
-  request: { userId: string | null; cursor: string | null; limit: number; statementTimeoutMs: number },
+  request: { userId: string | null; cursor: string | null; limit: number; statementTimeoutMs: number; range?: TimeRange | null },
 ): Promise<PostgresPage> {
+  const range = source.timeAttribute ? request.range : undefined;
   const after = request.cursor === null ? [] : (JSON.parse(request.cursor) as string[]);
   await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   try {
@@ -66,8 +80,8 @@ export async function readPostgresPage(
     for (const [name, value] of Object.entries(settings)) await client.query('SELECT pg_catalog.set_config($1, $2, true)', [name, value]);
     // Raw text on every query, whatever client the caller built: the mapping to JSON is ours alone.
     const result = await client.query<unknown[]>({
-      text: pageQuery(source, after.length > 0, request.limit),
-      values: [request.userId, ...after],
+      text: pageQuery(source, after.length > 0, request.limit, range),
+      values: [request.userId, ...rangeValues(range), ...after],
       rowMode: 'array',
       types: RAW_TEXT_TYPES,
     });
@@ -78,6 +92,7 @@ export async function readPostgresPage(
       throw new SourceUnavailableError(source.id, `Source "${source.id}" returns two columns named "${duplicate}"; give each a name of its own with AS.`);
     assertOrderByReturned(source, names);
     assertProjectionReturned(source, names);
+    assertTimeAttributeReturned(source, names);
     const kinds = await kindsOf(
       client,
       fields.map((f) => f.dataTypeID),
@@ -138,6 +153,15 @@ function assertProjectionReturned(source: PostgresRead, names: string[]): void {
   }
 }
 
+/** A timeAttribute the result does not return would fail every ranged export; say so on any read. */
+function assertTimeAttributeReturned(source: PostgresRead, names: string[]): void {
+  if (source.timeAttribute === undefined || names.includes(source.timeAttribute)) return;
+  throw new SourceUnavailableError(
+    source.id,
+    `Source "${source.id}": its timeAttribute "${source.timeAttribute}" is not returned by its ${source.query ? 'query' : 'table'} (it returns ${names.map((c) => `"${c}"`).join(', ')}).`,
+  );
+}
+
 /** The columns the source's statement returns, read without running it for anyone (LIMIT 0, a NULL user). */
 async function resultColumns(client: pg.ClientBase, source: PostgresRead): Promise<string[]> {
   await client.query('BEGIN TRANSACTION READ ONLY');
@@ -175,11 +199,13 @@ function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows:
     }
   }
   const page = rows.slice(0, limit);
+  const redact = redactorFor(source.redact);
   let lines = '';
   for (const row of page) {
     // No prototype: a column named __proto__ is a column like any other.
     const record = Object.create(null) as Record<string, unknown>;
     for (const column of exported) record[column.name] = exportValue(row[column.i] ?? null, column.kind);
+    redact?.(record);
     lines += JSON.stringify(record) + '\n';
   }
   const last = rows.length > limit ? page.at(-1) : undefined;

@@ -2,7 +2,20 @@
 // user column, or of a query with `:userId`, read in `orderBy` order. The databases its sources name
 // are declared once, at the top of the map, with where they are in AWS.
 import * as z from 'zod';
-import { attributeName, awsSettings, commonFields, connectorSchema, declaredProblem, identifier, awsText, projectionProblems, type Problem } from '../../../data-map/connector.ts';
+import {
+  excludeList,
+  redactList,
+  timeAttribute,
+  attributeName,
+  awsSettings,
+  commonFields,
+  connectorSchema,
+  declaredProblem,
+  identifier,
+  awsText,
+  projectionProblems,
+  type Problem,
+} from '../../../data-map/connector.ts';
 import { bindUserId } from './sql.ts';
 
 /** Where a database is in AWS: only synth and deploy need it; the embedded stack starts its own. */
@@ -62,7 +75,10 @@ const source = z
     query: z.string().min(1).optional(),
     /** Columns that together are unique and never NULL: the order rows are read in, a page at a time. */
     orderBy: z.array(columnName).min(1, 'must name at least one column'),
-    exclude: z.array(attributeName).optional(),
+    exclude: excludeList.optional(),
+    redact: redactList.optional(),
+    /** The attribute a date range (since, until) applies to. */
+    timeAttribute: timeAttribute.optional(),
     include: z.array(attributeName).min(1).optional(),
   })
   .strict();

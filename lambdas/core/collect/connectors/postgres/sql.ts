@@ -11,6 +11,18 @@ export interface PostgresQuerySource {
   userColumn?: string;
   query?: string;
   orderBy: string[];
+  timeAttribute?: string;
+}
+
+/** A date range's bounds, both inclusive, as ISO 8601 text. */
+export interface Bounds {
+  since?: string | null;
+  until?: string | null;
+}
+
+/** The range's parameters, after the user id: since, then until, each only when given. */
+export function rangeValues(range: Bounds | null | undefined): string[] {
+  return [range?.since, range?.until].filter((v): v is string => typeof v === 'string');
 }
 
 /** The column the page adds to tell a repeated key; never exported. */
@@ -76,12 +88,22 @@ export function bindUserId(sourceId: string, sql: string): string {
   return out.replace(/[\s;]+$/, '');
 }
 
-/** The source's rows of one user, before paging: `$1` is the user id. */
-export function baseQuery(source: PostgresQuerySource): string {
-  if (source.query !== undefined) return bindUserId(source.id, source.query);
-  if (source.table === undefined || source.userColumn === undefined)
+/**
+ * The source's rows of one user, before paging: `$1` is the user id, and a date range on its
+ * timeAttribute takes `$2` (and `$3`), always parameters, compared as the column's own type compares
+ * (timestamptz, date or text), the bounds inclusive.
+ */
+export function baseQuery(source: PostgresQuerySource, range?: Bounds | null): string {
+  let rows: string;
+  if (source.query !== undefined) rows = bindUserId(source.id, source.query);
+  else if (source.table === undefined || source.userColumn === undefined)
     throw new SourceUnavailableError(source.id, `Source "${source.id}" needs "table" and "userColumn", or a "query".`);
-  return `SELECT * FROM ${quoteTable(source.table)} WHERE ${quoteIdentifier(source.userColumn)} = $1`;
+  else rows = `SELECT * FROM ${quoteTable(source.table)} WHERE ${quoteIdentifier(source.userColumn)} = $1`;
+  if (source.timeAttribute === undefined || rangeValues(range).length === 0) return rows;
+  const column = `ranged.${quoteIdentifier(source.timeAttribute)}`;
+  const since = typeof range?.since === 'string';
+  const conditions = [...(since ? [`${column} >= $2`] : []), ...(typeof range?.until === 'string' ? [`${column} <= $${since ? 3 : 2}`] : [])];
+  return `SELECT ranged.* FROM (${rows}\n) AS ranged WHERE ${conditions.join(' AND ')}`;
 }
 
 /**
@@ -89,12 +111,13 @@ export function baseQuery(source: PostgresQuerySource): string {
  * refused, never skipped), `limit` of them plus one more to tell whether another page follows and
  * whether its first key repeats this page's last.
  */
-export function pageQuery(source: PostgresQuerySource, afterCursor: boolean, limit: number): string {
+export function pageQuery(source: PostgresQuerySource, afterCursor: boolean, limit: number, range?: Bounds | null): string {
   const keys = source.orderBy.map((column) => `page.${quoteIdentifier(column)}`);
-  const after = afterCursor ? ` WHERE (${keys.join(', ')}) > (${source.orderBy.map((_, i) => `$${i + 2}`).join(', ')})` : '';
+  const first = 2 + rangeValues(range).length;
+  const after = afterCursor ? ` WHERE (${keys.join(', ')}) > (${source.orderBy.map((_, i) => `$${i + first}`).join(', ')})` : '';
   const repeated = keys.map((key) => `${key} = lag(${key}) OVER w`).join(' AND ');
   return (
-    `SELECT page.*, (${repeated}) AS ${quoteIdentifier(REPEATED_KEY_COLUMN)} FROM (${baseQuery(source)}\n) AS page${after}` +
+    `SELECT page.*, (${repeated}) AS ${quoteIdentifier(REPEATED_KEY_COLUMN)} FROM (${baseQuery(source, range)}\n) AS page${after}` +
     ` WINDOW w AS (ORDER BY ${keys.map((k) => `${k} NULLS FIRST`).join(', ')}) ORDER BY ${keys.map((k) => `${k} NULLS FIRST`).join(', ')} LIMIT ${Math.floor(limit) + 1}`
   );
 }
