@@ -8,7 +8,10 @@ import { resolveTarget, TargetError } from '../cli/target.ts';
 const USAGE = `Usage: user-data-export <command> [options]
 
 Commands:
-  start --user U --reason R [--format json|csv|both] [--category C ...]   start an export for a customer
+  start --user U --reason R [--format json|csv|both] [--categories a,b | --category C ...]
+        [--since T] [--until T]      start an export for a customer: all categories by default; a
+                                     date range (ISO 8601, both ends included) for the sources that
+                                     name a timeAttribute
   status ID                          the export's state and per-source progress
   wait ID [--interval SECONDS]       follow an export live until it ends (exit 0 when READY)
   list --user U                      the customer's exports, newest first
@@ -36,6 +39,9 @@ const { values, positionals } = (() => {
         reason: { type: 'string' },
         format: { type: 'string', default: 'both' },
         category: { type: 'string', multiple: true },
+        categories: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
         interval: { type: 'string', default: '1' },
         local: { type: 'boolean', default: false },
         'endpoint-file': { type: 'string' },
@@ -91,7 +97,15 @@ async function main(): Promise<number> {
   const client = new SupportClient(target);
   switch (command) {
     case 'start': {
-      const job = await client.start({ userId: need(values.user, '--user'), reason: need(values.reason, '--reason'), format: values.format, categories: values.category });
+      const categories = [...(values.category ?? []), ...(values.categories?.split(',').map((c) => c.trim()) ?? [])];
+      const job = await client.start({
+        userId: need(values.user, '--user'),
+        reason: need(values.reason, '--reason'),
+        format: values.format,
+        ...(categories.length > 0 ? { categories } : {}),
+        ...(values.since !== undefined ? { since: values.since } : {}),
+        ...(values.until !== undefined ? { until: values.until } : {}),
+      });
       print(`Started export ${job.exportId} for user ${job.userId} (${job.status}). Follow it with: user-data-export wait ${job.exportId}`, job);
       return 0;
     }

@@ -13,14 +13,18 @@ import { verifyArchive } from '../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../local/demo-seed.ts';
 import { EmbeddedStack } from '../local/embedded-stack.ts';
 import { loadSeedFile, type Seed } from '../local/seed.ts';
-import { loadDataMapFile } from '../lambdas/core/data-map/data-map.ts';
+import { assertAnswerable, loadDataMapFile } from '../lambdas/core/data-map/data-map.ts';
+import { startBodySchema } from '../lambdas/core/api/exports-api.ts';
 
-const USAGE = `Usage: npm run demo -- [--user ID] [--data-map FILE] [--seed FILE] [--format json|csv|both] [--out DIR] [--email ADDRESS]
+const USAGE = `Usage: npm run demo -- [--user ID] [--data-map FILE] [--seed FILE] [--format json|csv|both] [--categories a,b] [--since T] [--until T] [--out DIR] [--email ADDRESS]
 
   --user      the user to export (default: ${DEMO_USER_ID} with the built-in seed; required with --seed)
   --data-map  the data map (default: config/data-map.json)
   --seed      a seed file of tables and objects (default: built-in demo data)
   --format    json, csv or both (default: both)
+  --categories  which categories to export, comma-separated (default: all): ${CATEGORIES.join(', ')}
+  --since, --until  a date range (ISO 8601, e.g. 2026-01-31 or 2026-01-31T09:00:00Z), both ends included,
+              for the sources that name a timeAttribute; the others are exported whole
   --out       where to save the ZIP (default: demo-output)
   --email     where to send the link (default: the address on file in the data, else demo-user@example.com)`;
 
@@ -33,6 +37,9 @@ function parseCommandLine() {
       'data-map': { type: 'string' },
       seed: { type: 'string' },
       format: { type: 'string', default: 'both' },
+      categories: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
       out: { type: 'string', default: 'demo-output' },
       email: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -44,10 +51,23 @@ function parseCommandLine() {
     console.log(USAGE);
     process.exit(0);
   }
-  const format = values.format ?? 'both';
-  if (format !== 'json' && format !== 'csv' && format !== 'both') throw new UsageError(`--format must be json, csv or both, not "${format}".`);
   if (values.seed && !values.user) throw new UsageError('--user is required with --seed: name the user whose data to export.');
+  // The same rules, and the same words, as the API's start body.
+  const choice = startBodySchema.safeParse({
+    format: values.format ?? 'both',
+    ...(values.categories !== undefined ? { categories: values.categories.split(',').map((c) => c.trim()) } : {}),
+    ...(values.since !== undefined ? { since: values.since } : {}),
+    ...(values.until !== undefined ? { until: values.until } : {}),
+  });
+  if (!choice.success) {
+    const issue = choice.error.issues[0];
+    throw new UsageError(`--${String(issue?.path[0] ?? 'format')} ${issue?.message ?? 'is invalid'}.`);
+  }
+  const { format, categories, since, until } = choice.data;
   return {
+    categories,
+    since,
+    until,
     user: values.user ?? DEMO_USER_ID,
     dataMapFile: resolve(values['data-map'] ?? 'config/data-map.json'),
     seedFile: values.seed ? resolve(values.seed) : undefined,
@@ -64,6 +84,7 @@ async function main(): Promise<void> {
   const options = parseCommandLine();
   // Validate both files before anything starts, so a mistake costs nothing.
   const dataMap = loadDataMapFile(options.dataMapFile);
+  assertAnswerable(dataMap, `The data map file ${options.dataMapFile}`);
   const seed: Seed = options.seedFile ? loadSeedFile(options.seedFile) : buildDemoSeed();
   const categories = CATEGORIES.filter((c) => dataMap.sources.some((s) => s.category === c));
   step(`Data map ${options.dataMapFile}: ${dataMap.sources.length} sources in ${categories.length} categories (${categories.join(', ')})`);
@@ -82,10 +103,20 @@ async function main(): Promise<void> {
     const job = await stack.startExport({
       userId: options.user,
       formats: options.formats,
+      categories: options.categories,
+      since: options.since,
+      until: options.until,
       email,
       actor: { id: 'demo-cli', role: 'operator', reason: 'npm run demo' },
     });
-    step(`Export ${job.exportId} started for user ${options.user} (${options.formats.join(' + ')}), link to ${email}`);
+    const chosen = [
+      options.categories ? options.categories.join(', ') : 'every category',
+      options.since ? `since ${options.since}` : '',
+      options.until ? `until ${options.until}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    step(`Export ${job.exportId} started for user ${options.user} (${options.formats.join(' + ')}; ${chosen}), link to ${email}`);
 
     const { outcome, job: finished } = await stack.waitForExport(job.exportId);
     if (finished.status !== 'READY') {

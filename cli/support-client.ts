@@ -48,7 +48,7 @@ export class SupportClient {
     return payload as T;
   }
 
-  start(input: { userId: string; reason: string; format?: string; categories?: string[] }): Promise<ExportView> {
+  start(input: { userId: string; reason: string; format?: string; categories?: string[]; since?: string; until?: string }): Promise<ExportView> {
     return this.request('POST', 'support/exports', input);
   }
 

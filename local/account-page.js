@@ -6,7 +6,29 @@ let session = JSON.parse(sessionStorage.getItem('session') || 'null');
 let current = null;
 let polling = null;
 
+/** The data map's categories, as [id, title]: one checkbox each, all ticked. */
+const CATEGORIES = JSON.parse(document.getElementById('data-categories').textContent);
+
 for (const user of USERS) $('users').append(new Option(user, user));
+for (const [id, title] of CATEGORIES) {
+  const label = document.createElement('label');
+  const box = Object.assign(document.createElement('input'), { type: 'checkbox', name: 'category', value: id, checked: true });
+  box.dataset.testid = `category-${id}`;
+  label.append(box, ` ${title}`);
+  $('categories').append(label);
+}
+
+/** The export's choices as the API takes them: every category is the default, so it is sent only when narrowed. */
+function choices() {
+  const format = document.querySelector('input[name=format]:checked').value;
+  const ticked = [...document.querySelectorAll('input[name=category]:checked')].map((box) => box.value);
+  if (ticked.length === 0) throw new Error('Choose at least one kind of data to export.');
+  const body = { format, ...(ticked.length < CATEGORIES.length ? { categories: ticked } : {}) };
+  // Days, in UTC: "until" takes in the whole of its day.
+  if ($('since').value) body.since = `${$('since').value}T00:00:00.000Z`;
+  if ($('until').value) body.until = `${$('until').value}T23:59:59.999Z`;
+  return body;
+}
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -136,8 +158,7 @@ $('export').addEventListener('click', async () => {
   $('export-error').textContent = '';
   $('export').disabled = true;
   try {
-    const format = document.querySelector('input[name=format]:checked').value;
-    const job = await api('POST', '/exports', { format });
+    const job = await api('POST', '/exports', choices());
     $('current').classList.remove('hidden');
     show(job);
     follow(job.exportId);

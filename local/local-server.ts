@@ -9,6 +9,8 @@ import { userExists } from '../lambdas/core/api/exports-api.ts';
 import { findRecipient } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { escapeHtml } from '../lambdas/core/delivery/wording.ts';
 import { userIdSchema } from '../lambdas/core/data-map/identifiers.ts';
+import { categoryPolicy } from '../lambdas/core/data-map/data-map.ts';
+import { CATEGORIES } from '../lambdas/core/data-map/privacy-policy.ts';
 import { buildDemoSeed, DEMO_USERS } from './demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION, type EmbeddedStackOptions } from './embedded-stack.ts';
 import type { Seed } from './seed.ts';
@@ -54,7 +56,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   try {
     await stack.loadSeed(options.seed ?? buildDemoSeed());
     const users = options.users ?? (options.seed ? [] : [...DEMO_USERS]);
-    const page = readFileSync(ACCOUNT_PAGE, 'utf8').replace('__USERS__', JSON.stringify(users));
+    // JSON inside <script>: "<" escaped, so no title from the data map can close the element.
+    const inScript = (value: unknown) => JSON.stringify(value).replaceAll('<', '\\u003c');
+    const categories = CATEGORIES.filter((c) => stack.dataMap.sources.some((s) => s.category === c)).map((c) => [c, categoryPolicy(stack.dataMap, c).title]);
+    const page = readFileSync(ACCOUNT_PAGE, 'utf8').replace('__USERS__', inScript(users)).replace('__CATEGORIES__', inScript(categories));
     const signInBody = z.object({ userId: userIdSchema }).strict();
 
     stack.gateway.add({ method: 'GET', path: '/', handler: () => () => Promise.resolve(html(200, page)) });
