@@ -18,7 +18,7 @@ import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambd
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
-import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { findRecipient, startExport, type LifecycleSettings, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
@@ -99,7 +99,7 @@ interface StackParts {
   inbox: LocalInbox;
   metrics: EmittedMetric[];
   clock: Clock;
-  retentionDays: number;
+  settings: LifecycleSettings;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
 }
@@ -239,7 +239,7 @@ export class EmbeddedStack {
         inbox: new LocalInbox(endpoints.ses),
         metrics,
         clock,
-        retentionDays: options.retentionDays ?? 7,
+        settings: { retentionDays: options.retentionDays ?? 7, responseDays: options.responseDays ?? 30 },
         functionRuntime: runtimeOf,
         close: async () => {
           try {
@@ -278,7 +278,7 @@ export class EmbeddedStack {
   }
 
   startExport(request: StartRequest): Promise<Job> {
-    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: { retentionDays: this.parts.retentionDays }, now: this.clock });
+    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.parts.settings, now: this.clock });
   }
 
   async waitForExport(exportId: string): Promise<{ outcome: ExecutionOutcome; job: Job }> {

@@ -58,6 +58,10 @@ export interface StackSettings {
   linkTtlHours?: number;
   /** Days an archive is kept (default 7, as deployed). */
   retentionDays?: number;
+  /** Days within which a request must be answered: each job's dueBy (default 30, as deployed). */
+  responseDays?: number;
+  /** Hours before dueBy from which an unanswered export counts toward ExportsNearDue (default 72, as deployed). */
+  dueAlarmHours?: number;
   /** Hours between self-service exports (default 24, as deployed). */
   cooldownHours?: number;
   /** Days audit rows are kept (default 400, as deployed). */
@@ -83,6 +87,8 @@ export function configurationOf(options: StackSettings, given: { dataMapFile: st
     PUBLIC_BASE_URL: given.publicBaseUrl,
     LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
     RETENTION_DAYS: String(options.retentionDays ?? 7),
+    RESPONSE_DAYS: String(options.responseDays ?? 30),
+    DUE_ALARM_HOURS: String(options.dueAlarmHours ?? 72),
     COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
     AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),

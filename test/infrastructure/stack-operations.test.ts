@@ -157,11 +157,30 @@ describe('the app configuration', () => {
     expect(() => parseAppConfig({ ...baseContext, auditRetentionDays: 0 })).toThrow(/auditRetentionDays/);
   });
 
+  it('gives the functions that create jobs the response time (responseDays, default 30, 1 to 90), and bounds the due window by it', () => {
+    const responseDays = (t: Template) =>
+      Object.fromEntries(
+        Object.entries(t.findResources('AWS::Lambda::Function')).flatMap(([id, fn]) => {
+          const days = (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.RESPONSE_DAYS;
+          return days === undefined ? [] : [[id.replace(/^Api|[0-9A-F]{8}$/g, ''), days]];
+        }),
+      );
+    expect(responseDays(template)).toEqual({ UserApi: '30', SupportApi: '30' });
+    expect(responseDays(synth({ responseDays: '60' }).template)).toEqual({ UserApi: '60', SupportApi: '60' });
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 0 })).toThrow(/responseDays: Too small/);
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 91 })).toThrow(/responseDays: must be at most 90/);
+    // A window as long as the response time would count every export from the moment it is received.
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 3, dueAlarmHours: 72 })).toThrow(/dueAlarmHours: must be less than responseDays × 24 \(72\)/);
+    expect(parseAppConfig({ ...baseContext, responseDays: 4, dueAlarmHours: 72 })).toMatchObject({ responseDays: 4, dueAlarmHours: 72 });
+  });
+
   it('fills defaults and reads -c strings', () => {
     expect(parseAppConfig({ ...baseContext, retentionDays: '14', jwtIssuer: 'https://i.example/', jwtAudience: 'a, b' })).toMatchObject({
       retentionDays: 14,
       linkLifetimeHours: 72,
       cooldownHours: 24,
+      responseDays: 30,
+      dueAlarmHours: 72,
       jwtAudience: ['a', 'b'],
     });
   });

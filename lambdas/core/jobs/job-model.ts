@@ -30,6 +30,10 @@ export interface Job {
   categories?: Category[];
   notifyEmail?: string;
   createdAt: string;
+  /** When the request was received: the job's creation (createdAt), from which the time to answer runs. */
+  receivedAt: string;
+  /** When the answer is due: receivedAt plus the app's responseDays. */
+  dueBy: string;
   updatedAt: string;
   startedAt?: string;
   completedAt?: string;

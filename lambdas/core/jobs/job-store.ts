@@ -59,7 +59,8 @@ export class JobStore {
    * already ended (a crash between steps) is taken over rather than blocking the user forever.
    */
   async create(job: Omit<Job, 'createdAt' | 'updatedAt' | 'status' | 'sources'>): Promise<Job> {
-    const at = this.now().toISOString();
+    // The row is created when the request is received: one instant for both, so they never disagree.
+    const at = job.receivedAt;
     const full: Job = { ...job, status: 'QUEUED', createdAt: at, updatedAt: at, sources: {} };
     await this.acquireLock(job.userId, job.exportId, at);
     try {
