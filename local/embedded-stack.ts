@@ -17,7 +17,7 @@ import { createCollectDatabaseSourceHandler } from '../lambdas/collect-database-
 import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import { loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
-import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
 import { findRecipient, startExport, type LifecycleSettings, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
@@ -48,7 +48,7 @@ import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts
 import { LocalIdentityProvider } from './local-auth.ts';
 import { LocalInbox } from './local-inbox.ts';
 import { lambdaContext, LocalWorkflow, statusChangeEvent, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
-import { createBucket, createTable, loadSeed } from './seed-loader.ts';
+import { createStackStores, loadSeed } from './seed-loader.ts';
 import type { Seed } from './seed.ts';
 import { verifySigV4 } from './sigv4-verifier.ts';
 
@@ -184,13 +184,7 @@ export class EmbeddedStack {
       const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
       const runtimeOf = (functionName: string) =>
         functionRuntime(functionName, { endpoints, standIns, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
-      await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
-        partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
-        sortKey: JOBS_TABLE_SCHEMA.sortKey,
-        indexes: { [JOBS_TABLE_SCHEMA.byUserIndex.name]: { partitionKey: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, sortKey: JOBS_TABLE_SCHEMA.byUserIndex.sortKey } },
-      });
-      await createBucket(clients.s3, LOCAL_EXPORT_BUCKET);
-
+      await createStackStores(clients);
       const auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
       const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays, now: clock });
       const wrap = options.wrapTask ?? ((_task, handler) => handler);

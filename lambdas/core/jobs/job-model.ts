@@ -5,6 +5,12 @@ import type { Category } from '../data-map/privacy-policy.ts';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
+/**
+ * Statuses of a request the sweeper still has to look at, so its row stays in the open-requests index:
+ * running (it may have outlived its execution), READY (its archive expires) and FAILED (still unanswered
+ * until a later export of the user replaces it). EXPIRED was answered and CANCELLED was withdrawn.
+ */
+export const OPEN_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING', 'READY', 'FAILED'];
 
 export type Role = 'user' | 'support' | 'operator';
 export interface Actor {
