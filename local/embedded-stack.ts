@@ -2,10 +2,9 @@
 // creates the jobs table and export bucket, builds every handler from the same factory Lambda uses, with
 // a Runtime composed from the options (local/function-runtime.ts; nothing is read from or written to
 // process.env, so two stacks can run in one process), and runs the same ASL file. Each function gets
-// clients of its own that IAM checks against its role in the synthesized template (local/iam), as
-// strictly as AWS. What runs differently, because no emulator exists: the link
-// signer (a random HMAC key instead of KMS), the workflow (the local runner instead of Step Functions),
-// and EventBridge (the runner calls ExecutionEnded itself); each of those is checked against IAM too.
+// clients IAM checks against its role in the synthesized template (local/iam), as strictly as AWS. What
+// has no emulator runs differently, checked against IAM too: the link signer (an HMAC key, not KMS), the
+// workflow (the local runner), EventBridge (the runner calls ExecutionEnded) and Scheduler (sweep()).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
@@ -27,6 +26,8 @@ import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
 import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
+import { createSweepExportsHandler } from '../lambdas/sweep-exports.ts';
+import type { SweepResult } from '../lambdas/core/lifecycle/sweep-exports.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import {
@@ -43,7 +44,7 @@ import { startStandIns, type StandInOptions, type StandIns } from './stand-ins.t
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
-import { PolicyEnforcer } from './iam/policy-enforcer.ts';
+import { PolicyEnforcer, SWEEP_SCHEDULE } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
 import { LocalInbox } from './local-inbox.ts';
@@ -62,8 +63,6 @@ export interface EmbeddedStackOptions extends StackSettings {
   dataMapFile: string;
   /** Pause between ASL retries, replacing backoff (tests). */
   retryIntervalMs?: number;
-  /** Whole-machine timeout override (tests). */
-  timeoutSeconds?: number;
   /** Port of the HTTP gateway (default: a free one). */
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
@@ -100,6 +99,7 @@ interface StackParts {
   metrics: EmittedMetric[];
   clock: Clock;
   settings: LifecycleSettings;
+  sweep: () => Promise<SweepResult>;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
 }
@@ -128,6 +128,7 @@ export class EmbeddedStack {
   readonly metrics: EmittedMetric[];
   /** The clock every handler reads. */
   readonly clock: Clock;
+  readonly exportBucket = LOCAL_EXPORT_BUCKET;
   /** The Runtime a function runs with here: its configuration, clients under its role, the stack's clock. */
   readonly functionRuntime: (functionName: string) => Runtime;
   private readonly parts: StackParts;
@@ -211,6 +212,8 @@ export class EmbeddedStack {
           await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
+      // In AWS EventBridge Scheduler invokes the sweep daily, as its schedule's role; here a test does.
+      const sweep = enforceInvoke(lambda('SweepExports', createSweepExportsHandler), 'SweepExports', permissions, SWEEP_SCHEDULE);
       const download = lambda('Download', createDownloadHandler);
       const userApi = lambda('UserApi', (runtime) => createUserApiHandler(runtime, enforceWorkflow(workflow, 'UserApi', permissions)));
       const supportApi = lambda('SupportApi', (runtime) => createSupportApiHandler(runtime, enforceWorkflow(workflow, 'SupportApi', permissions)));
@@ -234,6 +237,7 @@ export class EmbeddedStack {
         metrics,
         clock,
         settings: { retentionDays: options.retentionDays ?? 7, responseDays: options.responseDays ?? 30 },
+        sweep: () => sweep({}, lambdaContext('SweepExports', 300, clock)),
         functionRuntime: runtimeOf,
         close: async () => {
           try {
@@ -261,10 +265,6 @@ export class EmbeddedStack {
     return this.clients.s3;
   }
 
-  get exportBucket(): string {
-    return LOCAL_EXPORT_BUCKET;
-  }
-
   /** Loads a seed into the emulators and stand-ins; the data map's PostgreSQL sources are then tried once, so a broken one fails here. */
   async loadSeed(seed: Seed, origin = 'seed'): Promise<{ items: number; objects: number; statements: number; users: number }> {
     const loaded = await loadSeed(seed, this.dataMap, this.clients, origin);
@@ -273,6 +273,11 @@ export class EmbeddedStack {
 
   startExport(request: StartRequest): Promise<Job> {
     return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.parts.settings, now: this.clock });
+  }
+
+  /** Runs the daily sweep now, on the stack's clock, as the schedule would. */
+  sweep(): Promise<SweepResult> {
+    return this.parts.sweep();
   }
 
   async waitForExport(exportId: string): Promise<{ outcome: ExecutionOutcome; job: Job }> {
