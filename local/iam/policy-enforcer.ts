@@ -110,26 +110,17 @@ export class PolicyEnforcer {
       bucketKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : undefined),
       userPoolId: (id) => poolIds.get(id) ?? id,
     };
-    for (const [name, logicalId] of Object.entries(stack.ids.functions))
-      this.roles.set(
-        name,
-        this.roleOf(name, logicalId, (p) => p?.Role),
-      );
-    this.roles.set(
-      STATE_MACHINE,
-      this.roleOf(STATE_MACHINE, stack.ids.stateMachine, (p) => p?.RoleArn),
-    );
-    this.roles.set(
-      SWEEP_SCHEDULE,
-      this.roleOf(SWEEP_SCHEDULE, stack.ids.sweepSchedule, (p) => (p?.Target as { RoleArn?: unknown } | undefined)?.RoleArn),
-    );
+    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId, ['Role']));
+    this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, ['RoleArn']));
+    this.roles.set(SWEEP_SCHEDULE, this.roleOf(SWEEP_SCHEDULE, stack.ids.sweepSchedule, ['Target', 'RoleArn']));
     this.functionArns = Object.fromEntries(Object.entries(stack.ids.functions).map(([name, logicalId]) => [name, resources.getAtt(logicalId, 'Arn')]));
   }
 
-  /** The identity policies of a resource's role: its attached AWS::IAM::Policy resources and inline policies. */
-  private roleOf(name: string, logicalId: string, roleArnOf: (properties?: Record<string, unknown>) => unknown): { principal: string; policies: PolicyDocument[] } {
+  /** The identity policies of a resource's role (its ARN at `rolePath` in the resource's properties): attached AWS::IAM::Policy resources and inline policies. */
+  private roleOf(name: string, logicalId: string, rolePath: string[]): { principal: string; policies: PolicyDocument[] } {
     const { Resources } = this.resources.template;
-    const role = asList((roleArnOf(Resources[logicalId]?.Properties) as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
+    const roleArn = rolePath.reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], Resources[logicalId]?.Properties);
+    const role = asList((roleArn as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
     const roleResource = role ? Resources[role] : undefined;
     if (!role || !roleResource) throw new Error(`${name} has no role in the synthesized template.`);
     if (asList(roleResource.Properties?.ManagedPolicyArns).length > 0) {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataMapFile } from '../../lambdas/core/data-map/data-map.ts';
 import { authorize, authorizeDatabaseConnect } from '../../local/iam/enforce.ts';
 import { LOCAL_DATABASE_USER, localUserPoolId } from '../../local/iam/local-resources.ts';
-import { PolicyEnforcer, STATE_MACHINE, SWEEP_SCHEDULE } from '../../local/iam/policy-enforcer.ts';
+import { PolicyEnforcer, STATE_MACHINE } from '../../local/iam/policy-enforcer.ts';
 import { synthesize, type SynthesizedStack } from '../../local/iam/stack-template.ts';
 import { synth as synthStack } from '../support/stack-synth.ts';
 import { withoutGrant } from '../support/template-edits.ts';
@@ -102,7 +102,6 @@ const EXPECTED: Record<string, string[]> = {
   SendLink: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, `kms:GenerateMac ${LINK_KEY}`, `ses:SendEmail ${SENDER}`],
   MarkFailed: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
   ExecutionEnded: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
-  // Closes timed-out exports as ExecutionEnded does; reads the open-requests index, and a user's latest export.
   SweepExports: [...CLOSE_JOB, `dynamodb:Query ${JOBS}/index/openRequests ${JOBS}/index/byUser`, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
 };
 
@@ -152,16 +151,6 @@ describe('each function’s role', () => {
       for (const grant of platform.filter((g) => g.action.startsWith('logs:')))
         expect(grant.resources).toEqual([expect.stringMatching(new RegExp(`:log-group:\\w*${fn}Logs\\w*:\\*$`))]);
     }
-  });
-});
-
-describe('the sweep’s schedule', () => {
-  it('may invoke SweepExports, its unqualified ARN, and nothing else', async () => {
-    expect(permissions.grantedActions(SWEEP_SCHEDULE)).toEqual([{ action: 'lambda:InvokeFunction', resources: [permissions.functionArns.SweepExports] }]);
-    await expect(authorize(permissions, SWEEP_SCHEDULE, 'LambdaClient', 'InvokeCommand', { FunctionName: permissions.functionArns.SweepExports })).resolves.toBeUndefined();
-    await expect(authorize(permissions, SWEEP_SCHEDULE, 'LambdaClient', 'InvokeCommand', { FunctionName: permissions.functionArns.MarkFailed })).rejects.toMatchObject({
-      name: 'AccessDeniedException',
-    });
   });
 });
 

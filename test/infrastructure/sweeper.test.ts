@@ -5,6 +5,10 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataMapFile } from '../../lambdas/core/data-map/data-map.ts';
+import { authorize } from '../../local/iam/enforce.ts';
+import { PolicyEnforcer, SWEEP_SCHEDULE } from '../../local/iam/policy-enforcer.ts';
+import { synthesize } from '../../local/iam/stack-template.ts';
 import { policyOf, synth } from '../support/stack-synth.ts';
 
 let template: Template;
@@ -99,5 +103,17 @@ describe('the sweep', () => {
     expect(Number(alarm.Period) * Number(alarm.EvaluationPeriods)).toBeGreaterThan(86_400);
     // CloudWatch refuses more than seven days of evaluation.
     expect(Number(alarm.Period) * Number(alarm.EvaluationPeriods)).toBeLessThanOrEqual(7 * 86_400);
+  });
+});
+
+describe('the sweep’s schedule, as the embedded stack enforces it', () => {
+  it('may invoke SweepExports, its unqualified ARN, and nothing else', async () => {
+    const stack = await synthesize({ dataMapFile: 'config/data-map.json', senderEmail: 'privacy@cartropic.com' });
+    const permissions = new PolicyEnforcer(stack, loadDataMapFile('config/data-map.json'));
+    expect(permissions.grantedActions(SWEEP_SCHEDULE)).toEqual([{ action: 'lambda:InvokeFunction', resources: [permissions.functionArns.SweepExports] }]);
+    await expect(authorize(permissions, SWEEP_SCHEDULE, 'LambdaClient', 'InvokeCommand', { FunctionName: permissions.functionArns.SweepExports })).resolves.toBeUndefined();
+    await expect(authorize(permissions, SWEEP_SCHEDULE, 'LambdaClient', 'InvokeCommand', { FunctionName: permissions.functionArns.MarkFailed })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
   });
 });
