@@ -30,6 +30,8 @@ export function renderStatus(job: ExportView): string {
     `Export ${job.exportId}  user ${job.userId}  ${job.status}`,
     `${bar(job.status === 'READY' ? total : sourcesDone, total)} ${sourcesDone}/${total || '?'} sources, ${plural(records, 'record')}`,
   ];
+  // The request clock: support answers "when did they ask, and by when must we answer?" from here.
+  if (job.receivedAt) lines.push(`Received ${job.receivedAt}, due by ${job.dueBy ?? '?'}`);
   for (const [sourceId, progress] of Object.entries(job.sources).sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`  ${sourceId.padEnd(22)} ${sourceBar(progress)} ${progress.done ? '✓' : '…'} ${plural(progress.records, 'record')}`);
   }

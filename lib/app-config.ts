@@ -28,6 +28,18 @@ export const appConfigSchema = z
       .min(0)
       .max(24 * 30)
       .default(24),
+    /**
+     * Days within which a request must be answered: GDPR Art. 12(3) gives one month, extendable by two
+     * more for complex requests, so at most 90. Each export's dueBy is its receivedAt plus this.
+     */
+    responseDays: z.coerce.number().int().min(1).max(90, 'must be at most 90 (one month, extended by two at most)').default(30),
+    /** Hours before its dueBy from which an export not yet answered counts toward the ExportsNearDue alarm. */
+    dueAlarmHours: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 90, 'must be at most 2160 (90 days)')
+      .default(72),
     /** Days an audit row (who did what, from which IP and browser) is kept; the jobs table's TTL removes it. */
     auditRetentionDays: z.coerce.number().int().min(1).max(3650, 'must be at most 3650 (10 years)').default(400),
     /** Split archives into numbered ZIP parts of at most this many bytes; unset: one ZIP of any size. */
@@ -43,6 +55,14 @@ export const appConfigSchema = z
     allowedOrigins: commaList.default([]),
   })
   .superRefine((c, ctx) => {
+    // A window as long as the whole response time would count every export from the moment it arrives.
+    if (c.dueAlarmHours >= c.responseDays * 24) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dueAlarmHours'],
+        message: `must be less than responseDays × 24 (${c.responseDays * 24}), or every export counts as near its due date from the start`,
+      });
+    }
     if ((c.jwtIssuer === undefined) !== (c.jwtAudience === undefined || c.jwtAudience.length === 0)) {
       ctx.addIssue({ code: 'custom', path: ['jwtAudience'], message: 'jwtIssuer and jwtAudience go together: give both, or neither to create a Cognito user pool' });
     }

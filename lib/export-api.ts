@@ -99,6 +99,7 @@ export class ExportApi extends Construct {
         dataMapFile: dataMap.dataMapFile,
         environment: {
           RETENTION_DAYS: String(config.retentionDays),
+          RESPONSE_DAYS: String(config.responseDays),
           COOLDOWN_HOURS: String(config.cooldownHours),
           LINK_TTL_HOURS: String(config.linkLifetimeHours),
           PUBLIC_BASE_URL: this.url,

@@ -1,5 +1,6 @@
-// The export jobs table: on-demand, encrypted with the data key, point-in-time recovery, TTL, and the
-// by-user index behind a user's history. Its key layout is shared with the code (JOBS_TABLE_SCHEMA).
+// The export jobs table: on-demand, encrypted with the data key, point-in-time recovery, TTL, the
+// by-user index behind a user's history and the sparse index of open requests the sweeper reads. Its
+// key layout is shared with the code (JOBS_TABLE_SCHEMA).
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -38,6 +39,14 @@ export class JobsTable extends Construct {
       sortKey: { name: JOBS_TABLE_SCHEMA.byUserIndex.sortKey, type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
+    // Sparse: a job is in it only while its request is open (JobStore keeps `open` in step with the
+    // status), so the daily sweep reads a handful of rows, never the audit trail a Scan would.
+    this.table.addGlobalSecondaryIndex({
+      indexName: JOBS_TABLE_SCHEMA.openIndex.name,
+      partitionKey: { name: JOBS_TABLE_SCHEMA.openIndex.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: JOBS_TABLE_SCHEMA.openIndex.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
   }
 
   /**
@@ -52,7 +61,12 @@ export class JobsTable extends Construct {
     if (access.items.length > 0) {
       fn.addToRolePolicy(new PolicyStatement({ actions: access.items.map((action) => `dynamodb:${action}`), resources: [this.table.tableArn] }));
     }
-    const queried = [...(access.queryAudit ? [this.table.tableArn] : []), ...(access.queryHistory ? [`${this.table.tableArn}/index/${JOBS_TABLE_SCHEMA.byUserIndex.name}`] : [])];
+    const index = (name: string) => `${this.table.tableArn}/index/${name}`;
+    const queried = [
+      ...(access.queryAudit ? [this.table.tableArn] : []),
+      ...(access.queryHistory ? [index(JOBS_TABLE_SCHEMA.byUserIndex.name)] : []),
+      ...(access.queryOpen ? [index(JOBS_TABLE_SCHEMA.openIndex.name)] : []),
+    ];
     if (queried.length > 0) fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: queried }));
     this.key.grant(fn, 'kms:Decrypt');
   }
@@ -65,4 +79,6 @@ export interface JobsAccess {
   queryAudit?: boolean;
   /** JobStore.listByUser: Query on the by-user index. */
   queryHistory?: boolean;
+  /** JobStore.openRequests: Query on the open-requests index. */
+  queryOpen?: boolean;
 }

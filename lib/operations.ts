@@ -1,8 +1,9 @@
-// What operators see: alarms on failed or timed-out exports, Lambda errors and throttles, and delivery
-// failures, all to one encrypted SNS topic; and a dashboard of exports started, succeeded and failed,
+// What operators see: alarms on failed or timed-out exports, Lambda errors and throttles, delivery
+// failures, requests near their due date unanswered and a sweep that stopped running, all to one
+// encrypted SNS topic; and a dashboard of exports started, succeeded and failed,
 // their duration and archive sizes.
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type AlarmProps, Dashboard, GraphWidget, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -25,6 +26,8 @@ export interface OperationsProps {
   alarmEmail: string;
   stateMachine: StateMachine;
   functions: HouseFunction[];
+  /** The daily sweep, which publishes ExportsNearDue: its absence is an alarm of its own. */
+  sweeper: HouseFunction;
 }
 
 export class Operations extends Construct {
@@ -50,7 +53,7 @@ export class Operations extends Construct {
     );
     this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.topic);
-    const alarm = (name: string, metric: IMetric, description: string) => {
+    const alarm = (name: string, metric: IMetric, description: string, over: Partial<AlarmProps> = {}) => {
       const created = new Alarm(this, name, {
         metric,
         threshold: 1,
@@ -58,6 +61,7 @@ export class Operations extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
+        ...over,
       });
       created.addAlarmAction(action);
       return created;
@@ -66,6 +70,22 @@ export class Operations extends Construct {
     alarm('ExecutionsFailed', sm.metricFailed({ period: Duration.minutes(5) }), 'An export failed: the user was told; read the job row and the execution history.');
     alarm('ExecutionsTimedOut', sm.metricTimedOut({ period: Duration.minutes(5) }), 'An export ran past the state machine timeout.');
     alarm('DeliveryFailures', customMetric('DeliveryFailures', 'Sum', Duration.minutes(5)), 'An export email could not be sent; the user can get the link again with resend.');
+    // The sweep publishes once a day. Hourly periods over 25 hours: one sweep that counted any request
+    // keeps the alarm up until the next sweep has passed; the count itself is in the alarm's datapoint.
+    alarm(
+      'ExportsNearDue',
+      customMetric('ExportsNearDue', 'Maximum', Duration.hours(1)),
+      'Export requests are unanswered (not READY) within dueAlarmHours of their legal due date: read the sweep log line for their ids, and start a new export for a failed one.',
+      { evaluationPeriods: 25, datapointsToAlarm: 1 },
+    );
+    // Without a sweep nobody counts, expires or closes anything: 26 hours with no invocation is an alarm
+    // (missing data breaches here), so a deleted schedule or a role that cannot invoke does not go unseen.
+    alarm('SweepMissing', props.sweeper.metricInvocations({ period: Duration.hours(1), statistic: 'Sum' }), 'The daily sweep of open export requests has not run for 26 hours.', {
+      evaluationPeriods: 26,
+      datapointsToAlarm: 26,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.BREACHING,
+    });
     for (const fn of props.functions) {
       const name = fn.node.id;
       alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5) }), `${name} threw errors.`);

@@ -6,6 +6,7 @@ import type { AppConfig } from './app-config.ts';
 import { DataMapAccess } from './data-map-access.ts';
 import { ExportApi } from './export-api.ts';
 import { ExportStorage } from './export-storage.ts';
+import { ExportSweeper } from './export-sweeper.ts';
 import { ExportWorkflow } from './export-workflow.ts';
 import { JobsTable } from './jobs-table.ts';
 import { LinkSigning } from './link-signing.ts';
@@ -21,6 +22,7 @@ export class UserDataExportStack extends Stack {
   readonly jobs: JobsTable;
   readonly api: ExportApi;
   readonly workflow: ExportWorkflow;
+  readonly sweeper: ExportSweeper;
   readonly operations: Operations;
   readonly linkSigning: LinkSigning;
 
@@ -49,10 +51,19 @@ export class UserDataExportStack extends Stack {
     this.workflow.grantStartAndStop(this.api.userApi);
     this.workflow.grantStartAndStop(this.api.supportApi);
 
+    this.sweeper = new ExportSweeper(this, 'Sweeper', {
+      jobs: this.jobs,
+      storage: this.storage,
+      sender,
+      retentionDays: config.retentionDays,
+      dueAlarmHours: config.dueAlarmHours,
+    });
+
     this.operations = new Operations(this, 'Operations', {
       alarmEmail: config.alarmEmail,
       stateMachine: this.workflow.stateMachine,
-      functions: [...this.workflow.functions, this.api.userApi, this.api.supportApi, this.api.download],
+      functions: [...this.workflow.functions, this.api.userApi, this.api.supportApi, this.api.download, this.sweeper.function],
+      sweeper: this.sweeper.function,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (account page, support, download links)' });

@@ -2,10 +2,9 @@
 // creates the jobs table and export bucket, builds every handler from the same factory Lambda uses, with
 // a Runtime composed from the options (local/function-runtime.ts; nothing is read from or written to
 // process.env, so two stacks can run in one process), and runs the same ASL file. Each function gets
-// clients of its own that IAM checks against its role in the synthesized template (local/iam), as
-// strictly as AWS. What runs differently, because no emulator exists: the link
-// signer (a random HMAC key instead of KMS), the workflow (the local runner instead of Step Functions),
-// and EventBridge (the runner calls ExecutionEnded itself); each of those is checked against IAM too.
+// clients IAM checks against its role in the synthesized template (local/iam), as strictly as AWS. What
+// has no emulator runs differently, checked against IAM too: the link signer (an HMAC key, not KMS), the
+// workflow (the local runner), EventBridge (the runner calls ExecutionEnded) and Scheduler (sweep()).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
@@ -17,8 +16,8 @@ import { createCollectDatabaseSourceHandler } from '../lambdas/collect-database-
 import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambdas/core/api/routes.ts';
 import { assertAnswerable, loadDataMapFile, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
-import { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
-import { findRecipient, startExport, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { DEFAULT_AUDIT_RETENTION_DAYS, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
+import { findRecipient, startExport, type LifecycleSettings, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
@@ -27,6 +26,8 @@ import { createMarkFailedHandler } from '../lambdas/mark-failed.ts';
 import { createPrepareExportHandler } from '../lambdas/prepare-export.ts';
 import { createSendLinkHandler } from '../lambdas/send-link.ts';
 import { createSupportApiHandler } from '../lambdas/support-api.ts';
+import { createSweepExportsHandler } from '../lambdas/sweep-exports.ts';
+import type { SweepResult } from '../lambdas/core/lifecycle/sweep-exports.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import {
@@ -43,12 +44,12 @@ import { startStandIns, type StandInOptions, type StandIns } from './stand-ins.t
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { enforceInvoke, enforceWorkflow } from './iam/enforce.ts';
 import { LOCAL_NAMES, LOCAL_REGION } from './iam/local-resources.ts';
-import { PolicyEnforcer } from './iam/policy-enforcer.ts';
+import { PolicyEnforcer, SWEEP_SCHEDULE } from './iam/policy-enforcer.ts';
 import { synthesizedStack, type SynthesizedStack } from './iam/stack-template.ts';
 import { LocalIdentityProvider } from './local-auth.ts';
 import { LocalInbox } from './local-inbox.ts';
 import { lambdaContext, LocalWorkflow, statusChangeEvent, type ExecutionOutcome, type TaskHandler, type TaskName } from './local-workflow.ts';
-import { createBucket, createTable, loadSeed } from './seed-loader.ts';
+import { createStackStores, loadSeed } from './seed-loader.ts';
 import type { Seed } from './seed.ts';
 import { verifySigV4 } from './sigv4-verifier.ts';
 
@@ -62,8 +63,6 @@ export interface EmbeddedStackOptions extends StackSettings {
   dataMapFile: string;
   /** Pause between ASL retries, replacing backoff (tests). */
   retryIntervalMs?: number;
-  /** Whole-machine timeout override (tests). */
-  timeoutSeconds?: number;
   /** Port of the HTTP gateway (default: a free one). */
   port?: number;
   /** Wraps a task's handler, to inject faults the emulators cannot produce (tests). */
@@ -99,7 +98,8 @@ interface StackParts {
   inbox: LocalInbox;
   metrics: EmittedMetric[];
   clock: Clock;
-  retentionDays: number;
+  settings: LifecycleSettings;
+  sweep: () => Promise<SweepResult>;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
 }
@@ -128,6 +128,7 @@ export class EmbeddedStack {
   readonly metrics: EmittedMetric[];
   /** The clock every handler reads. */
   readonly clock: Clock;
+  readonly exportBucket = LOCAL_EXPORT_BUCKET;
   /** The Runtime a function runs with here: its configuration, clients under its role, the stack's clock. */
   readonly functionRuntime: (functionName: string) => Runtime;
   private readonly parts: StackParts;
@@ -186,13 +187,7 @@ export class EmbeddedStack {
       const configuration = configurationOf(options, { dataMapFile, publicBaseUrl: baseUrl, sender: LOCAL_SENDER });
       const runtimeOf = (functionName: string) =>
         functionRuntime(functionName, { endpoints, standIns, configuration, permissions, signer, clock, metrics, logs: options.logs, wrapClient: options.wrapClient });
-      await createTable(clients.dynamodb, LOCAL_JOBS_TABLE, {
-        partitionKey: JOBS_TABLE_SCHEMA.partitionKey,
-        sortKey: JOBS_TABLE_SCHEMA.sortKey,
-        indexes: { [JOBS_TABLE_SCHEMA.byUserIndex.name]: { partitionKey: JOBS_TABLE_SCHEMA.byUserIndex.partitionKey, sortKey: JOBS_TABLE_SCHEMA.byUserIndex.sortKey } },
-      });
-      await createBucket(clients.s3, LOCAL_EXPORT_BUCKET);
-
+      await createStackStores(clients);
       const auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
       const jobs = new JobStore(clients.dynamodb, LOCAL_JOBS_TABLE, { auditRetentionDays, now: clock });
       const wrap = options.wrapTask ?? ((_task, handler) => handler);
@@ -219,6 +214,8 @@ export class EmbeddedStack {
           await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
+      // In AWS EventBridge Scheduler invokes the sweep daily, as its schedule's role; here a test does.
+      const sweep = enforceInvoke(lambda('SweepExports', createSweepExportsHandler), 'SweepExports', permissions, SWEEP_SCHEDULE);
       const download = lambda('Download', createDownloadHandler);
       const userApi = lambda('UserApi', (runtime) => createUserApiHandler(runtime, enforceWorkflow(workflow, 'UserApi', permissions)));
       const supportApi = lambda('SupportApi', (runtime) => createSupportApiHandler(runtime, enforceWorkflow(workflow, 'SupportApi', permissions)));
@@ -241,7 +238,8 @@ export class EmbeddedStack {
         inbox: new LocalInbox(endpoints.ses),
         metrics,
         clock,
-        retentionDays: options.retentionDays ?? 7,
+        settings: { retentionDays: options.retentionDays ?? 7, responseDays: options.responseDays ?? 30 },
+        sweep: () => sweep({}, lambdaContext('SweepExports', 300, clock)),
         functionRuntime: runtimeOf,
         close: async () => {
           try {
@@ -269,10 +267,6 @@ export class EmbeddedStack {
     return this.clients.s3;
   }
 
-  get exportBucket(): string {
-    return LOCAL_EXPORT_BUCKET;
-  }
-
   /** Loads a seed into the emulators and stand-ins; the data map's PostgreSQL sources are then tried once, so a broken one fails here. */
   async loadSeed(seed: Seed, origin = 'seed'): Promise<{ items: number; objects: number; statements: number; users: number }> {
     const loaded = await loadSeed(seed, this.dataMap, this.clients, origin);
@@ -280,7 +274,12 @@ export class EmbeddedStack {
   }
 
   startExport(request: StartRequest): Promise<Job> {
-    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: { retentionDays: this.parts.retentionDays }, now: this.clock });
+    return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.parts.settings, now: this.clock });
+  }
+
+  /** Runs the daily sweep now, on the stack's clock, as the schedule would. */
+  sweep(): Promise<SweepResult> {
+    return this.parts.sweep();
   }
 
   async waitForExport(exportId: string): Promise<{ outcome: ExecutionOutcome; job: Job }> {

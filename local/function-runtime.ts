@@ -13,6 +13,7 @@ import type { Clock } from '../lambdas/core/platform/clock.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../lambdas/core/jobs/job-store.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV, type Env } from '../lambdas/core/platform/config.ts';
 import { createObservability } from '../lambdas/core/platform/observability.ts';
+import { exportTimeoutSeconds } from '../state-machines/definition.ts';
 import { clientCache, type ClientClass, type ClientConfig, type LocalStores, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
 import type { Emulators } from './emulators.ts';
 import { authorizeDatabaseConnect, enforceClient, enforceSigner } from './iam/enforce.ts';
@@ -58,6 +59,10 @@ export interface StackSettings {
   linkTtlHours?: number;
   /** Days an archive is kept (default 7, as deployed). */
   retentionDays?: number;
+  /** Days within which a request must be answered: each job's dueBy (default 30, as deployed). */
+  responseDays?: number;
+  /** Hours before dueBy from which an unanswered export counts toward ExportsNearDue (default 72, as deployed). */
+  dueAlarmHours?: number;
   /** Hours between self-service exports (default 24, as deployed). */
   cooldownHours?: number;
   /** Days audit rows are kept (default 400, as deployed). */
@@ -68,6 +73,8 @@ export interface StackSettings {
   bundleBudgetSeconds?: number;
   /** Split archives into parts of at most this many bytes (MAX_ARCHIVE_BYTES); unset, one ZIP. */
   maxArchiveBytes?: number;
+  /** Overrides the whole machine's TimeoutSeconds, for the runner and the sweeper alike (tests of the timeout path). */
+  timeoutSeconds?: number;
 }
 
 /** The stack's configuration variables, as the template sets them in AWS, with the local values. */
@@ -83,6 +90,9 @@ export function configurationOf(options: StackSettings, given: { dataMapFile: st
     PUBLIC_BASE_URL: given.publicBaseUrl,
     LINK_TTL_HOURS: String(options.linkTtlHours ?? 72),
     RETENTION_DAYS: String(options.retentionDays ?? 7),
+    RESPONSE_DAYS: String(options.responseDays ?? 30),
+    DUE_ALARM_HOURS: String(options.dueAlarmHours ?? 72),
+    EXECUTION_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? exportTimeoutSeconds()),
     COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
     AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),

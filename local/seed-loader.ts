@@ -1,8 +1,11 @@
-// Creates the data map's tables and buckets in the emulators and loads a seed into them.
+// Creates the stack's own jobs table and export bucket, and the data map's tables and buckets, in the
+// emulators, and loads a seed into them.
 import { BatchWriteItemCommand, CreateTableCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { WireItem, WireValue } from '../lambdas/core/values/attribute-values.ts';
 import type { DataMap } from '../lambdas/core/data-map/data-map.ts';
+import { JOBS_TABLE_SCHEMA } from '../lambdas/core/jobs/job-store.ts';
+import { LOCAL_NAMES } from './iam/local-resources.ts';
 import { resolveTableSchemas, type Seed, type TableSchema } from './seed.ts';
 
 export function wireToAttributeValue(value: WireValue): AttributeValue {
@@ -15,6 +18,14 @@ export function wireToAttributeValue(value: WireValue): AttributeValue {
 
 export function wireToItem(item: WireItem): Record<string, AttributeValue> {
   return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, wireToAttributeValue(v)]));
+}
+
+/** The jobs table with its indexes, from the schema lib/jobs-table.ts deploys, and the export bucket. */
+export async function createStackStores(clients: { dynamodb: DynamoDBClient; s3: S3Client }): Promise<void> {
+  const { partitionKey, sortKey, byUserIndex, openIndex } = JOBS_TABLE_SCHEMA;
+  const indexes = Object.fromEntries([byUserIndex, openIndex].map(({ name, ...keys }) => [name, keys]));
+  await createTable(clients.dynamodb, LOCAL_NAMES.jobsTable, { partitionKey, sortKey, indexes });
+  await createBucket(clients.s3, LOCAL_NAMES.exportBucket);
 }
 
 export async function createTable(dynamodb: DynamoDBClient, name: string, schema: TableSchema): Promise<void> {

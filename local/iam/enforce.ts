@@ -109,10 +109,15 @@ export function enforceSigner(signer: LinkSigner, functionName: string, enforcer
   };
 }
 
-/** A Task's function, invoked by the local runner only where the state machine's role allows it. */
-export function enforceInvoke<H extends (event: never, context: never) => Promise<unknown>>(handler: H, functionName: string, enforcer: PolicyEnforcer): H {
+/** A function invoked only where its invoker's role allows it: a Task's by the state machine's, the sweep's by its schedule's. */
+export function enforceInvoke<H extends (event: never, context: never) => Promise<unknown>>(
+  handler: H,
+  functionName: string,
+  enforcer: PolicyEnforcer,
+  invoker = STATE_MACHINE,
+): H {
   const invoke = async (event: never, context: never) => {
-    await authorize(enforcer, STATE_MACHINE, 'LambdaClient', 'InvokeCommand', { FunctionName: enforcer.functionArns[functionName] });
+    await authorize(enforcer, invoker, 'LambdaClient', 'InvokeCommand', { FunctionName: enforcer.functionArns[functionName] });
     return handler(event, context);
   };
   return invoke as H;

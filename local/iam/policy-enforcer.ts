@@ -47,6 +47,8 @@ const DEFAULT_KEY_POLICY: PolicyDocument = {
 
 /** The principal name of the state machine's role, which invokes the workflow's functions. */
 export const STATE_MACHINE = 'StateMachine';
+/** The name the sweep schedule's role is checked under (it invokes SweepExports, as the state machine's invokes Tasks). */
+export const SWEEP_SCHEDULE = 'SweepSchedule';
 
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
@@ -108,15 +110,17 @@ export class PolicyEnforcer {
       bucketKey: (bucket) => (bucket === LOCAL_NAMES.exportBucket ? exportKey : undefined),
       userPoolId: (id) => poolIds.get(id) ?? id,
     };
-    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId, 'Role'));
-    this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, 'RoleArn'));
+    for (const [name, logicalId] of Object.entries(stack.ids.functions)) this.roles.set(name, this.roleOf(name, logicalId, ['Role']));
+    this.roles.set(STATE_MACHINE, this.roleOf(STATE_MACHINE, stack.ids.stateMachine, ['RoleArn']));
+    this.roles.set(SWEEP_SCHEDULE, this.roleOf(SWEEP_SCHEDULE, stack.ids.sweepSchedule, ['Target', 'RoleArn']));
     this.functionArns = Object.fromEntries(Object.entries(stack.ids.functions).map(([name, logicalId]) => [name, resources.getAtt(logicalId, 'Arn')]));
   }
 
-  /** The identity policies of a resource's role: its attached AWS::IAM::Policy resources and inline policies. */
-  private roleOf(name: string, logicalId: string, roleProperty: string): { principal: string; policies: PolicyDocument[] } {
+  /** The identity policies of a resource's role (its ARN at `rolePath` in the resource's properties): attached AWS::IAM::Policy resources and inline policies. */
+  private roleOf(name: string, logicalId: string, rolePath: string[]): { principal: string; policies: PolicyDocument[] } {
     const { Resources } = this.resources.template;
-    const role = asList((Resources[logicalId]?.Properties?.[roleProperty] as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
+    const roleArn = rolePath.reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], Resources[logicalId]?.Properties);
+    const role = asList((roleArn as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt'])[0] as string | undefined;
     const roleResource = role ? Resources[role] : undefined;
     if (!role || !roleResource) throw new Error(`${name} has no role in the synthesized template.`);
     if (asList(roleResource.Properties?.ManagedPolicyArns).length > 0) {
@@ -153,7 +157,7 @@ export class PolicyEnforcer {
 
   /** The functions the template defines, by construct id. */
   get functionNames(): string[] {
-    return [...this.roles.keys()].filter((name) => name !== STATE_MACHINE);
+    return [...this.roles.keys()].filter((name) => name !== STATE_MACHINE && name !== SWEEP_SCHEDULE);
   }
 
   /** Every action a function's role allows, as written in the template (for least-privilege checks). */

@@ -30,6 +30,8 @@ export interface StackResourceIds {
   dataKey: string;
   linkKey: string;
   stateMachine: string;
+  /** The daily sweep's schedule, whose role invokes SweepExports. */
+  sweepSchedule: string;
 }
 
 export interface SynthesizedStack {
@@ -163,6 +165,7 @@ export async function synthesize(settings: StackSettings, adjust?: (stack: UserD
       dataKey: logicalId(stack.storage.dataKey),
       linkKey: logicalId(stack.linkSigning.key),
       stateMachine: logicalId(stack.workflow.stateMachine),
+      sweepSchedule: Stack.of(stack).getLogicalId(stack.sweeper.schedule),
     },
   };
 }

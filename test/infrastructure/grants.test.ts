@@ -102,6 +102,7 @@ const EXPECTED: Record<string, string[]> = {
   SendLink: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, `kms:GenerateMac ${LINK_KEY}`, `ses:SendEmail ${SENDER}`],
   MarkFailed: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
   ExecutionEnded: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
+  SweepExports: [...CLOSE_JOB, `dynamodb:Query ${JOBS}/index/openRequests ${JOBS}/index/byUser`, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
 };
 
 const PLATFORM = /^(logs|xray):/;

@@ -94,9 +94,12 @@ describe('the API and operations', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@cartropic.com' });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; AlarmActions: unknown[] } }[];
-    // Three for the workflow, and errors and throttles of each of the ten functions (CollectDatabaseSource included).
-    expect(alarms).toHaveLength(3 + 10 * 2);
-    expect(new Set(alarms.map((a) => a.Properties.MetricName))).toEqual(new Set(['ExecutionsFailed', 'ExecutionsTimedOut', 'DeliveryFailures', 'Errors', 'Throttles']));
+    // Three for the workflow, two for the sweep (requests near their due date, a sweep that did not run),
+    // and errors and throttles of each of the eleven functions (CollectDatabaseSource and SweepExports included).
+    expect(alarms).toHaveLength(3 + 2 + 11 * 2);
+    expect(new Set(alarms.map((a) => a.Properties.MetricName))).toEqual(
+      new Set(['ExecutionsFailed', 'ExecutionsTimedOut', 'DeliveryFailures', 'ExportsNearDue', 'Invocations', 'Errors', 'Throttles']),
+    );
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -151,10 +154,27 @@ describe('the app configuration', () => {
       Object.entries(t.findResources('AWS::Lambda::Function')).map(
         ([id, fn]) => [id, (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.AUDIT_RETENTION_DAYS] as const,
       );
-    const writers = ['UserApi', 'SupportApi', 'Download', 'SendLink', 'MarkFailed', 'ExecutionEnded'];
+    const writers = ['UserApi', 'SupportApi', 'Download', 'SendLink', 'MarkFailed', 'ExecutionEnded', 'SweepExports'];
     for (const [id, days] of environments(template)) expect(days, id).toBe(writers.some((w) => id.includes(w)) ? '400' : undefined);
     for (const [id, days] of environments(synth({ auditRetentionDays: '30' }).template)) if (writers.some((w) => id.includes(w))) expect(days, id).toBe('30');
     expect(() => parseAppConfig({ ...baseContext, auditRetentionDays: 0 })).toThrow(/auditRetentionDays/);
+  });
+
+  it('gives the functions that create jobs the response time (responseDays, default 30, 1 to 90), and bounds the due window by it', () => {
+    const responseDays = (t: Template) =>
+      Object.fromEntries(
+        Object.entries(t.findResources('AWS::Lambda::Function')).flatMap(([id, fn]) => {
+          const days = (fn as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables.RESPONSE_DAYS;
+          return days === undefined ? [] : [[id.replace(/^Api|[0-9A-F]{8}$/g, ''), days]];
+        }),
+      );
+    expect(responseDays(template)).toEqual({ UserApi: '30', SupportApi: '30' });
+    expect(responseDays(synth({ responseDays: '60' }).template)).toEqual({ UserApi: '60', SupportApi: '60' });
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 0 })).toThrow(/responseDays: Too small/);
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 91 })).toThrow(/responseDays: must be at most 90/);
+    // A window as long as the response time would count every export from the moment it is received.
+    expect(() => parseAppConfig({ ...baseContext, responseDays: 3, dueAlarmHours: 72 })).toThrow(/dueAlarmHours: must be less than responseDays × 24 \(72\)/);
+    expect(parseAppConfig({ ...baseContext, responseDays: 4, dueAlarmHours: 72 })).toMatchObject({ responseDays: 4, dueAlarmHours: 72 });
   });
 
   it('fills defaults and reads -c strings', () => {
@@ -162,6 +182,8 @@ describe('the app configuration', () => {
       retentionDays: 14,
       linkLifetimeHours: 72,
       cooldownHours: 24,
+      responseDays: 30,
+      dueAlarmHours: 72,
       jwtAudience: ['a', 'b'],
     });
   });

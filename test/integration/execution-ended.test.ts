@@ -67,6 +67,8 @@ async function jobIn(userId: string, status: 'QUEUED' | 'RUNNING' | 'FAILED' | '
     requestedBy: { id: userId, role: 'user' },
     formats: ['json'],
     notifyEmail: `${userId}@example.com`,
+    receivedAt: new Date().toISOString(),
+    dueBy: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     ttl: Math.floor(Date.now() / 1000) + 86_400,
   });
   if (status !== 'QUEUED') await stack.jobs.update(exportId, { status, ...(status === 'FAILED' ? { failureReason: 'SourceReadError: earlier' } : {}) });

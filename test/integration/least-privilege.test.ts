@@ -3,14 +3,16 @@
 // down every path that needs a grant (start, follow, resend, download, cancel by user and support, an
 // operator's stop, a failed source, a split archive that fails half-way), then compares what each
 // function was allowed to do with what its role grants. A grant no path used is an unused grant.
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SupportClient } from '../../cli/support-client.ts';
+import { newExportId } from '../../lambdas/core/data-map/identifiers.ts';
 import { SourceUnavailableError } from '../../lambdas/core/platform/errors.ts';
 import type { SdkClient } from '../../lambdas/core/runtime.ts';
 import { buildDemoSeed } from '../../local/demo-seed.ts';
 import { EmbeddedStack, LOCAL_REGION } from '../../local/embedded-stack.ts';
-import { STATE_MACHINE } from '../../local/iam/policy-enforcer.ts';
+import { STATE_MACHINE, SWEEP_SCHEDULE } from '../../local/iam/policy-enforcer.ts';
+import { DAY_MS, TestClock } from '../support/clock.ts';
 import { aroundCollectSource } from '../support/faults.ts';
 
 /**
@@ -92,6 +94,8 @@ function wrapClient(client: SdkClient, functionName: string): void {
 
 let stack: EmbeddedStack;
 let support: SupportClient;
+/** Still, until the sweep's test lets the days pass that retention and the workflow's timeout take. */
+const clock = new TestClock();
 
 beforeAll(async () => {
   stack = await EmbeddedStack.start({
@@ -99,6 +103,7 @@ beforeAll(async () => {
     retryIntervalMs: 0,
     cooldownHours: 0,
     maxArchiveBytes: 64 * 1024,
+    clock: clock.now,
     wrapClient,
     wrapTask: (task, handler) => {
       if (task === 'BundleArchive') {
@@ -226,12 +231,38 @@ describe('least privilege, proved by use', () => {
     expect(left.KeyCount ?? 0).toBe(0);
   });
 
+  it('the daily sweep expires READY exports past retention, closes one that outlived the timeout, settles failed requests answered since', async () => {
+    // An export whose execution ended without ExecutionEnded closing it: its row and lock, a staged part and a finished archive part.
+    const exportId = newExportId();
+    const now = clock.now();
+    await stack.jobs.create({
+      exportId,
+      userId: 'u-swept',
+      requestedBy: { id: 'operator', role: 'operator' },
+      formats: ['json'],
+      notifyEmail: 'swept@example.com',
+      receivedAt: now.toISOString(),
+      dueBy: new Date(now.getTime() + 30 * DAY_MS).toISOString(),
+      ttl: Math.floor(now.getTime() / 1000) + 60 * 86_400,
+    });
+    for (const key of [`staging/${exportId}/account/part-00000.ndjson`, `archives/${exportId}/user-data-export-${exportId}.zip`]) {
+      await stack.s3.send(new PutObjectCommand({ Bucket: stack.exportBucket, Key: key, Body: 'x' }));
+    }
+    clock.advance(8 * DAY_MS);
+    const swept = await stack.sweep();
+    expect(swept.failed).toEqual([exportId]);
+    expect(swept.expired.length).toBeGreaterThan(0);
+    // u-10010's and u-heavy's first failed exports, each answered by a later one.
+    expect(swept.settled.length).toBe(2);
+    expect(await stack.jobs.activeExportId('u-swept')).toBeUndefined();
+  });
+
   it('was refused nothing, and left no grant of any function unused', () => {
     const { decisions } = stack.permissions;
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);
     const unused: string[] = [];
-    // The functions, and the state machine's role that invokes them.
-    for (const functionName of [...stack.permissions.functionNames, STATE_MACHINE]) {
+    // The functions, the state machine's role that invokes them, and the sweep schedule's.
+    for (const functionName of [...stack.permissions.functionNames, STATE_MACHINE, SWEEP_SCHEDULE]) {
       for (const grant of stack.permissions.grantedActions(functionName)) {
         if (PLATFORM.test(grant.action)) continue;
         for (const pattern of grant.resources) {

@@ -64,6 +64,7 @@ beforeAll(async () => {
     const job = await stack.startExport({ userId, formats: ['json'], actor: { id: 'observability-test', role: 'operator' } });
     await stack.waitForExport(job.exportId);
   }
+  await stack.sweep();
 });
 
 afterAll(async () => {
@@ -110,7 +111,7 @@ function watchedCustomMetrics(): { source: string; namespace: string; name: stri
 describe('metrics', () => {
   it('every custom metric an alarm or the dashboard watches is one a handler emitted, dimensions included', () => {
     const watched = watchedCustomMetrics();
-    expect(watched.map((w) => w.name).sort()).toEqual(['ArchiveBytes', 'ArchiveBytes', 'DeliveryFailures']);
+    expect(watched.map((w) => w.name).sort()).toEqual(['ArchiveBytes', 'ArchiveBytes', 'DeliveryFailures', 'ExportsNearDue']);
     for (const metric of watched) {
       const emitted = stack.metrics.filter((m) => m.namespace === metric.namespace && m.name === metric.name);
       expect(emitted.length, `${metric.source} watches ${metric.name}, which no handler emitted`).toBeGreaterThan(0);

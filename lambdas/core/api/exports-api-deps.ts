@@ -13,14 +13,17 @@ import type { ExportsApiDeps } from './exports-api.ts';
 
 /** What both APIs need, from the environment; the workflow is Step Functions unless one is given (local). */
 export function exportsApiDeps(runtime: Runtime, workflow?: Workflow): ExportsApiDeps {
-  const config = parseEnv(pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'), runtime.env);
+  const config = parseEnv(
+    pickEnv(...JOB_STORE_ENV, 'DATA_MAP_FILE', 'RETENTION_DAYS', 'RESPONSE_DAYS', 'COOLDOWN_HOURS', 'SENDER_EMAIL', 'PUBLIC_BASE_URL', 'LINK_TTL_HOURS'),
+    runtime.env,
+  );
   const dynamodb = runtime.client(DynamoDBClient);
   return {
     jobs: jobStoreFrom(dynamodb, config, runtime.clock),
     workflow: workflow ?? new StepFunctionsWorkflow(runtime.client(SFNClient), parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN),
     dataMap: loadDataMapFile(config.DATA_MAP_FILE),
     dynamodb,
-    settings: { retentionDays: config.RETENTION_DAYS, cooldownHours: config.COOLDOWN_HOURS },
+    settings: { retentionDays: config.RETENTION_DAYS, responseDays: config.RESPONSE_DAYS, cooldownHours: config.COOLDOWN_HOURS },
     delivery: {
       signer: linkSigner(runtime),
       ses: runtime.client(SESv2Client),

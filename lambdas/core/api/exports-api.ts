@@ -67,6 +67,9 @@ export function publicView(job: Job) {
     until: job.until ?? null,
     requestedBy: { role: job.requestedBy.role },
     createdAt: job.createdAt,
+    // The request clock: when the request was received and when its answer is due (null on rows older than it).
+    receivedAt: job.receivedAt ?? null,
+    dueBy: job.dueBy ?? null,
     updatedAt: job.updatedAt,
     completedAt: job.completedAt ?? null,
     sources: job.sources,

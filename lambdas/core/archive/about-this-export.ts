@@ -7,9 +7,6 @@ import { CATEGORIES, type Category, type Controller, type Recipient } from '../d
 import type { Job } from '../jobs/job-model.ts';
 import { REDACTION_REASON } from '../values/redaction.ts';
 
-/** Days an answer may take by default (GDPR Art. 12(3): one month). */
-export const DEFAULT_RESPONSE_DAYS = 30;
-
 /** What the answer says of the request, as PrepareExport read it from the job. */
 export interface RequestFacts {
   receivedAt: string;
@@ -58,10 +55,9 @@ export const DEFAULT_WITHHELD_REASON = 'We hold this data but do not disclose it
 
 /** The request as the job records it. */
 export function requestFacts(job: Job, dataMap: DataMap): RequestFacts {
-  const receivedAt = job.receivedAt ?? job.createdAt;
   return {
-    receivedAt,
-    dueBy: job.dueBy ?? new Date(Date.parse(receivedAt) + DEFAULT_RESPONSE_DAYS * 86_400_000).toISOString(),
+    receivedAt: job.receivedAt,
+    dueBy: job.dueBy,
     requestedBy: job.requestedBy.role === 'user' ? 'self' : 'support',
     categories: job.categories ?? CATEGORIES.filter((c) => dataMap.sources.some((s) => s.category === c)),
     ...(job.since ? { since: job.since } : {}),

@@ -5,6 +5,12 @@ import type { Category } from '../data-map/privacy-policy.ts';
 
 export type JobStatus = 'QUEUED' | 'RUNNING' | 'READY' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
+/**
+ * Statuses of a request the sweeper still has to look at, so its row stays in the open-requests index:
+ * running (it may have outlived its execution), READY (its archive expires) and FAILED (still unanswered
+ * until a later export of the user replaces it). EXPIRED was answered and CANCELLED was withdrawn.
+ */
+export const OPEN_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING', 'READY', 'FAILED'];
 
 export type Role = 'user' | 'support' | 'operator';
 export interface Actor {
@@ -33,9 +39,10 @@ export interface Job {
   until?: string;
   notifyEmail?: string;
   createdAt: string;
-  /** When the request was received, and when its answer is due (GDPR Art. 12(3): a month). */
-  receivedAt?: string;
-  dueBy?: string;
+  /** When the request was received: the job's creation (createdAt), from which the time to answer runs. */
+  receivedAt: string;
+  /** When the answer is due: receivedAt plus the app's responseDays. */
+  dueBy: string;
   updatedAt: string;
   startedAt?: string;
   completedAt?: string;

@@ -1,6 +1,7 @@
 // The jobs table: one row per export, one lock row per user with an active export, and the audit trail.
 // Layout (single table, pk + sk):
-//   EXPORT#<exportId> / JOB              the job (index byUser: userId + createdAt lists a user's history)
+//   EXPORT#<exportId> / JOB              the job (index byUser: userId + createdAt lists a user's history;
+//                                        sparse index openRequests: open + dueBy, rows with an OPEN_STATUSES status)
 //   USER#<userId>     / LOCK             exists while the user has an active export (conditional write)
 //   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
 import {
@@ -16,7 +17,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
-import { ACTIVE_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
+import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import type { Clock } from '../platform/clock.ts';
 
 export * from './job-model.ts';
@@ -24,6 +25,9 @@ export { applyRetention, archiveGoneAt } from './retention.ts';
 
 const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
 const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
+
+/** The value of the open-requests index's key on every row in it (one partition: open requests are few). */
+const OPEN = { S: '1' };
 
 const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
 
@@ -59,14 +63,15 @@ export class JobStore {
    * already ended (a crash between steps) is taken over rather than blocking the user forever.
    */
   async create(job: Omit<Job, 'createdAt' | 'updatedAt' | 'status' | 'sources'>): Promise<Job> {
-    const at = this.now().toISOString();
+    // The row is created when the request is received: one instant for both, so they never disagree.
+    const at = job.receivedAt;
     const full: Job = { ...job, status: 'QUEUED', createdAt: at, updatedAt: at, sources: {} };
     await this.acquireLock(job.userId, job.exportId, at);
     try {
       await this.dynamodb.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { ...marshall(full, marshallOptions), ...jobKey(job.exportId) },
+          Item: { ...marshall(full, marshallOptions), ...jobKey(job.exportId), [JOBS_TABLE_SCHEMA.openIndex.partitionKey]: OPEN },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -147,6 +152,15 @@ export class JobStore {
       values[`:v${i}`] = value;
       return `#f${i} = :v${i}`;
     });
+    // The row is in the open-requests index exactly while its status is one the sweeper looks at.
+    let remove = '';
+    if (fields.status !== undefined) {
+      names['#open'] = JOBS_TABLE_SCHEMA.openIndex.partitionKey;
+      if (OPEN_STATUSES.includes(fields.status)) {
+        values[':open'] = OPEN.S;
+        sets.push('#open = :open');
+      } else remove = ' REMOVE #open';
+    }
     let condition = 'attribute_exists(pk)';
     if (onlyIf) {
       names['#status'] = 'status';
@@ -157,12 +171,51 @@ export class JobStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: jobKey(exportId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${remove}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: marshall(values, marshallOptions),
       }),
     );
+  }
+
+  /**
+   * Takes a FAILED export out of the open-requests index when a later export of its user answers the
+   * request instead; its status stays FAILED (what happened to it), only the sweeper stops counting it.
+   */
+  async settle(exportId: string): Promise<void> {
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: jobKey(exportId),
+        UpdateExpression: 'REMOVE #open',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#open': JOBS_TABLE_SCHEMA.openIndex.partitionKey },
+      }),
+    );
+  }
+
+  /**
+   * Every open request (the sparse open-requests index), a page at a time, soonest due first: what the
+   * sweeper reads instead of scanning a table that also holds locks and the whole audit trail.
+   */
+  async *openRequests(pageSize = 100): AsyncGenerator<Job[]> {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: JOBS_TABLE_SCHEMA.openIndex.name,
+          KeyConditionExpression: '#open = :open',
+          ExpressionAttributeNames: { '#open': JOBS_TABLE_SCHEMA.openIndex.partitionKey },
+          ExpressionAttributeValues: { ':open': OPEN },
+          ExclusiveStartKey: start,
+          Limit: pageSize,
+        }),
+      );
+      yield (page.Items ?? []).map((item) => rowFields<Job>(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   async recordSourceProgress(exportId: string, sourceId: string, progress: SourceProgress): Promise<void> {
@@ -259,9 +312,15 @@ export class JobStore {
   }
 }
 
-/** A row's own fields: the item without the table's keys and its TTL attribute (audit rows carry one). */
+/** A row's own fields: the item without the table's keys, its TTL attribute (audit rows carry one) and the open-requests key. */
 function rowFields<T>(item: Record<string, AttributeValue>): T {
-  const { [JOBS_TABLE_SCHEMA.partitionKey]: _pk, [JOBS_TABLE_SCHEMA.sortKey]: _sk, [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl, ...fields } = unmarshall(item);
+  const {
+    [JOBS_TABLE_SCHEMA.partitionKey]: _pk,
+    [JOBS_TABLE_SCHEMA.sortKey]: _sk,
+    [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl,
+    [JOBS_TABLE_SCHEMA.openIndex.partitionKey]: _open,
+    ...fields
+  } = unmarshall(item);
   return fields as T;
 }
 
@@ -277,5 +336,7 @@ export const JOBS_TABLE_SCHEMA = {
   partitionKey: 'pk',
   sortKey: 'sk',
   byUserIndex: { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },
+  /** Sparse: only jobs whose request is still open carry `open`; the sweeper's daily read. */
+  openIndex: { name: 'openRequests', partitionKey: 'open', sortKey: 'dueBy' },
   ttlAttribute: 'ttl',
 } as const;

@@ -45,6 +45,8 @@ export interface StartRequest {
 export interface LifecycleSettings {
   /** Days an archive (and its job row) is kept. */
   retentionDays: number;
+  /** Days within which a request must be answered: each job's dueBy is its receivedAt plus this. */
+  responseDays: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -62,6 +64,8 @@ export async function startExport(request: StartRequest, deps: { jobs: JobStore;
   const exportId = newExportId();
   const job = await deps.jobs.create({
     exportId,
+    receivedAt: now.toISOString(),
+    dueBy: new Date(now.getTime() + deps.settings.responseDays * DAY_SECONDS * 1000).toISOString(),
     userId: userId.data,
     requestedBy: request.actor,
     formats: request.formats,

@@ -36,6 +36,12 @@ export const ENV = {
   PUBLIC_BASE_URL: z.string().url('must be a URL'),
   LINK_TTL_HOURS: positiveNumber.default(72),
   RETENTION_DAYS: positiveNumber.default(7),
+  /** Days within which a request must be answered (an export's dueBy); no default: it is the law's deadline, set by the template. */
+  RESPONSE_DAYS: z.coerce.number().int().min(1, 'must be at least 1').max(90, 'must be at most 90'),
+  /** Hours before dueBy from which an export not yet answered counts toward ExportsNearDue (the sweeper). */
+  DUE_ALARM_HOURS: z.coerce.number().int().min(0, 'must be 0 or more'),
+  /** The export state machine's TimeoutSeconds: past it (and a grace), the sweeper closes an export still open. */
+  EXECUTION_TIMEOUT_SECONDS: z.coerce.number().int().positive('must be a positive number of seconds'),
   /** Days an audit row (actor, IP, browser) is kept before the table's TTL removes it. */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(400),
   /** Hours after a completed self-service export before the user may start another (0: none). */

@@ -21,6 +21,8 @@ export const METRICS = {
   DeliveryFailures: { name: 'DeliveryFailures', unit: MetricUnit.Count },
   /** The size of a delivered archive, all its parts. */
   ArchiveBytes: { name: 'ArchiveBytes', unit: MetricUnit.Bytes },
+  /** Requests not answered within dueAlarmHours of their dueBy, counted by each daily sweep (zero included). */
+  ExportsNearDue: { name: 'ExportsNearDue', unit: MetricUnit.Count },
 } as const;
 
 export type MetricName = keyof typeof METRICS;
