@@ -12,6 +12,7 @@ import { PolicyEnforcer, STATE_MACHINE } from '../../local/iam/policy-enforcer.t
 import { synthesize, type SynthesizedStack } from '../../local/iam/stack-template.ts';
 import { synth as synthStack } from '../support/stack-synth.ts';
 import { withoutGrant } from '../support/template-edits.ts';
+import { writeDataMap } from '../support/data-map-file.ts';
 
 const JOBS = 'table/ExportJobs';
 const DATA_KEY = 'key/local-export-key';
@@ -26,6 +27,8 @@ const DATA_MAP_TABLES = [
   'ClientErrorLogs',
   'CoarseLocations',
   'DeviceSessions',
+  'DirectMessages',
+  'DirectMessages/index/byRecipient',
   'Feedback',
   'Messages',
   'PaymentMethods',
@@ -304,13 +307,21 @@ describe('the database reader’s network', () => {
   it('has no CollectDatabaseSource for a map without database sources', () => {
     const dir = mkdtempSync(join(tmpdir(), 'no-databases-'));
     const file = join(dir, 'map.json');
-    writeFileSync(file, JSON.stringify({ sources: [{ id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }));
+    writeDataMap(dir, [{ id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }], 'map.json');
     const { template: plain } = synthStack({ dataMapFile: file });
     // Its placeholder in the ASL names CollectSource, which the Choice never routes a database source to.
     const [machine] = Object.values(plain.findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionSubstitutions: Record<string, unknown> } }[];
     expect(machine?.Properties.DefinitionSubstitutions.CollectDatabaseSourceFunctionArn).toEqual(machine?.Properties.DefinitionSubstitutions.CollectSourceFunctionArn);
     expect(Object.keys(plain.findResources('AWS::Lambda::Function')).filter((id) => id.includes('CollectDatabaseSource'))).toEqual([]);
     plain.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+  });
+
+  it('refuses a map that cannot answer an access request, naming the category and the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'no-answer-'));
+    const file = join(dir, 'map.json');
+    writeFileSync(file, JSON.stringify({ sources: [{ id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' }] }));
+    expect(() => synthStack({ dataMapFile: file })).toThrow(`The data map file ${file} does not say everything an access request must be told (GDPR Art. 15(1)):
+  - categories.account.legalBasis: is missing (category "account" is used by source "account")`);
   });
 });
 

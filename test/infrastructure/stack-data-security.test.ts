@@ -67,7 +67,7 @@ describe('the export bucket', () => {
 });
 
 describe('the jobs table and the link key', () => {
-  it('is on-demand, encrypted with the customer-managed key, recoverable, expiring by TTL, indexed by user, retained', () => {
+  it('is on-demand, encrypted with the customer-managed key, recoverable, expiring by TTL, indexed by user and by open request, retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
@@ -82,6 +82,13 @@ describe('the jobs table and the link key', () => {
             KeySchema: [
               { AttributeName: 'userId', KeyType: 'HASH' },
               { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+          }),
+          Match.objectLike({
+            IndexName: 'openRequests',
+            KeySchema: [
+              { AttributeName: 'open', KeyType: 'HASH' },
+              { AttributeName: 'dueBy', KeyType: 'RANGE' },
             ],
           }),
         ],
@@ -104,8 +111,8 @@ describe('the jobs table and the link key', () => {
 describe('the functions', () => {
   it('all run Node 22 on ARM with tracing, JSON logs in their own log group with retention', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
-    // Nine, and CollectDatabaseSource: the demo map has database sources.
-    expect(functions.length).toBe(10);
+    // Nine, SweepExports, and CollectDatabaseSource: the demo map has database sources.
+    expect(functions.length).toBe(11);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',

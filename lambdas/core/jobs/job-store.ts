@@ -1,9 +1,4 @@
-// The jobs table: one row per export, one lock row per user with an active export, and the audit trail.
-// Layout (single table, pk + sk):
-//   EXPORT#<exportId> / JOB              the job (index byUser: userId + createdAt lists a user's history;
-//                                        sparse index openRequests: open + dueBy, rows with an OPEN_STATUSES status)
-//   USER#<userId>     / LOCK             exists while the user has an active export (conditional write)
-//   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
+// The jobs table's store: jobs, each user's lock and the audit trail (the layout is in jobs-table-layout.ts).
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -14,27 +9,16 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
 import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import type { Clock } from '../platform/clock.ts';
+import { decodeCursor, DEFAULT_AUDIT_RETENTION_DAYS, jobKey, JOBS_TABLE_SCHEMA, lockKey, marshallOptions, MAX_AUDIT_PAGE, OPEN, rowFields } from './jobs-table-layout.ts';
 
 export * from './job-model.ts';
+export { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, MAX_AUDIT_PAGE } from './jobs-table-layout.ts';
 export { applyRetention, archiveGoneAt } from './retention.ts';
-
-const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
-const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
-
-/** The value of the open-requests index's key on every row in it (one partition: open requests are few). */
-const OPEN = { S: '1' };
-
-const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
-
-/** How long audit rows (who did what, from which IP and browser) are kept unless configured. */
-export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
-/** One page of the audit trail at most (a route answer stays small whatever a user's history). */
-export const MAX_AUDIT_PAGE = 100;
 
 /** The variables a handler picks (with its own, in one parse) to build its job store with jobStoreFrom. */
 export const JOB_STORE_ENV = ['JOBS_TABLE', 'AUDIT_RETENTION_DAYS'] as const;
@@ -311,32 +295,3 @@ export class JobStore {
     return { events, ...(last ? { nextCursor: Buffer.from(last, 'utf8').toString('base64url') } : {}) };
   }
 }
-
-/** A row's own fields: the item without the table's keys, its TTL attribute (audit rows carry one) and the open-requests key. */
-function rowFields<T>(item: Record<string, AttributeValue>): T {
-  const {
-    [JOBS_TABLE_SCHEMA.partitionKey]: _pk,
-    [JOBS_TABLE_SCHEMA.sortKey]: _sk,
-    [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl,
-    [JOBS_TABLE_SCHEMA.openIndex.partitionKey]: _open,
-    ...fields
-  } = unmarshall(item);
-  return fields as T;
-}
-
-/** The sort key an audit cursor carries, if it is one (an audit row's key, of bounded length). */
-function decodeCursor(cursor: string): string | undefined {
-  if (cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^AUDIT#\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9a-f-]{36}$/.test(sk) ? sk : undefined;
-}
-
-/** The jobs table's schema, shared by the CDK construct and the local stack so they cannot drift. */
-export const JOBS_TABLE_SCHEMA = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  byUserIndex: { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },
-  /** Sparse: only jobs whose request is still open carry `open`; the sweeper's daily read. */
-  openIndex: { name: 'openRequests', partitionKey: 'open', sortKey: 'dueBy' },
-  ttlAttribute: 'ttl',
-} as const;

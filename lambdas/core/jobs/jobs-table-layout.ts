@@ -1,0 +1,50 @@
+// The jobs table's layout: one row per export, one lock row per user with an active export, and the audit trail.
+// Layout (single table, pk + sk):
+//   EXPORT#<exportId> / JOB              the job (index byUser: userId + createdAt lists a user's history;
+//                                        sparse index openRequests: open + dueBy, rows with an OPEN_STATUSES status)
+//   USER#<userId>     / LOCK             exists while the user has an active export (conditional write)
+//   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+export const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
+export const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
+
+/** The value of the open-requests index's key on every row in it (one partition: open requests are few). */
+export const OPEN = { S: '1' };
+
+/** How long audit rows (who did what, from which IP and browser) are kept unless configured. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
+/** One page of the audit trail at most (a route answer stays small whatever a user's history). */
+export const MAX_AUDIT_PAGE = 100;
+
+export const marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
+
+/** A row's own fields: the item without the table's keys, its TTL attribute (audit rows carry one) and the open-requests key. */
+export function rowFields<T>(item: Record<string, AttributeValue>): T {
+  const {
+    [JOBS_TABLE_SCHEMA.partitionKey]: _pk,
+    [JOBS_TABLE_SCHEMA.sortKey]: _sk,
+    [JOBS_TABLE_SCHEMA.ttlAttribute]: _ttl,
+    [JOBS_TABLE_SCHEMA.openIndex.partitionKey]: _open,
+    ...fields
+  } = unmarshall(item);
+  return fields as T;
+}
+
+/** The sort key an audit cursor carries, if it is one (an audit row's key, of bounded length). */
+export function decodeCursor(cursor: string): string | undefined {
+  if (cursor.length > 400 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^AUDIT#\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9a-f-]{36}$/.test(sk) ? sk : undefined;
+}
+
+/** The jobs table's schema, shared by the CDK construct and the local stack so they cannot drift. */
+export const JOBS_TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  byUserIndex: { name: 'byUser', partitionKey: 'userId', sortKey: 'createdAt' },
+  /** Sparse: only jobs whose request is still open carry `open`; the sweeper's daily read. */
+  openIndex: { name: 'openRequests', partitionKey: 'open', sortKey: 'dueBy' },
+  ttlAttribute: 'ttl',
+} as const;
