@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
+import { stagedColumns, type ColumnTypes } from '../../lambdas/core/values/column-types.ts';
 import { buildArchive, buildUntilDone, type ArchiveDeps } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
@@ -47,10 +48,10 @@ function stage(store: FileBackedS3, exportId: string, records: number, files: { 
     [0, [0, half]],
     [1, [half, records]],
   ] as const) {
-    const columns = new Set<string>();
+    const columns: ColumnTypes = new Map();
     const lines = Array.from({ length: range[1] - range[0] }, (_, i) => itemToJson(event(range[0] + i), columns) + '\n');
     writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', part)), lines.join(''));
-    writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', part)), JSON.stringify([...columns]));
+    writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', part)), stagedColumns(columns));
   }
   files.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
   writeFileSync(
@@ -185,6 +186,13 @@ describe('split archives', () => {
     const olderStaging = (store: FileBackedS3) => unlinkSync(store.path(BUCKET, columnsKey('split-0000-0004', 'usage-events', 1)));
     await expect(bundle('split-0000-0004', 100, files, undefined, olderStaging, ['json'])).rejects.toThrow(
       'Part 1 of source "usage-events" has no column list; it was staged by another version of the collector. Start the export again.',
+    );
+  });
+
+  it('refuses parts whose column list is the earlier form, names without types', { timeout: 60_000 }, async () => {
+    const namesOnly = (store: FileBackedS3) => writeFileSync(store.path(BUCKET, columnsKey('split-0000-0006', 'usage-events', 1)), JSON.stringify(['userId', 'eventId']));
+    await expect(bundle('split-0000-0006', 100, files, undefined, namesOnly, ['json'])).rejects.toThrow(
+      'Part 1 of source "usage-events" has a column list without types; it was staged by another version of the collector. Start the export again.',
     );
   });
 

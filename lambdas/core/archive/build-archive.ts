@@ -90,7 +90,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
   const paths = new PathAllocator();
   for (const file of files) if (file.continues === undefined) paths.reserve(file.path);
   if (saved?.at.path !== undefined) paths.reserve(saved.at.path);
-  const writing: Writing = { exportId: request.exportId, deps, archive, paths, blockBytes, buffers: new BlockBuffers(blockBytes), files };
+  const writing: Writing = { exportId: request.exportId, deps, archive, paths, blockBytes, buffers: new BlockBuffers(blockBytes), files, tables: new Map() };
   try {
     for (let index = saved?.at.source ?? 0; index < request.sources.length; index += 1) {
       const collected = request.sources[index] as CollectedSource;

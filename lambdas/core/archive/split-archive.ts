@@ -12,6 +12,7 @@ import { archiveFileName, archiveKey } from '../storage/object-keys.ts';
 import { deleteObjects, uploadStream, type ExportBucket } from '../storage/export-bucket.ts';
 import { ZipWriter } from './zip/zip-writer.ts';
 import type { BlockBuffers, FileContent, Position } from './archive-file.ts';
+import type { ColumnType } from '../values/column-types.ts';
 
 export interface ArchiveDeps {
   s3: S3Client;
@@ -251,6 +252,8 @@ export interface Writing {
   buffers: BlockBuffers;
   /** The manifest's files so far, earlier calls' included; each file is added as it is written. */
   files: ManifestFile[];
+  /** Records sources' CSV columns and their cells' types, as read by this call (for datapackage.json). */
+  tables: Map<string, [string, ColumnType][]>;
 }
 
 /** The pieces of `path` (its first and those that continue it) among `files`. */

@@ -2,7 +2,7 @@
 import { SourceUnavailableError } from '../../../platform/errors.ts';
 import { readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
 import type { CognitoSource } from './schema.ts';
-import { readCognitoUser } from './user.ts';
+import { cognitoColumnTypes, readCognitoUser } from './user.ts';
 
 export async function collectCognito(source: CognitoSource, request: CollectRequest, deps: CollectDeps): Promise<CollectResult> {
   const cognito = deps.cognito;
@@ -10,6 +10,6 @@ export async function collectCognito(source: CognitoSource, request: CollectRequ
   const read = { id: source.id, userPoolId: cognito.userPoolId(source.userPool), match: source.match, exclude: source.exclude, details: source.details };
   const record = await readPage(source.id, () => readCognitoUser(cognito.client, read, request.userId));
   const part = new RecordPart(deps.exportBucket, request);
-  if (record) await part.write(JSON.stringify(record) + '\n', 1, Object.keys(record));
+  if (record) await part.write(JSON.stringify(record) + '\n', 1, cognitoColumnTypes(record));
   return { ...request, cursor: null, nextPart: await part.close(), records: request.records + part.records, done: true };
 }

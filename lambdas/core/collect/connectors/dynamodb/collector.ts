@@ -1,7 +1,8 @@
 // A DynamoDB source: the user's items, a Query page at a time, staged as export-JSON lines with the
-// attribute names each part saw (the CSV's columns).
+// attribute names each part saw (the CSV's columns) and the types of their values.
 import { QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { itemToJson, projectItem } from '../../../values/attribute-values.ts';
+import type { ColumnTypes } from '../../../values/column-types.ts';
 import { renderKeyTemplate } from '../../../data-map/connector.ts';
 import type { DynamoDbSource } from './schema.ts';
 import { SourceReadError } from '../../../platform/errors.ts';
@@ -17,7 +18,7 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
     const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
     const items = page.Items ?? [];
     let lines = '';
-    const columns = new Set<string>();
+    const columns: ColumnTypes = new Map();
     for (const item of items) {
       // Query cannot return another partition, but this is personal data: prove it for every item.
       if (item[source.partitionKey]?.S !== keyValue) {
