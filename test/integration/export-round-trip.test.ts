@@ -200,7 +200,7 @@ describe('formats and size', () => {
   it('writes only CSV files when CSV alone is asked for', async () => {
     const { entries, manifest } = await exportUser('u-1002', ['csv']);
     expect(manifest.files.filter((f) => f.format === 'json')).toEqual([]);
-    expect([...entries.keys()].filter((p) => p.endsWith('.json'))).toEqual(['manifest.json']);
+    expect([...entries.keys()].filter((p) => p.endsWith('.json'))).toEqual(['manifest.json', 'datapackage.json']);
     for (const source of dynamoDbSources()) {
       const rows = parseCsvText(text(entries, `${source.category}/${source.id}.csv`)).rows;
       expect(rows.length, source.id).toBe(expectedItems(seed, source, 'u-1002').length);

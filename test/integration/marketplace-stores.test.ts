@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
-import { readArchive } from '../../local/archive-reader.ts';
+import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import type { Datapackage } from '../../local/datapackage-check.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
@@ -36,7 +37,7 @@ async function exportUser(on: EmbeddedStack, userId: string) {
   const path = join(outDir, `${job.exportId}.zip`);
   writeFileSync(path, zip);
   const entries = await readArchive(path);
-  return { entries, manifest: JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest };
+  return { path, entries, manifest: JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest };
 }
 
 const fileText = (entries: Map<string, Buffer>, path: string) => {
@@ -106,6 +107,14 @@ describe('an export from every store type', () => {
     expect(sources.get('reviews-written')?.records).toBe(2);
     const everything = [...exported.entries.values()].map((b) => b.toString('utf8')).join('\n');
     for (const other of ['u-10010', 'u-1002', 'u-heavy', 'Marcus Chen', 'Dale Hoffman']) expect(everything).not.toContain(other);
+  });
+
+  it('describes every file in datapackage.json, each PostgreSQL and Cognito CSV with a Table Schema its cells pass', async () => {
+    expect((await verifyArchive(exported.path)).problems).toEqual([]);
+    const { resources } = JSON.parse(fileText(exported.entries, 'datapackage.json')) as Datapackage;
+    const fieldsOf = (path: string) => Object.fromEntries((resources.find((r) => r.path === path)?.schema?.fields ?? []).map((f) => [f.name, f.type]));
+    expect(fieldsOf('payment/orders.csv')).toMatchObject({ order_id: 'integer', amount: 'number', ordered_at: 'datetime', delivery_date: 'date', options: 'array' });
+    expect(fieldsOf('account/identity.csv')).toMatchObject({ username: 'string', enabled: 'boolean', createdAt: 'datetime', attributes: 'object', groups: 'array' });
   });
 
   it('writes byte-identical PostgreSQL files when the database is Debian’s PostgreSQL server', async () => {

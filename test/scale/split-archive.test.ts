@@ -11,6 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
 import { stagedColumns, type ColumnTypes } from '../../lambdas/core/values/column-types.ts';
+import { datapackageProblems, type Datapackage } from '../../local/datapackage-check.ts';
 import { buildArchive, buildUntilDone, type ArchiveDeps } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
@@ -146,6 +147,9 @@ async function verify(parts: string[], records: number, files: Staged, limit?: n
     expect(pieces.slice(1).map((f) => f.path)).toEqual(pieces.slice(1).map((_, i) => `${pieces[0]?.path}.part-${i + 2}`));
     expect(Buffer.concat(pieces.map((f) => read(f) ?? Buffer.alloc(0))).equals(staged.bytes), staged.key).toBe(true);
   }
+  // datapackage.json, whole in the last part, describes every piece of every part.
+  expect(last?.has('datapackage.json')).toBe(true);
+  expect(datapackageProblems(new Map(contents.flatMap((entries) => [...entries])))).toEqual([]);
   return { manifest, contents };
 }
 
@@ -172,6 +176,11 @@ describe('split archives', () => {
     // A file larger than a part: pieces that join back to its exact bytes.
     expect(manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').length).toBeGreaterThan(2);
     expect(manifest.files.find((f) => f.originalKey === 'empty.bin')?.bytes).toBe(0);
+    // A records piece is a CSV or JSON of its own, so a resource of its own; a file's pieces join into one.
+    const { resources } = JSON.parse((await readArchive(parts.at(-1) ?? '')).get('datapackage.json')?.toString() ?? '{}') as Datapackage;
+    const scan = manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').map((f) => f.path);
+    expect(resources.find((r) => r.path === scan[0] || r.path[0] === scan[0])).toMatchObject({ path: scan, format: 'pdf', mediatype: 'application/pdf' });
+    expect(resources.find((r) => r.path === 'usage/usage-events-part-2.csv')).toMatchObject({ name: 'usage/usage-events-part-2.csv', profile: 'tabular-data-resource' });
   });
 
   it('writes one plain ZIP when no limit is set', { timeout: 60_000 }, async () => {

@@ -19,7 +19,8 @@ import { archiveKey, archiveProgressKey, partKey } from '../storage/object-keys.
 import { deleteStaging, putObject, readJson } from '../storage/export-bucket.ts';
 import { BlockBuffers, textFile, type Position } from './archive-file.ts';
 import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type ArchiveDeps, type Writing } from './split-archive.ts';
-import { writeRecordFiles } from './record-files.ts';
+import { sourceColumns, writeRecordFiles } from './record-files.ts';
+import { DATAPACKAGE_PATH, renderDatapackage, type WholeFile } from './datapackage.ts';
 import { writeObjectFiles } from './object-files.ts';
 
 export interface CollectedSource {
@@ -109,12 +110,18 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records });
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
-    // Whole, and together in the last part: a reader opens the last part and finds both complete.
+    // Whole, and together in the last part: a reader opens the last part and finds them all complete.
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    await archive.addWholeFiles(
-      (partCount) => [textFile('index.html', renderIndexPage(manifest, deps.dataMap, { partCount }), blockBytes), textFile('manifest.json', manifestText, blockBytes)],
-      blockBytes,
-    );
+    const tables = await csvTables(request, writing);
+    let wholeFiles = 0;
+    await archive.addWholeFiles((partCount) => {
+      const whole = [textFile('index.html', renderIndexPage(manifest, deps.dataMap, { partCount }), blockBytes), textFile('manifest.json', manifestText, blockBytes)];
+      // Last, so that it describes every other file: the manifest's and each one written whole above.
+      const described = whole.map((file): WholeFile => ({ path: file.path, content: file.content ?? Buffer.alloc(0) }));
+      const datapackage = renderDatapackage({ exportId: request.exportId, generatedAt: manifest.generatedAt, files, whole: described, tables, dataMap: deps.dataMap });
+      wholeFiles = whole.length + 1;
+      return [...whole, textFile(DATAPACKAGE_PATH, datapackage, blockBytes)];
+    }, blockBytes);
     const parts = await archive.finish();
     await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
     return {
@@ -126,7 +133,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       archiveBytes: parts.reduce((sum, part) => sum + part.bytes, 0),
       archiveParts: parts.length,
       entryBytes: manifest.totals.bytes,
-      fileCount: files.length + 2,
+      fileCount: files.length + wholeFiles,
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {
@@ -163,6 +170,20 @@ export async function buildUntilDone(
     if (result.done) return { ...result, calls };
     resume = result.resume;
   }
+}
+
+/**
+ * The CSV columns of every records source with a CSV file, for datapackage.json: as this call read them,
+ * or read again from staging for a source an earlier call archived (staging is removed only after).
+ */
+async function csvTables(request: ArchiveRequest, writing: Writing): Promise<Writing['tables']> {
+  const tables = new Map(writing.tables);
+  for (const collected of request.sources) {
+    if (tables.has(collected.sourceId) || !writing.files.some((file) => file.sourceId === collected.sourceId && file.format === 'csv')) continue;
+    const source = findSource(writing.deps.dataMap, collected.sourceId);
+    tables.set(source.id, await sourceColumns(writing.deps, writing.exportId, source, collected.nextPart));
+  }
+  return tables;
 }
 
 async function loadProgress(deps: ArchiveDeps, exportId: string, partsDone: number): Promise<SavedArchive> {

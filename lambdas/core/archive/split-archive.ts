@@ -140,7 +140,7 @@ export class SplitArchive {
       }
       if (this.zip.sizeIfFinishedWith(entries(), blockBytes) > limit) {
         throw new ArchiveWriteError(
-          `maxArchiveBytes (${limit}) is too small to hold ${files.map((f) => f.path).join(' and ')} whole (${entries().reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
+          `maxArchiveBytes (${limit}) is too small to hold ${listed(files.map((f) => f.path))} whole (${entries().reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
         );
       }
     }
@@ -241,6 +241,9 @@ export class SplitArchive {
     );
   }
 }
+
+/** "a", "a and b", "a, b and c". */
+const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
 
 /** What writing a source's files into the archive takes. */
 export interface Writing {
