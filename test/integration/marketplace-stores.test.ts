@@ -125,6 +125,13 @@ describe('an export from every store type', () => {
       const files = exported.manifest.files.filter((f) => POSTGRES_SOURCES.includes(f.sourceId));
       expect(files.length).toBe(POSTGRES_SOURCES.length * 2);
       for (const file of files) expect(again.entries.get(file.path)?.equals(exported.entries.get(file.path) ?? Buffer.alloc(0)), file.path).toBe(true);
+      // The Table Schemas come from pg_type: the real server's must be the stand-in's.
+      const schemas = (entries: Map<string, Buffer>) => {
+        const { resources } = JSON.parse(fileText(entries, 'datapackage.json')) as Datapackage;
+        return files.filter((f) => f.format === 'csv').map((f) => resources.find((r) => r.path === f.path)?.schema);
+      };
+      expect(schemas(again.entries)).toEqual(schemas(exported.entries));
+      expect(schemas(again.entries).every((schema) => (schema?.fields.length ?? 0) > 0)).toBe(true);
     } finally {
       await real.stop();
     }
