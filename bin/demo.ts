@@ -133,9 +133,9 @@ async function main(): Promise<void> {
     step(`Downloaded through the link (302 to a presigned URL valid 60 s): ${formatBytes(zip.length)}`);
 
     const check = await verifyArchive(zipPath);
-    if (check.problems.length > 0) throw new Error(`The archive does not match its manifest:\n  ${check.problems.join('\n  ')}`);
+    if (check.problems.length > 0) throw new Error(`The archive does not match its manifest or datapackage.json:\n  ${check.problems.join('\n  ')}`);
     const inside = CATEGORIES.filter((c) => check.manifest.sources.some((s) => s.category === c));
-    step(`Archive verified: ${check.entries} entries, every sha256 matches manifest.json; categories: ${inside.join(', ')}`);
+    step(`Archive verified: ${check.entries} entries, every sha256 matches manifest.json, datapackage.json valid; categories: ${inside.join(', ')}`);
     console.log(zipPath);
   } finally {
     await stack.stop();

@@ -83,6 +83,7 @@ describe('npm run demo', () => {
       'communication/attachments/photo.png',
       'communication/messages.csv',
       'communication/messages.json',
+      'datapackage.json',
       'index.html',
       'manifest.json',
       'usage/usage-events.csv',

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
-import { readArchive } from '../../local/archive-reader.ts';
+import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import type { Datapackage } from '../../local/datapackage-check.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
@@ -37,7 +38,7 @@ async function exportUser(on: EmbeddedStack, userId: string) {
   const path = join(outDir, `${job.exportId}.zip`);
   writeFileSync(path, zip);
   const entries = await readArchive(path);
-  return { entries, manifest: JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest };
+  return { path, entries, manifest: JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest };
 }
 
 const fileText = (entries: Map<string, Buffer>, path: string) => {
@@ -115,6 +116,14 @@ describe('an export from every store type', () => {
     for (const other of ['u-10010', 'u-1002', 'u-heavy', 'Marcus Chen', 'Dale Hoffman']) expect(everything).not.toContain(other);
   });
 
+  it('describes every file in datapackage.json, each PostgreSQL and Cognito CSV with a Table Schema its cells pass', async () => {
+    expect((await verifyArchive(exported.path)).problems).toEqual([]);
+    const { resources } = JSON.parse(fileText(exported.entries, 'datapackage.json')) as Datapackage;
+    const fieldsOf = (path: string) => Object.fromEntries((resources.find((r) => r.path === path)?.schema?.fields ?? []).map((f) => [f.name, f.type]));
+    expect(fieldsOf('payment/orders.csv')).toMatchObject({ order_id: 'integer', amount: 'number', ordered_at: 'datetime', delivery_date: 'date', options: 'array' });
+    expect(fieldsOf('account/identity.csv')).toMatchObject({ username: 'string', enabled: 'boolean', createdAt: 'datetime', attributes: 'object', groups: 'array' });
+  });
+
   it('writes byte-identical PostgreSQL files when the database is Debian’s PostgreSQL server', async () => {
     const real = await EmbeddedStack.start({ dataMapFile: 'config/data-map.json', retryIntervalMs: 0, postgresServer: startDebianPostgres });
     try {
@@ -123,6 +132,13 @@ describe('an export from every store type', () => {
       const files = exported.manifest.files.filter((f) => POSTGRES_SOURCES.includes(f.sourceId));
       expect(files.length).toBe(POSTGRES_SOURCES.length * 2);
       for (const file of files) expect(again.entries.get(file.path)?.equals(exported.entries.get(file.path) ?? Buffer.alloc(0)), file.path).toBe(true);
+      // The Table Schemas come from pg_type: the real server's must be the stand-in's.
+      const schemas = (entries: Map<string, Buffer>) => {
+        const { resources } = JSON.parse(fileText(entries, 'datapackage.json')) as Datapackage;
+        return files.filter((f) => f.format === 'csv').map((f) => resources.find((r) => r.path === f.path)?.schema);
+      };
+      expect(schemas(again.entries)).toEqual(schemas(exported.entries));
+      expect(schemas(again.entries).every((schema) => (schema?.fields.length ?? 0) > 0)).toBe(true);
     } finally {
       await real.stop();
     }

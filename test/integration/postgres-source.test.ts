@@ -89,7 +89,12 @@ describe('the PostgreSQL collector', () => {
     const lines: string[] = [];
     for (let part = 0; part < calls.length; part += 1) {
       lines.push(...(await text(partKey('e-pg', 'invoices', part))).trimEnd().split('\n'));
-      expect(JSON.parse(await text(columnsKey('e-pg', 'invoices', part)))).toEqual(['invoice_no', 'issued_on', 'buyer_id', 'amount']);
+      expect(JSON.parse(await text(columnsKey('e-pg', 'invoices', part)))).toEqual([
+        ['invoice_no', 'integer'],
+        ['issued_on', 'date'],
+        ['buyer_id', 'string'],
+        ['amount', 'number'],
+      ]);
     }
     const rows = lines.map((line) => JSON.parse(line) as { invoice_no: number; buyer_id: string });
     expect(rows).toHaveLength(ROWS);

@@ -73,7 +73,7 @@ describe('the archive in every reader', () => {
 
     const trees = Object.fromEntries(Object.entries(dirs).map(([name, dir]) => [name, tree(dir)]));
     const expected = trees.unzip ?? {};
-    expect(Object.keys(expected).length).toBe(files.length + 4);
+    expect(Object.keys(expected).length).toBe(files.length + 5);
     for (const [name, got] of Object.entries(trees)) expect(got, name).toEqual(expected);
 
     // Times are UTC (the extended-timestamp field), whatever zone the reader is in.
@@ -86,10 +86,10 @@ describe('the archive in every reader', () => {
     expect(statSync(join(out, 'la', 'manifest.json')).mtime.getTime()).toBe(GENERATED_AT.getTime());
   });
 
-  it('writes manifest.json and index.html encoded before they are cut: no character split at a block edge', { timeout: 60_000 }, async () => {
+  it('writes manifest.json, index.html and datapackage.json encoded before they are cut: no character split at a block edge', { timeout: 60_000 }, async () => {
     const { parts } = await build('read-0000-0002');
     const entries = await readArchive(parts[0] as string);
-    for (const name of ['manifest.json', 'index.html']) expect(entries.get(name)?.toString('utf8'), name).not.toContain('\uFFFD');
+    for (const name of ['manifest.json', 'index.html', 'datapackage.json']) expect(entries.get(name)?.toString('utf8'), name).not.toContain('\uFFFD');
     const manifest = JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? '') as Manifest;
     for (const file of files) expect(manifest.files.some((f) => f.originalKey === file.key)).toBe(true);
   });
@@ -104,12 +104,12 @@ describe('the archive in every reader', () => {
       expect(local, entry.fileName).toBe(entry.versionNeededToExtract);
       return Promise.resolve();
     });
-    expect(entries).toBe(files.length + 4);
+    expect(entries).toBe(files.length + 5);
   });
 
-  it('keeps manifest.json and index.html whole, in the last part, with the count of files right', { timeout: 60_000 }, async () => {
-    // 200 files of 2 KiB that do not compress: parts fill up; the manifest alone needs about 110 KB of room.
-    const { result, parts } = await build('read-0000-0004', 160 * 1024, 2048);
+  it('keeps manifest.json, index.html and datapackage.json whole, in the last part, with the count of files right', { timeout: 60_000 }, async () => {
+    // 200 files of 2 KiB that do not compress: parts fill up; the manifest and datapackage.json need about 190 KB of room.
+    const { result, parts } = await build('read-0000-0004', 256 * 1024, 2048);
     expect(parts.length).toBeGreaterThan(2);
     const contents = await Promise.all(parts.map((part) => readArchive(part)));
     const names = contents.flatMap((entries) => [...entries.keys()]);
@@ -117,16 +117,18 @@ describe('the archive in every reader', () => {
     expect(names.filter((name) => name.startsWith('index.html'))).toEqual(['index.html']);
     expect(contents.at(-1)?.has('manifest.json')).toBe(true);
     expect(contents.at(-1)?.has('index.html')).toBe(true);
+    expect(names.filter((name) => name.startsWith('datapackage.json'))).toEqual(['datapackage.json']);
+    expect(contents.at(-1)?.has('datapackage.json')).toBe(true);
     expect(result.fileCount).toBe(names.length);
     const manifest = JSON.parse(contents.at(-1)?.get('manifest.json')?.toString('utf8') ?? '') as Manifest;
-    expect(manifest.files.length + 2).toBe(names.length);
+    expect(manifest.files.length + 3).toBe(names.length);
     // index.html knows it is in the last part, so how many there are, even when it opened that part itself.
     expect(contents.at(-1)?.get('index.html')?.toString('utf8')).toContain(`Your export came as <strong>${parts.length} ZIP files</strong>`);
     expect(Math.max(...manifest.files.map((f) => f.archivePart))).toBe(parts.length - 1);
   });
 
-  it('refuses, with a sentence, a part limit too small for manifest.json whole', { timeout: 60_000 }, async () => {
-    await expect(build('read-0000-0005', 8 * 1024)).rejects.toThrow(/maxArchiveBytes \(8192\) is too small to hold index.html and manifest.json whole/);
+  it('refuses, with a sentence, a part limit too small for the files written whole', { timeout: 60_000 }, async () => {
+    await expect(build('read-0000-0005', 8 * 1024)).rejects.toThrow(/maxArchiveBytes \(8192\) is too small to hold index.html, manifest.json and datapackage.json whole/);
   });
 });
 

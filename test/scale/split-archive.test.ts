@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
+import { stagedColumns, type ColumnTypes } from '../../lambdas/core/values/column-types.ts';
+import { datapackageProblems, type Datapackage } from '../../local/datapackage-check.ts';
 import { buildArchive, buildUntilDone, type ArchiveDeps } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
@@ -50,10 +52,10 @@ function stage(store: FileBackedS3, exportId: string, records: number, files: { 
     [0, [0, half]],
     [1, [half, records]],
   ] as const) {
-    const columns = new Set<string>();
+    const columns: ColumnTypes = new Map();
     const lines = Array.from({ length: range[1] - range[0] }, (_, i) => itemToJson(event(range[0] + i), columns) + '\n');
     writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', part)), lines.join(''));
-    writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', part)), JSON.stringify([...columns]));
+    writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', part)), stagedColumns(columns));
   }
   files.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
   writeFileSync(
@@ -149,6 +151,9 @@ async function verify(parts: string[], records: number, files: Staged, limit?: n
     expect(pieces.slice(1).map((f) => f.path)).toEqual(pieces.slice(1).map((_, i) => `${pieces[0]?.path}.part-${i + 2}`));
     expect(Buffer.concat(pieces.map((f) => read(f) ?? Buffer.alloc(0))).equals(staged.bytes), staged.key).toBe(true);
   }
+  // datapackage.json, whole in the last part, describes every piece of every part.
+  expect(last?.has('datapackage.json')).toBe(true);
+  expect(datapackageProblems(new Map(contents.flatMap((entries) => [...entries])))).toEqual([]);
   return { manifest, contents };
 }
 
@@ -175,6 +180,11 @@ describe('split archives', () => {
     // A file larger than a part: pieces that join back to its exact bytes.
     expect(manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').length).toBeGreaterThan(2);
     expect(manifest.files.find((f) => f.originalKey === 'empty.bin')?.bytes).toBe(0);
+    // A records piece is a CSV or JSON of its own, so a resource of its own; a file's pieces join into one.
+    const { resources } = JSON.parse((await readArchive(parts.at(-1) ?? '')).get('datapackage.json')?.toString() ?? '{}') as Datapackage;
+    const scan = manifest.files.filter((f) => f.originalKey === 'big-scan.pdf').map((f) => f.path);
+    expect(resources.find((r) => r.path === scan[0] || r.path[0] === scan[0])).toMatchObject({ path: scan, format: 'pdf', mediatype: 'application/pdf' });
+    expect(resources.find((r) => r.path === 'usage/usage-events-part-2.csv')).toMatchObject({ name: 'usage/usage-events-part-2.csv', profile: 'tabular-data-resource' });
   });
 
   it('writes one plain ZIP when no limit is set', { timeout: 60_000 }, async () => {
@@ -189,6 +199,13 @@ describe('split archives', () => {
     const olderStaging = (store: FileBackedS3) => unlinkSync(store.path(BUCKET, columnsKey('split-0000-0004', 'usage-events', 1)));
     await expect(bundle('split-0000-0004', 100, files, undefined, olderStaging, ['json'])).rejects.toThrow(
       'Part 1 of source "usage-events" has no column list; it was staged by another version of the collector. Start the export again.',
+    );
+  });
+
+  it('refuses parts whose column list is the earlier form, names without types', { timeout: 60_000 }, async () => {
+    const namesOnly = (store: FileBackedS3) => writeFileSync(store.path(BUCKET, columnsKey('split-0000-0006', 'usage-events', 1)), JSON.stringify(['userId', 'eventId']));
+    await expect(bundle('split-0000-0006', 100, files, undefined, namesOnly, ['json'])).rejects.toThrow(
+      'Part 1 of source "usage-events" has a column list without types; it was staged by another version of the collector. Start the export again.',
     );
   });
 

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itemToJson } from '../../lambdas/core/values/attribute-values.ts';
+import { stagedColumns, type ColumnTypes } from '../../lambdas/core/values/column-types.ts';
 import { buildUntilDone } from '../../lambdas/core/archive/build-archive.ts';
 import { parseDataMap } from '../../lambdas/core/data-map/data-map.ts';
 import { archiveKey, columnsKey, partKey, stagedObjectKey } from '../../lambdas/core/storage/object-keys.ts';
@@ -59,10 +60,10 @@ export async function buildStagedArchive(exportId: string, folders: Folders, opt
   const staged = randomFileBytes > 0 ? options.files.map((file) => ({ ...file, bytes: randomBytes(randomFileBytes) })) : options.files;
   const store = new FileBackedS3(folders.make('staged-'));
   mkdirSync(join(store.root, BUCKET), { recursive: true });
-  const columns = new Set<string>();
+  const columns: ColumnTypes = new Map();
   const records = Array.from({ length: recordCount }, (_, n) => ({ userId: { S: 'u-1' }, eventId: { S: `evt-${n}` }, note: { S: `日本 🎉 ${n}` } }));
   writeFileSync(store.path(BUCKET, partKey(exportId, 'usage-events', 0)), records.map((r) => itemToJson(r, columns) + '\n').join(''));
-  writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', 0)), JSON.stringify([...columns]));
+  writeFileSync(store.path(BUCKET, columnsKey(exportId, 'usage-events', 0)), stagedColumns(columns));
   staged.forEach((file, sequence) => writeFileSync(store.path(BUCKET, stagedObjectKey(exportId, 'attachments', sequence)), file.bytes));
   writeFileSync(
     store.path(BUCKET, partKey(exportId, 'attachments', 0)),

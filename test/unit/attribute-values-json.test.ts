@@ -2,6 +2,7 @@
 // base64 binary, nested maps and lists), with only the attributes the data map's include/exclude rules keep.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import type { ColumnTypes } from '../../lambdas/core/values/column-types.ts';
 import { itemToJson, projectItem, toJsonNumber, valueToJson, type WireItem, type WireValue } from '../../lambdas/core/values/attribute-values.ts';
 
 describe('toJsonNumber', () => {
@@ -158,11 +159,17 @@ describe('itemToJson of SDK values (the staged form)', () => {
       keys: { BS: [new Uint8Array([1]), new Uint8Array([2, 3])] },
       nested: { M: { raw: { B: new Uint8Array([104, 105]) }, list: { L: [{ N: '-0.5' }] } } },
     };
-    const columns = new Set<string>();
+    const columns: ColumnTypes = new Map();
     const line = itemToJson(item, columns);
     expect(line).not.toContain('\n');
     expect(line).toBe('{"id":"u-1","amount":12345678901234567890123456789012345678,"avatar":"AAEC/w==","keys":["AQ==","AgM="],"nested":{"raw":"aGk=","list":[-0.5]}}');
-    expect([...columns]).toEqual(['id', 'amount', 'avatar', 'keys', 'nested']);
+    expect([...columns]).toEqual([
+      ['id', 'string'],
+      ['amount', 'number'],
+      ['avatar', 'binary'],
+      ['keys', 'array'],
+      ['nested', 'object'],
+    ]);
   });
 
   it('encodes only the viewed bytes of a Uint8Array that is a window on a larger buffer', () => {

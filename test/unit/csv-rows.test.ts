@@ -5,6 +5,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ColumnTypes } from '../../lambdas/core/values/column-types.ts';
 import { csvHeader, itemToJson, orderColumns, toJsonNumber } from '../../lambdas/core/values/attribute-values.ts';
 import { CsvRows, type OutputBuffers } from '../../lambdas/core/archive/csv/csv-rows.ts';
 import { expectedCsvCell } from '../support/expectations.ts';
@@ -33,9 +34,9 @@ describe('CsvRows against csv-parse (property)', () => {
   it('renders every cell so that an RFC 4180 reader reads back what the export promises', () => {
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 20 }), (items) => {
-        const seen = new Set<string>();
+        const seen: ColumnTypes = new Map();
         const lines = items.map((i) => itemToJson(i, seen) + '\n').join('');
-        const columns = orderColumns(seen, ['userId']);
+        const columns = orderColumns(seen.keys(), ['userId']);
         const { data, records } = new CsvRows(columns, buffers).render(Buffer.from(lines));
         expect(records).toBe(items.length);
         const table: string[][] = parse(csvHeader(columns) + data.toString('utf8'), { relax_quotes: false });

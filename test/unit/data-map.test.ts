@@ -203,6 +203,13 @@ describe('parseDataMap', () => {
     ]);
   });
 
+  it('accepts descriptions of a source’s fields, on every store type, and refuses an empty one', () => {
+    const described = { ...profile, fields: { userId: 'Your account number.', ghost: 'No record has this attribute.' } };
+    expect(parseDataMap({ sources: [described, { ...attachments, fields: {} }] }).sources[0]?.fields).toEqual(described.fields);
+    expect(problemsOf({ sources: [{ ...profile, fields: { userId: '' } }] })[0]).toMatch(/^ {2}- sources\[0\] \("profile"\)\.fields\.userId: /);
+    expect(problemsOf({ sources: [{ ...profile, fields: { email: 3 } }] })).toHaveLength(1);
+  });
+
   it('validates category policy overrides', () => {
     expect(problemsOf(mapWith({}, 1, { categories: { account: { titel: 'x' } } }))).toEqual(['  - categories.account: Unrecognized key: "titel"']);
     expect(problemsOf(mapWith({}, 1, { categories: { marketing: { title: 'x' } } }))).toHaveLength(1);

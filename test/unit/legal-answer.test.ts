@@ -8,7 +8,7 @@ import { baseQuery, pageQuery, rangeValues } from '../../lambdas/core/collect/co
 import { userQuery } from '../../lambdas/core/collect/connectors/dynamodb/collector.ts';
 import { answerProblems, assertAnswerable, parseDataMap, type DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
 import { DEFAULT_CONTROLLER, DEFAULT_RIGHTS } from '../../lambdas/core/data-map/privacy-policy.ts';
-import { REDACTED_TEXT, redactorFor } from '../../lambdas/core/values/redaction.ts';
+import { REDACTED_TEXT, redactionFor } from '../../lambdas/core/values/redaction.ts';
 import { ANSWER_FACTS, TEST_REQUEST } from '../support/answer-facts.ts';
 
 const account = { id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' };
@@ -64,7 +64,7 @@ describe('exclude reasons and redact paths', () => {
   });
 
   it('replaces the values at each path, through lists and dotted names, keeping every field', () => {
-    const redact = redactorFor(['sender.email', 'parties.phone', 'a.b', 'missing.path']);
+    const redaction = redactionFor(['sender.email', 'parties.phone', 'a.b', 'missing.path']);
     const rawJson = (JSON as unknown as { rawJSON: (t: string) => unknown }).rawJSON;
     const record: Record<string, unknown> = {
       sender: { name: 'Bo', email: 'bo@example.com' },
@@ -73,7 +73,7 @@ describe('exclude reasons and redact paths', () => {
       a: { b: rawJson('12345678901234567890') },
       body: 'hello',
     };
-    redact?.(record);
+    redaction?.apply(record);
     expect(JSON.stringify(record)).toBe(
       JSON.stringify({
         sender: { name: 'Bo', email: REDACTED_TEXT },
@@ -83,7 +83,9 @@ describe('exclude reasons and redact paths', () => {
         body: 'hello',
       }),
     );
-    expect(redactorFor([])).toBeUndefined();
+    expect(redaction?.replacesWhole('a.b')).toBe(true);
+    expect(redaction?.replacesWhole('sender')).toBe(false);
+    expect(redactionFor([])).toBeUndefined();
   });
 });
 

@@ -81,10 +81,12 @@ export interface FileContent {
   piecesBefore?: number;
   /** At most how many bytes the file holds, whole: a file that may pass 4 GiB is written as ZIP64 from its start. */
   sizeBound?: number;
+  /** A file written whole (index.html, manifest.json): its bytes, for datapackage.json to describe. */
+  content?: Buffer;
 }
 
 /**
- * index.html or manifest.json (not listed in the manifest): encoded first and then cut into blocks of
+ * index.html, manifest.json or datapackage.json (not listed in the manifest): encoded first and then cut into blocks of
  * bytes, so no character is ever split in two (cutting the string would split a UTF-16 surrogate pair).
  */
 export function textFile(path: string, text: string, blockBytes: number): FileContent {
@@ -92,5 +94,12 @@ export function textFile(path: string, text: string, blockBytes: number): FileCo
   const blocks = function* () {
     for (let start = 0; start < bytes.length; start += blockBytes) yield { data: bytes.subarray(start, start + blockBytes), records: 0 };
   };
-  return { path, manifest: { sourceId: '', category: 'account', format: 'file' }, blocks: blocks(), piecePath: (n) => `${path}.part-${n}`, sizeBound: bytes.length };
+  return {
+    path,
+    manifest: { sourceId: '', category: 'account', format: 'file' },
+    blocks: blocks(),
+    piecePath: (n) => `${path}.part-${n}`,
+    sizeBound: bytes.length,
+    content: bytes,
+  };
 }

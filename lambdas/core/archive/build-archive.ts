@@ -20,7 +20,8 @@ import { archiveKey, archiveProgressKey, partKey } from '../storage/object-keys.
 import { deleteStaging, putObject, readJson } from '../storage/export-bucket.ts';
 import { BlockBuffers, textFile, type Position } from './archive-file.ts';
 import { DEFAULT_BLOCK_BYTES, DeadlineReached, SplitArchive, type ArchiveDeps, type Writing } from './split-archive.ts';
-import { writeRecordFiles } from './record-files.ts';
+import { sourceColumns, writeRecordFiles } from './record-files.ts';
+import { renderDatapackage, type WholeFile } from './datapackage.ts';
 import { writeObjectFiles } from './object-files.ts';
 
 export interface CollectedSource {
@@ -93,7 +94,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
   const paths = new PathAllocator();
   for (const file of files) if (file.continues === undefined) paths.reserve(file.path);
   if (saved?.at.path !== undefined) paths.reserve(saved.at.path);
-  const writing: Writing = { exportId: request.exportId, deps, archive, paths, blockBytes, buffers: new BlockBuffers(blockBytes), files };
+  const writing: Writing = { exportId: request.exportId, deps, archive, paths, blockBytes, buffers: new BlockBuffers(blockBytes), files, tables: new Map() };
   try {
     for (let index = saved?.at.source ?? 0; index < request.sources.length; index += 1) {
       const collected = request.sources[index] as CollectedSource;
@@ -112,7 +113,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records });
     }
     const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
-    // Whole, and together in the last part: a reader opens the last part and finds both complete.
+    // Whole, and together in the last part: a reader opens the last part and finds them all complete.
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
     const about = buildAboutThisExport(deps.dataMap, {
       exportId: request.exportId,
@@ -121,14 +122,20 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       request: request.request,
       sourceIds: sources.map((s) => s.sourceId),
     });
-    await archive.addWholeFiles(
-      (partCount) => [
+    const tables = await csvTables(request, writing);
+    let wholeFiles = 0;
+    await archive.addWholeFiles((partCount) => {
+      const whole = [
         textFile(ARCHIVE_DOCUMENTS.index, renderIndexPage(manifest, deps.dataMap, { partCount, about }), blockBytes),
         textFile(ARCHIVE_DOCUMENTS.about, JSON.stringify(about, null, 2) + '\n', blockBytes),
         textFile(ARCHIVE_DOCUMENTS.manifest, manifestText, blockBytes),
-      ],
-      blockBytes,
-    );
+      ];
+      // Last, so that it describes every other file: the manifest's and each one written whole above.
+      const described = whole.map((file): WholeFile => ({ path: file.path, content: file.content ?? Buffer.alloc(0) }));
+      const datapackage = renderDatapackage({ exportId: request.exportId, generatedAt: manifest.generatedAt, files, whole: described, tables, dataMap: deps.dataMap });
+      wholeFiles = whole.length + 1;
+      return [...whole, textFile(ARCHIVE_DOCUMENTS.datapackage, datapackage, blockBytes)];
+    }, blockBytes);
     const parts = await archive.finish();
     await deleteStaging(deps.s3, deps.exportBucket.bucket, request.exportId);
     return {
@@ -140,7 +147,7 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
       archiveBytes: parts.reduce((sum, part) => sum + part.bytes, 0),
       archiveParts: parts.length,
       entryBytes: manifest.totals.bytes,
-      fileCount: files.length + Object.keys(ARCHIVE_DOCUMENTS).length,
+      fileCount: files.length + wholeFiles,
       records: Object.fromEntries(sources.map((s) => [s.sourceId, s.records])),
     };
   } catch (error) {
@@ -177,6 +184,20 @@ export async function buildUntilDone(
     if (result.done) return { ...result, calls };
     resume = result.resume;
   }
+}
+
+/**
+ * The CSV columns of every records source with a CSV file, for datapackage.json: as this call read them,
+ * or read again from staging for a source an earlier call archived (staging is removed only after).
+ */
+async function csvTables(request: ArchiveRequest, writing: Writing): Promise<Writing['tables']> {
+  const tables = new Map(writing.tables);
+  for (const collected of request.sources) {
+    if (tables.has(collected.sourceId) || !writing.files.some((file) => file.sourceId === collected.sourceId && file.format === 'csv')) continue;
+    const source = findSource(writing.deps.dataMap, collected.sourceId);
+    tables.set(source.id, await sourceColumns(writing.deps, writing.exportId, source, collected.nextPart));
+  }
+  return tables;
 }
 
 async function loadProgress(deps: ArchiveDeps, exportId: string, partsDone: number): Promise<SavedArchive> {

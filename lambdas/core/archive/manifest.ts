@@ -4,7 +4,7 @@ import type { Category } from '../data-map/privacy-policy.ts';
 import type { SourceType } from '../collect/connectors/schemas.ts';
 
 /** The files every archive holds beside the data files, written last and whole; the manifest lists only the data files. */
-export const ARCHIVE_DOCUMENTS = { index: 'index.html', about: 'about-this-export.json', manifest: 'manifest.json' } as const;
+export const ARCHIVE_DOCUMENTS = { index: 'index.html', about: 'about-this-export.json', manifest: 'manifest.json', datapackage: 'datapackage.json' } as const;
 
 export interface ManifestFile {
   path: string;

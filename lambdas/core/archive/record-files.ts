@@ -11,24 +11,19 @@ import { readJson } from '../storage/export-bucket.ts';
 import type { Block, BlockBuffers, Position } from './archive-file.ts';
 import type { ArchiveDeps, Writing } from './split-archive.ts';
 import { getObject } from './staged-reads.ts';
+import { mergeColumns, parseStagedColumns, type ColumnType, type ColumnTypes } from '../values/column-types.ts';
 
 /** Writes a DynamoDB source's JSON and CSV files from `at`; returns the records they hold. */
-export async function writeRecordFiles(
-  source: Source,
-  parts: string[],
-  staged: number,
-  formats: Format[],
-  at: Position,
-  { exportId, deps, archive, paths, blockBytes, buffers, files }: Writing,
-) {
+export async function writeRecordFiles(source: Source, parts: string[], staged: number, formats: Format[], at: Position, writing: Writing) {
+  const { exportId, deps, archive, paths, blockBytes, buffers, files } = writing;
   const base = `${source.category}/${source.id}`;
-  const keyAttributes = keyColumnsOf(source);
   const piecePath = (path: string, extension: string) => (n: number) => `${path.slice(0, -extension.length)}-part-${n}${extension}`;
   const records = (format: Format) => files.filter((file) => file.sourceId === source.id && file.format === format).reduce((sum, file) => sum + (file.records ?? 0), 0);
   // The CSV's columns; every part's list is read even without CSV, as the proof that the part holds
   // export JSON lines (the staging format of this version) and not something else.
-  const seen = new Set<string>();
-  for (let part = 0; part < parts.length; part += 1) for (const name of await readColumns(deps, exportId, source.id, part)) seen.add(name);
+  const table = await sourceColumns(deps, exportId, source, parts.length);
+  writing.tables.set(source.id, table);
+  const columns = table.map(([name]) => name);
 
   // Staged lines are already the records' export JSON: the JSON file is those lines in an array; CSV
   // rows are rendered from the same bytes.
@@ -53,15 +48,6 @@ export async function writeRecordFiles(
       const sizeBound = stagedBytes + 4 * staged + 8;
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: jsonArrayBlocks(lines, buffers), head: '[', tail: '\n]\n', separatorBytes: 1 })));
     } else {
-      // An empty source still gets its header: the key columns, which every item has.
-      const columns =
-        seen.size === 0
-          ? keyAttributes
-          : orderColumns(
-              seen,
-              keyAttributes.filter((k) => seen.has(k)),
-              connectorOf(source).columnOrder,
-            );
       const head = (deps.dataMap.csv.byteOrderMark ? BYTE_ORDER_MARK : '') + csvHeader(columns);
       const sizeBound = 2 * stagedBytes + 2 * staged + 2 * columns.length * staged + Buffer.byteLength(head);
       files.push(...(await archive.addFile({ ...common, sizeBound, blocks: csvBlocks(lines, new CsvRows(columns, buffers), buffers), head })));
@@ -158,14 +144,37 @@ function withSeparators(lines: Buffer, separator: Buffer, buffers: BlockBuffers)
   return { data: out.subarray(0, length), records, release: () => buffers.give(out) };
 }
 
-/** The attribute names the collector saw in one part. */
-export async function readColumns(deps: ArchiveDeps, exportId: string, sourceId: string, part: number): Promise<string[]> {
+/**
+ * A records source's CSV columns in the CSV's order, each with the type of its cells merged over every
+ * part. An empty source still gets its header: the key columns, which every item has (of a type nothing showed).
+ */
+export async function sourceColumns(deps: ArchiveDeps, exportId: string, source: Source, partCount: number): Promise<[string, ColumnType][]> {
+  const seen: ColumnTypes = new Map();
+  for (let part = 0; part < partCount; part += 1) mergeColumns(seen, await readColumns(deps, exportId, source.id, part));
+  const keyAttributes = keyColumnsOf(source);
+  const order =
+    seen.size === 0
+      ? keyAttributes
+      : orderColumns(
+          seen.keys(),
+          keyAttributes.filter((k) => seen.has(k)),
+          connectorOf(source).columnOrder,
+        );
+  return order.map((name) => [name, seen.get(name) ?? 'null']);
+}
+
+/** The attribute names the collector saw in one part, with their cells' types. */
+export async function readColumns(deps: ArchiveDeps, exportId: string, sourceId: string, part: number): Promise<[string, ColumnType][]> {
+  const otherVersion = (what: string, cause?: unknown) =>
+    new ArchiveWriteError(`Part ${part} of source "${sourceId}" has ${what}; it was staged by another version of the collector. Start the export again.`, { cause });
+  let staged: unknown;
   try {
-    return await readJson<string[]>(deps.s3, deps.exportBucket.bucket, columnsKey(exportId, sourceId, part));
+    staged = await readJson<unknown>(deps.s3, deps.exportBucket.bucket, columnsKey(exportId, sourceId, part));
   } catch (error) {
     if ((error as Error).name !== 'NoSuchKey') throw error;
-    throw new ArchiveWriteError(`Part ${part} of source "${sourceId}" has no column list; it was staged by another version of the collector. Start the export again.`, {
-      cause: error,
-    });
+    throw otherVersion('no column list', error);
   }
+  const columns = parseStagedColumns(staged);
+  if (!columns) throw otherVersion('a column list without types');
+  return columns;
 }

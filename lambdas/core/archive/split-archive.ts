@@ -12,6 +12,7 @@ import { archiveFileName, archiveKey } from '../storage/object-keys.ts';
 import { deleteObjects, uploadStream, type ExportBucket } from '../storage/export-bucket.ts';
 import { ZipWriter } from './zip/zip-writer.ts';
 import type { BlockBuffers, FileContent, Position } from './archive-file.ts';
+import type { ColumnType } from '../values/column-types.ts';
 
 export interface ArchiveDeps {
   s3: S3Client;
@@ -139,7 +140,7 @@ export class SplitArchive {
       }
       if (this.zip.sizeIfFinishedWith(entries(), blockBytes) > limit) {
         throw new ArchiveWriteError(
-          `maxArchiveBytes (${limit}) is too small to hold ${files.map((f) => f.path).join(' and ')} whole (${entries().reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
+          `maxArchiveBytes (${limit}) is too small to hold ${listed(files.map((f) => f.path))} whole (${entries().reduce((sum, e) => sum + e.bytes, 0)} bytes); raise it.`,
         );
       }
     }
@@ -241,6 +242,9 @@ export class SplitArchive {
   }
 }
 
+/** "a", "a and b", "a, b and c". */
+const listed = (names: string[]) => (names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
+
 /** What writing a source's files into the archive takes. */
 export interface Writing {
   exportId: string;
@@ -251,6 +255,8 @@ export interface Writing {
   buffers: BlockBuffers;
   /** The manifest's files so far, earlier calls' included; each file is added as it is written. */
   files: ManifestFile[];
+  /** Records sources' CSV columns and their cells' types, as read by this call (for datapackage.json). */
+  tables: Map<string, [string, ColumnType][]>;
 }
 
 /** The pieces of `path` (its first and those that continue it) among `files`. */

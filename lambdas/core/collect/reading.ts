@@ -12,6 +12,7 @@ import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-iden
 import type pg from 'pg';
 import * as z from 'zod';
 import { exportIdSchema, userIdSchema } from '../data-map/identifiers.ts';
+import { mergeColumns, stagedColumns, type ColumnType, type ColumnTypes } from '../values/column-types.ts';
 
 /** The date range the user chose: records whose timeAttribute is within it, both bounds inclusive (ISO 8601). */
 export interface TimeRange {
@@ -102,12 +103,13 @@ export async function readPage<T>(sourceId: string, read: () => Promise<T>, kind
 export const nowMs = (deps: Pick<CollectDeps, 'now'>): number => deps.now().getTime();
 
 /**
- * One staging part of records: export-JSON lines and, beside it, the columns they hold (the CSV's).
+ * One staging part of records: export-JSON lines and, beside it, the columns they hold (the CSV's) with
+ * the type of cell each holds (its Table Schema field), merged over the part's records.
  * Nothing is written for a call that read no records, so parts are only ever the ones with data.
  */
 export class RecordPart {
   private writer: StagingWriter | undefined;
-  private readonly columns = new Set<string>();
+  private readonly columns: ColumnTypes = new Map();
   records = 0;
 
   constructor(
@@ -115,11 +117,11 @@ export class RecordPart {
     private readonly request: CollectRequest,
   ) {}
 
-  async write(lines: string, records: number, columns: Iterable<string>): Promise<void> {
+  async write(lines: string, records: number, columns: Iterable<readonly [string, ColumnType]>): Promise<void> {
     if (records === 0) return;
     this.writer ??= new StagingWriter(this.bucket, partKey(this.request.exportId, this.request.sourceId, this.request.nextPart));
     await this.writer.write(lines);
-    for (const column of columns) this.columns.add(column);
+    mergeColumns(this.columns, columns);
     this.records += records;
   }
 
@@ -127,7 +129,7 @@ export class RecordPart {
   async close(): Promise<number> {
     if (!this.writer) return this.request.nextPart;
     await this.writer.close();
-    await putObject(this.bucket, columnsKey(this.request.exportId, this.request.sourceId, this.request.nextPart), JSON.stringify([...this.columns]), 'application/json');
+    await putObject(this.bucket, columnsKey(this.request.exportId, this.request.sourceId, this.request.nextPart), stagedColumns(this.columns), 'application/json');
     return this.request.nextPart + 1;
   }
 }

@@ -26,6 +26,7 @@ export const commonFields = {
   id: identifier,
   category: z.enum(CATEGORIES, { message: `must be one of: ${CATEGORIES.join(', ')}` }),
   description: z.string().min(1).optional(),
+  fields: z.record(attributeName, z.string().min(1)).optional(),
 };
 
 /**

@@ -4,6 +4,8 @@
 // parts hold, one item per line, and the JSON files show. CSV rows are read off that text by csv-rows.ts;
 // the CSV rules they share (formula guard, RFC 4180 quoting, column order) live here.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { binaryType, learnType, type ColumnType, type ColumnTypes } from './column-types.ts';
+import type { Redaction } from './redaction.ts';
 
 /** DynamoDB JSON as a seed file holds it: AttributeValue with binary as base64 text. */
 export type WireValue =
@@ -77,17 +79,35 @@ function exportValue(value: AnyValue): unknown {
  * it a fast object and JSON.stringify takes its fast path (a prototype-less object was a third slower).
  * An attribute named "__proto__" is defined, not assigned, so it is a member like any other.
  */
-function exportObject(item: Record<string, AnyValue>, columns?: Set<string>): Record<string, unknown> {
+function exportObject(item: Record<string, AnyValue>, columns?: ColumnTypes, redaction?: Redaction): Record<string, unknown> {
   const object: Record<string, unknown> = {};
   for (const name in item) {
     const value = item[name];
     if (value === undefined) continue;
-    columns?.add(name);
+    if (columns !== undefined) learnType(columns, name, redaction?.replacesWhole(name) ? 'string' : attributeType(value));
     if (name === '__proto__') Object.defineProperty(object, name, { value: exportValue(value), enumerable: true, writable: true, configurable: true });
     else object[name] = exportValue(value);
   }
   return object;
 }
+
+/**
+ * The CSV cell type of a top-level attribute: sets and lists are arrays, maps objects (both JSON text in
+ * the cell), NULL an empty cell. Checked in the order exportValue checks, the common types first.
+ */
+function attributeType(value: AnyValue): ColumnType {
+  const v = value as Partial<Record<'S' | 'N' | 'B' | 'BOOL' | 'NULL' | 'SS' | 'NS' | 'BS' | 'L' | 'M', unknown>>;
+  if (v.S !== undefined) return 'string';
+  if (v.N !== undefined) return 'number';
+  if (v.B !== undefined) return typeof v.B === 'string' ? binaryType(v.B) : firstByteType(v.B as Uint8Array);
+  if (v.BOOL !== undefined) return 'boolean';
+  if (v.NULL !== undefined) return 'null';
+  if (v.M !== undefined) return 'object';
+  return 'array';
+}
+
+/** Base64 starts with "+" exactly when the first byte's top six bits are 111110 (0xf8 to 0xfb). */
+const firstByteType = (bytes: Uint8Array): ColumnType => (bytes.length > 0 && ((bytes[0] as number) & 0xfc) === 0xf8 ? 'string' : 'binary');
 
 /** Export JSON text of one value. */
 export function valueToJson(value: AnyValue): string {
@@ -96,12 +116,13 @@ export function valueToJson(value: AnyValue): string {
 
 /**
  * An item as one compact JSON object: the form staging parts hold (one per line) and the export's JSON
- * files show. `columns`, when given, learns the item's top-level attribute names (the CSV's columns);
- * `redact` replaces other people's values (values/redaction.ts) before the text exists.
+ * files show. `columns`, when given, learns the item's top-level attribute names and their cell types
+ * (the CSV's columns and its Table Schema); `redaction` replaces other people's values
+ * (values/redaction.ts) before the text exists, and a field it replaces whole is text.
  */
-export function itemToJson(item: Record<string, AnyValue>, columns?: Set<string>, redact?: (record: Record<string, unknown>) => void): string {
-  const record = exportObject(item, columns);
-  redact?.(record);
+export function itemToJson(item: Record<string, AnyValue>, columns?: ColumnTypes, redaction?: Redaction): string {
+  const record = exportObject(item, columns, redaction);
+  redaction?.apply(record);
   return JSON.stringify(record);
 }
 

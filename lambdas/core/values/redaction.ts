@@ -8,7 +8,11 @@ export const REDACTED_TEXT = "[redacted: another person's data]";
 /** Why, as the answer states it for every redaction. */
 export const REDACTION_REASON = "Another person's data, in a record about you (GDPR Art. 15(4)): the field is kept so you can see it exists, and its value is replaced.";
 
-type Redactor = (record: Record<string, unknown>) => void;
+/** A source's redaction: applied to each record, and telling which top-level fields it replaces whole (their cells are then text). */
+export interface Redaction {
+  apply(record: Record<string, unknown>): void;
+  replacesWhole(name: string): boolean;
+}
 
 /**
  * Replaces the values at `paths` in a record of export JSON, in place; undefined when there is nothing
@@ -17,11 +21,16 @@ type Redactor = (record: Record<string, unknown>) => void;
  * b of a are both redacted by "a.b", since redacting too much is safe where too little is not. A path
  * that goes through a list applies to every element.
  */
-export function redactorFor(paths: readonly string[] | undefined): Redactor | undefined {
+export function redactionFor(paths: readonly string[] | undefined): Redaction | undefined {
   if (!paths || paths.length === 0) return undefined;
   const split = paths.map((path) => path.split('.'));
-  return (record) => {
-    for (const segments of split) redactAt(record, segments);
+  // A top-level field is replaced whole exactly when its name is a whole path (tried whole first).
+  const whole = new Set(paths);
+  return {
+    apply(record) {
+      for (const segments of split) redactAt(record, segments);
+    },
+    replacesWhole: (name) => whole.has(name),
   };
 }
 

@@ -2,9 +2,9 @@
 import { SourceUnavailableError } from '../../../platform/errors.ts';
 import { readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
 import type { CognitoSource } from './schema.ts';
-import { readCognitoUser } from './user.ts';
+import { cognitoColumnTypes, readCognitoUser } from './user.ts';
 import { excludedNames } from '../../../data-map/connector.ts';
-import { redactorFor } from '../../../values/redaction.ts';
+import { redactionFor } from '../../../values/redaction.ts';
 
 export async function collectCognito(source: CognitoSource, request: CollectRequest, deps: CollectDeps): Promise<CollectResult> {
   const cognito = deps.cognito;
@@ -13,8 +13,9 @@ export async function collectCognito(source: CognitoSource, request: CollectRequ
   const record = await readPage(source.id, () => readCognitoUser(cognito.client, read, request.userId));
   const part = new RecordPart(deps.exportBucket, request);
   if (record) {
-    redactorFor(source.redact)?.(record);
-    await part.write(JSON.stringify(record) + '\n', 1, Object.keys(record));
+    // Redacted first: the cell types are those of what the archive holds.
+    redactionFor(source.redact)?.apply(record);
+    await part.write(JSON.stringify(record) + '\n', 1, cognitoColumnTypes(record));
   }
   return { ...request, cursor: null, nextPart: await part.close(), records: request.records + part.records, done: true };
 }

@@ -12,6 +12,7 @@ import {
   type CognitoIdentityProviderClient,
   type GroupType,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { jsonValueType, temporalType, type ColumnType } from '../../../values/column-types.ts';
 
 export interface CognitoRead {
   id: string;
@@ -88,6 +89,14 @@ export async function readCognitoUser(client: CognitoIdentityProviderClient, sou
     ...(source.details?.includes('devices') ? { devices: await devicesOf(client, source.userPoolId, user.Username ?? username, excluded) } : {}),
     ...(source.details?.includes('authEvents') ? { authEvents: await authEventsOf(client, source.userPoolId, user.Username ?? username) } : {}),
   };
+}
+
+/** The record's dates (ISO 8601 from toISOString); every other member's type is its JSON type. */
+const DATES = new Set(['createdAt', 'modifiedAt']);
+
+/** The record's columns and the type of cell each is in the CSV (attributes, mfa objects; groups an array). */
+export function cognitoColumnTypes(record: Record<string, unknown>): [string, ColumnType][] {
+  return Object.entries(record).map(([name, value]) => [name, DATES.has(name) && typeof value === 'string' ? temporalType('datetime', value) : jsonValueType(value)]);
 }
 
 async function devicesOf(client: CognitoIdentityProviderClient, userPoolId: string, username: string, excluded: Set<string>): Promise<Record<string, unknown>[]> {

@@ -1,9 +1,10 @@
 // A DynamoDB source: the user's items, a Query page at a time, staged as export-JSON lines with the
-// attribute names each part saw (the CSV's columns).
+// attribute names each part saw (the CSV's columns) and the types of their values.
 import { QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { itemToJson, projectItem } from '../../../values/attribute-values.ts';
+import type { ColumnTypes } from '../../../values/column-types.ts';
 import { excludedNames, renderKeyTemplate } from '../../../data-map/connector.ts';
-import { redactorFor } from '../../../values/redaction.ts';
+import { redactionFor } from '../../../values/redaction.ts';
 import type { DynamoDbSource } from './schema.ts';
 import { SourceReadError } from '../../../platform/errors.ts';
 import { nowMs, readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type TimeRange } from '../../reading.ts';
@@ -15,18 +16,18 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
   let cursor: Record<string, AttributeValue> | undefined = request.cursor ? (JSON.parse(request.cursor) as Record<string, AttributeValue>) : undefined;
   const part = new RecordPart(deps.exportBucket, request);
   const projection = { include: source.include, exclude: excludedNames(source) };
-  const redact = redactorFor(source.redact);
+  const redaction = redactionFor(source.redact);
   do {
     const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
     const items = page.Items ?? [];
     let lines = '';
-    const columns = new Set<string>();
+    const columns: ColumnTypes = new Map();
     for (const item of items) {
       // Query cannot return another partition, but this is personal data: prove it for every item.
       if (item[source.partitionKey]?.S !== keyValue) {
         throw new SourceReadError(source.id, `Source "${source.id}" returned an item that does not belong to the requested user.`);
       }
-      lines += itemToJson(projectItem(item, projection), columns, redact) + '\n';
+      lines += itemToJson(projectItem(item, projection), columns, redaction) + '\n';
     }
     await part.write(lines, items.length, columns);
     cursor = page.LastEvaluatedKey;

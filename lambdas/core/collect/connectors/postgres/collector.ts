@@ -1,6 +1,6 @@
 // A PostgreSQL source: the user's rows, a keyset page at a time for as long as the call's budget allows,
-// staged as export-JSON lines with the columns each part saw, exactly as a DynamoDB source's items are,
-// so the archive's JSON and CSV follow the same rules. The cursor is the last row's orderBy values.
+// staged as export-JSON lines with the columns each part saw (and their cells' types), exactly as a
+// DynamoDB source's items are, so the archive's JSON and CSV follow the same rules. The cursor is the last row's orderBy values.
 import type pg from 'pg';
 import type { ExportBucket } from '../../../storage/export-bucket.ts';
 import type { Clock } from '../../../platform/clock.ts';
@@ -52,7 +52,7 @@ export async function collectPostgres(source: PostgresRead & { database: string 
     do {
       const statementTimeoutMs = Math.max(1000, Math.min(deps.statementTimeoutMs ?? 60_000, deadline - now()));
       const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs, range: request.range }));
-      await part.write(page.lines, page.rows, page.columns);
+      await part.write(page.lines, page.rows, page.types);
       cursor = page.cursor;
     } while (cursor !== null && now() < deadline);
   } finally {

@@ -4,11 +4,13 @@
 import type pg from 'pg';
 import { SourceUnavailableError } from '../../../platform/errors.ts';
 import { excludedNames } from '../../../data-map/connector.ts';
-import { redactorFor } from '../../../values/redaction.ts';
+import { redactionFor } from '../../../values/redaction.ts';
 import type { TimeRange } from '../../reading.ts';
 import type { PostgresSource } from './schema.ts';
 import { baseQuery, pageQuery, rangeValues } from './sql.ts';
 import { exportValue, SESSION_SETTINGS, valueKinds, type PgTypeRow, type ValueKind } from './values.ts';
+import { declaredTypes, valueType, type DeclaredType } from './field-types.ts';
+import { learnType, type ColumnTypes } from '../../../values/column-types.ts';
 
 /** What a read needs of a source: a table and its user column, or a query with `:userId`; an order that is unique. */
 export interface PostgresRead {
@@ -36,6 +38,8 @@ export interface PostgresPage {
   rows: number;
   /** The columns of the export, in the result's order. */
   columns: string[];
+  /** The same columns with the type of their cells on this page (none when the page has no rows). */
+  types: ColumnTypes;
   /** Where the next page starts; null when this page was the last. */
   cursor: string | null;
 }
@@ -48,18 +52,18 @@ const TYPES_QUERY = `WITH RECURSIVE t AS (
   UNION SELECT p.oid, p.typname, p.typcategory, p.typelem, p.typdelim, p.typbasetype FROM pg_catalog.pg_type p JOIN t ON p.oid = t.typelem OR p.oid = t.typbasetype
 ) SELECT oid, typname, typcategory, typelem, typdelim, typbasetype FROM t`;
 
-async function kindsOf(client: pg.ClientBase, oids: number[]): Promise<Map<number, ValueKind>> {
+/** How each column type's text becomes export JSON, and what its CSV cells are. */
+async function kindsOf(client: pg.ClientBase, oids: number[]): Promise<{ kinds: Map<number, ValueKind>; declared: Map<number, DeclaredType> }> {
   const result = await client.query<Record<keyof PgTypeRow, string>>({ text: TYPES_QUERY, values: [`{${[...new Set(oids)].join(',')}}`], types: RAW_TEXT_TYPES });
-  return valueKinds(
-    result.rows.map((r) => ({
-      oid: Number(r.oid),
-      typname: r.typname,
-      typcategory: r.typcategory,
-      typelem: Number(r.typelem),
-      typdelim: r.typdelim,
-      typbasetype: Number(r.typbasetype),
-    })),
-  );
+  const types = result.rows.map((r) => ({
+    oid: Number(r.oid),
+    typname: r.typname,
+    typcategory: r.typcategory,
+    typelem: Number(r.typelem),
+    typdelim: r.typdelim,
+    typbasetype: Number(r.typbasetype),
+  }));
+  return { kinds: valueKinds(types), declared: declaredTypes(types) };
 }
 
 /**
@@ -93,7 +97,7 @@ export async function readPostgresPage(
     assertOrderByReturned(source, names);
     assertProjectionReturned(source, names);
     assertTimeAttributeReturned(source, names);
-    const kinds = await kindsOf(
+    const { kinds, declared } = await kindsOf(
       client,
       fields.map((f) => f.dataTypeID),
     );
@@ -101,13 +105,13 @@ export async function readPostgresPage(
     return toPage(
       source,
       names,
-      fields.map((f) => kinds.get(f.dataTypeID) ?? 'text'),
+      fields.map((f) => ({ kind: kinds.get(f.dataTypeID) ?? 'text', declared: declared.get(f.dataTypeID) ?? 'string' })),
       result.rows as (string | null)[][],
       request.limit,
     );
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (userIdFitsNoRow(error)) return { lines: '', rows: 0, columns: [], cursor: null };
+    if (userIdFitsNoRow(error)) return { lines: '', rows: 0, columns: [], types: new Map(), cursor: null };
     // The page's ORDER BY names the orderBy columns: one the result lacks fails there (42703), before
     // the check above. Say which, from the result's own columns.
     if ((error as { code?: unknown }).code === '42703') assertOrderByReturned(source, await resultColumns(client, source));
@@ -179,9 +183,9 @@ async function resultColumns(client: pg.ClientBase, source: PostgresRead): Promi
  * The page's rows as export JSON. The query fetched one row more than the page: it says whether another
  * page follows, and its repeated-key flag catches a key that is not unique across the page boundary.
  */
-function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows: (string | null)[][], limit: number): PostgresPage {
+function toPage(source: PostgresRead, names: string[], kinds: { kind: ValueKind; declared: DeclaredType }[], rows: (string | null)[][], limit: number): PostgresPage {
   const exported = names
-    .map((name, i) => ({ name, i, kind: kinds[i] ?? 'text' }))
+    .map((name, i) => ({ name, i, kind: kinds[i]?.kind ?? 'text', declared: kinds[i]?.declared ?? 'string' }))
     .filter(({ name }) => (source.include ? source.include.includes(name) : !source.exclude?.includes(name)));
   const keyAt = source.orderBy.map((column) => names.indexOf(column));
   const repeatedAt = names.length;
@@ -199,15 +203,18 @@ function toPage(source: PostgresRead, names: string[], kinds: ValueKind[], rows:
     }
   }
   const page = rows.slice(0, limit);
-  const redact = redactorFor(source.redact);
+  const redaction = redactionFor(source.redact);
   let lines = '';
+  const types: ColumnTypes = new Map();
   for (const row of page) {
     // No prototype: a column named __proto__ is a column like any other.
     const record = Object.create(null) as Record<string, unknown>;
     for (const column of exported) record[column.name] = exportValue(row[column.i] ?? null, column.kind);
-    redact?.(record);
+    redaction?.apply(record);
+    // After redaction: a column replaced whole holds text.
+    for (const column of exported) learnType(types, column.name, redaction?.replacesWhole(column.name) ? 'string' : valueType(column.declared, record[column.name]));
     lines += JSON.stringify(record) + '\n';
   }
   const last = rows.length > limit ? page.at(-1) : undefined;
-  return { lines, rows: page.length, columns: exported.map((c) => c.name), cursor: last ? JSON.stringify(keyAt.map((i) => last[i])) : null };
+  return { lines, rows: page.length, columns: exported.map((c) => c.name), types, cursor: last ? JSON.stringify(keyAt.map((i) => last[i])) : null };
 }
