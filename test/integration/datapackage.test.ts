@@ -10,40 +10,43 @@ import type { Format } from '../../lambdas/core/data-map/identifiers.ts';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
 import { csvProblems, datapackageProblems, type Datapackage, type Resource } from '../../local/datapackage-check.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
+import { answerable } from '../support/answer-facts.ts';
 
 const USER = 'dp-user';
 const dir = mkdtempSync(join(tmpdir(), 'datapackage-'));
 const mapFile = join(dir, 'data-map.json');
 writeFileSync(
   mapFile,
-  JSON.stringify({
-    databases: { shop: { engine: 'postgres', database: 'shop' } },
-    userPools: { customers: {} },
-    sources: [
-      {
-        id: 'events',
-        category: 'usage',
-        type: 'dynamodb',
-        table: 'DpEvents',
-        partitionKey: 'userId',
-        sortKey: 'sk',
-        keyTemplate: '{userId}',
-        fields: { count: 'How many times.', '=total': 'A name the formula guard quotes.', ghost: 'No item has this attribute.' },
-      },
-      {
-        id: 'orders',
-        category: 'payment',
-        type: 'postgres',
-        database: 'shop',
-        table: 'orders',
-        userColumn: 'buyer_id',
-        orderBy: ['order_id'],
-        fields: { amount: 'What you paid.' },
-      },
-      { id: 'identity', category: 'account', type: 'cognito', userPool: 'customers', match: 'username', fields: { username: 'Your sign-in name.' } },
-      { id: 'uploads', category: 'communication', type: 's3', bucket: 'dp-uploads', prefix: 'users/{userId}/' },
-    ],
-  }),
+  JSON.stringify(
+    answerable({
+      databases: { shop: { engine: 'postgres', database: 'shop' } },
+      userPools: { customers: {} },
+      sources: [
+        {
+          id: 'events',
+          category: 'usage',
+          type: 'dynamodb',
+          table: 'DpEvents',
+          partitionKey: 'userId',
+          sortKey: 'sk',
+          keyTemplate: '{userId}',
+          fields: { count: 'How many times.', '=total': 'A name the formula guard quotes.', ghost: 'No item has this attribute.' },
+        },
+        {
+          id: 'orders',
+          category: 'payment',
+          type: 'postgres',
+          database: 'shop',
+          table: 'orders',
+          userColumn: 'buyer_id',
+          orderBy: ['order_id'],
+          fields: { amount: 'What you paid.' },
+        },
+        { id: 'identity', category: 'account', type: 'cognito', userPool: 'customers', match: 'username', fields: { username: 'Your sign-in name.' } },
+        { id: 'uploads', category: 'communication', type: 's3', bucket: 'dp-uploads', prefix: 'users/{userId}/' },
+      ],
+    }),
+  ),
 );
 
 const ORDERS = `CREATE TABLE orders (
