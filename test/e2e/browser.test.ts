@@ -1,16 +1,20 @@
 // A person on the account page, in a real browser: Debian's Chromium driven by playwright-core (which
 // downloads no browser). Sign in, "Export my data", watch it become READY, open the link in the local
 // inbox, and check the ZIP that the browser downloaded.
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyArchive } from '../../local/archive-reader.ts';
+import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import type { AboutThisExport } from '../../lambdas/core/archive/about-this-export.ts';
+import { accessibilityViolations } from '../support/axe.ts';
 import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
 import { launchChromium } from '../support/chromium.ts';
 
 const downloads = mkdtempSync(join(tmpdir(), 'browser-'));
+const SCREENSHOTS = join(process.cwd(), 'test-results');
+mkdirSync(SCREENSHOTS, { recursive: true });
 let server: LocalServer;
 let browser: Browser;
 
@@ -55,6 +59,49 @@ describe('the account page', () => {
     expect(check.manifest.files.filter((f) => f.format === 'csv')).toEqual([]);
     expect(new Set(check.manifest.sources.map((s) => s.category)).size).toBe(8);
     await context.close();
+  });
+
+  it('exports only the kinds of data and the days the user chose, and the answer says so', async () => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByTestId('user-id').fill('u-1003');
+    await page.getByTestId('sign-in').click();
+    for (const category of ['profile', 'device', 'location', 'performance']) await page.getByTestId(`category-${category}`).uncheck();
+    await page.getByTestId('since').fill('2026-05-30');
+    await page.getByTestId('until').fill('2026-05-31');
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('READY');
+
+    await page.getByTestId('inbox').click();
+    const email = page.getByTestId('email').first();
+    const [download] = await Promise.all([page.waitForEvent('download'), email.getByTestId('email-link').click()]);
+    const path = join(downloads, `chosen-${download.suggestedFilename()}`);
+    await download.saveAs(path);
+    expect((await verifyArchive(path)).problems).toEqual([]);
+    const entries = await readArchive(path);
+    const about = JSON.parse(entries.get('about-this-export.json')?.toString('utf8') ?? 'null') as AboutThisExport;
+    expect(about.request).toMatchObject({
+      requestedBy: 'self',
+      categories: ['account', 'payment', 'communication', 'usage'],
+      since: '2026-05-30T00:00:00.000Z',
+      until: '2026-05-31T23:59:59.999Z',
+    });
+    expect(about.categories.map((c) => c.category)).toEqual(['account', 'payment', 'communication', 'usage']);
+    await context.close();
+  });
+
+  it('passes axe-core, signed out and signed in with an export under way', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.getByTestId('user-id').fill('u-10010');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('export').click();
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('READY');
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'account-page.png'), fullPage: true });
+    await page.close();
   });
 
   it('tells a signed-in user why a second export must wait', async () => {

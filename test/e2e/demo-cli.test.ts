@@ -1,11 +1,12 @@
 // `npm run demo` as a newcomer and the acceptance checks run it: a child process, real flags, a data map
 // and seed it has never seen, and exit codes that mean what they say.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import { ANSWER_FACTS } from '../support/answer-facts.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
 
@@ -75,8 +76,15 @@ describe('npm run demo', () => {
     const run = demo('--data-map', minimalMap, '--seed', seedFile, '--user', 'alice', '--format', 'both', '--out', out);
     expect(run.code, run.stderr).toBe(0);
     expect(existsSync(run.lastLine)).toBe(true);
+    // A map written before the answer carried legal facts still runs; the demo and the answer say what it lacks.
+    expect(run.stdout).toContain('Warning: the data map states no legal facts');
+    expect(run.stdout).toContain('categories.account.legalBasis: is missing');
     const entries = await readArchive(run.lastLine);
+    const about = JSON.parse(entries.get('about-this-export.json')?.toString() ?? 'null') as { incomplete: string[]; categories: { legalBasis: string }[] };
+    expect(about.incomplete).toContain('categories.usage.recipients');
+    expect(about.categories[0]?.legalBasis).toMatch(/^Not stated/);
     expect([...entries.keys()].sort()).toEqual([
+      'about-this-export.json',
       'account/profile.csv',
       'account/profile.json',
       'communication/attachments/evil.txt',
@@ -102,6 +110,20 @@ describe('npm run demo', () => {
     const names = [...(await readArchive(run.lastLine)).keys()];
     expect(names.filter((n) => n.endsWith('.csv'))).toEqual([]);
     expect(names).toContain('account/profile.json');
+  });
+
+  it('refuses a map that states legal facts but not all of them, naming the category and the field', () => {
+    const partial = writeJson('partial-map.json', {
+      ...ANSWER_FACTS,
+      categories: { ...ANSWER_FACTS.categories, usage: { legalBasis: 'Legitimate interest (Art. 6(1)(f)).', recipients: [] } },
+      sources: (JSON.parse(readFileSync(minimalMap, 'utf8')) as { sources: unknown }).sources,
+    });
+    const run = demo('--data-map', partial, '--seed', seedFile, '--user', 'alice');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`The data map file ${partial} does not say everything an access request must be told (GDPR Art. 15(1)):`);
+    expect(run.stderr).toContain('categories.usage.automatedDecisions: is missing (category "usage" is used by source "usage-events")');
+    expect(run.stderr).not.toContain('categories.account.');
+    expect(run.stdout).not.toContain('Embedded stack up');
   });
 
   it('refuses a malformed data map before starting anything, naming the file, source and field, without a stack trace', () => {

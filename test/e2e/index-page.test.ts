@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.ts';
+import { accessibilityViolations } from '../support/axe.ts';
 import { buildStagedArchive, Folders, type StagedFile } from '../support/staged-archive.ts';
 
 const run = promisify(execFile);
@@ -43,6 +44,39 @@ afterAll(async () => {
 });
 
 describe('index.html in Chromium, opened from the extracted folder', () => {
+  it('answers the request before listing any file, and passes axe-core', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(pathToFileURL(join(extracted, 'index.html')).href);
+    const answer = await page.getByRole('heading', { name: 'Our answer to your request' }).boundingBox();
+    const files = await page.getByRole('heading', { name: 'What is in it' }).boundingBox();
+    expect(answer!.y).toBeLessThan(files!.y);
+    for (const point of [
+      'Who we are',
+      'What you asked for',
+      'Why we hold your data, and who receives it',
+      'What we did not include',
+      "Other people's data",
+      'Your rights',
+      'Complaints',
+    ]) {
+      expect(await page.getByRole('heading', { name: point, exact: true }).count(), point).toBe(1);
+    }
+    expect(await page.locator('#about-usage dt').allTextContents()).toEqual([
+      'What it holds',
+      'Why we hold it',
+      'On what legal basis',
+      'Where it comes from',
+      'Who receives it',
+      'How long we keep it',
+      'Decisions made by machine',
+    ]);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    for (const summary of await page.locator('summary').all()) await summary.click();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'index-page-answer.png'), fullPage: true });
+    await page.close();
+  });
+
   for (const screen of [
     { name: 'desktop', width: 1280, height: 800 },
     { name: 'phone', width: 390, height: 844 },
@@ -83,7 +117,8 @@ describe('index.html in Chromium, opened from the extracted folder', () => {
     await page.goto(pathToFileURL(join(extracted, 'index.html')).href);
     const links = await Promise.all((await page.locator('a[href]').all()).map((a) => a.getAttribute('href')));
     const targets = links.filter((href): href is string => href !== null && !href.startsWith('#') && !href.startsWith('mailto:')).map((href) => new URL(href, page.url()).href);
-    expect(targets.length).toBe(files.length + 2);
+    // Each uploaded file, the records' JSON and CSV, and about-this-export.json.
+    expect(targets.length).toBe(files.length + 3);
     for (const target of targets) expect(existsSync(fileURLToPath(target)), target).toBe(true);
     // Follow one link the way a person does, to the file named with Hebrew letters.
     await page.getByRole('link', { name: 'communication/attachments/שלום.txt' }).click();

@@ -64,7 +64,7 @@ const seed: Seed = {
         huge: { N: '-12345678901234567890.123456789012345678' },
         ...Object.fromEntries(Object.entries(HOSTILE_TEXT).map(([k, v]) => [k, { S: v }])),
       },
-      { userId: { S: 'evil2' }, formula: { S: '=other user' } },
+      { userId: { S: 'evil2' }, formula: { S: '=other user evil2' } },
     ],
     Notes: [
       { userId: { S: 'evil' }, noteId: { S: 'big' }, text: { S: BIG_TEXT } },
@@ -74,7 +74,7 @@ const seed: Seed = {
   schemas: {},
   objects: [
     ...Object.entries(FILES).map(([key, text]) => ({ bucket: 'uploads', key: `users/evil/${key}`, base64: Buffer.from(text).toString('base64') })),
-    { bucket: 'uploads', key: 'users/evil2/a:b.txt', base64: Buffer.from('other user').toString('base64') },
+    { bucket: 'uploads', key: 'users/evil2/a:b.txt', base64: Buffer.from('other user evil2').toString('base64') },
   ],
 };
 
@@ -157,7 +157,7 @@ describe('data built to break exporters', () => {
     }
     expect(new Set(files.map((f) => f.path.toLowerCase())).size).toBe(files.length);
     expect(lost).toBe(0);
-    const leaks = [...entries.values()].filter((c) => c.toString().includes('other user')).length;
+    const leaks = [...entries.values()].filter((c) => c.toString().includes('other user evil2')).length;
     expect(leaks).toBe(0);
     report(context, { kind: 'Hostile S3 keys (long, "..", reserved, colliding)', cases: files.length, outcome: 'distinct safe paths, bytes intact', recordsLost: lost, leaks });
   });

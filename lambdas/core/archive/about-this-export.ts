@@ -2,7 +2,7 @@
 // CCPA's right to know): who answers, what was asked, and for each category exported why it is held,
 // on what basis, who receives it, where it came from, how long it is kept and what is decided by
 // machine; then what was withheld and what was redacted, and why. index.html shows the same facts first.
-import { answerParties, categoryFacts, findSource, type DataMap, type Source } from '../data-map/data-map.ts';
+import { answerParties, answerProblems, categoryFacts, findSource, type DataMap, type Source } from '../data-map/data-map.ts';
 import { CATEGORIES, type Category, type Controller, type Recipient } from '../data-map/privacy-policy.ts';
 import type { Job } from '../jobs/job-model.ts';
 import { REDACTION_REASON } from '../values/redaction.ts';
@@ -48,6 +48,8 @@ export interface AboutThisExport {
   categories: CategoryAnswer[];
   withheld: { sourceId: string; attribute: string; reason: string }[];
   redacted: { sourceId: string; attribute: string; reason: string }[];
+  /** What the data map does not state (a map that synth would refuse, run locally): each as its field. */
+  incomplete?: string[];
 }
 
 /** Why an excluded attribute is withheld when the data map gives no reason (11 CCR §7024(d)). */
@@ -107,7 +109,17 @@ export function buildAboutThisExport(
     categories,
     withheld: sources.flatMap(withheldOf),
     redacted: sources.flatMap((s) => ('redact' in s ? (s.redact ?? []) : []).map((attribute) => ({ sourceId: s.id, attribute, reason: REDACTION_REASON }))),
+    ...incompleteOf(dataMap, categories),
   };
+}
+
+/** The facts of the exported categories the map does not state, as `categories.<category>.<field>`. */
+function incompleteOf(dataMap: DataMap, categories: CategoryAnswer[]): { incomplete?: string[] } {
+  const exported = new Set(categories.map((c) => `categories.${c.category}.`));
+  const missing = answerProblems(dataMap)
+    .map((problem) => problem.slice(0, problem.indexOf(':')))
+    .filter((field) => [...exported].some((prefix) => field.startsWith(prefix)));
+  return missing.length > 0 ? { incomplete: missing } : {};
 }
 
 /**

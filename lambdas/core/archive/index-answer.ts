@@ -68,6 +68,11 @@ export function renderAnswer(about: AboutThisExport): string {
   const c = about.controller;
   return `<section id="answer" aria-labelledby="answer-title">
 <h2 id="answer-title">Our answer to your request</h2>
+${
+  about.incomplete
+    ? `<p class="start"><strong>This answer is incomplete.</strong> The data map it was made with does not state: ${escapeHtml(listInWords(about.incomplete))}. Ask us at ${escapeHtml(c.contact)} for these facts.</p>`
+    : ''
+}
 <h3>Who we are</h3>
 <p>${escapeHtml(c.name)}${c.address ? `, ${escapeHtml(c.address)}` : ''}. Write to <a href="mailto:${escapeHtml(c.contact)}">${escapeHtml(c.contact)}</a>${c.dpo ? `; our data protection officer: ${escapeHtml(c.dpo)}` : ''}.</p>
 <h3>What you asked for</h3>

@@ -205,18 +205,30 @@ export function categoryPolicy(map: DataMap, category: Category): Partial<Catego
 
 /**
  * What an access request must be told and the map does not say, for every category a source uses:
- * the legal basis, recipients, origin and automated decisions (and any other required fact the map
- * blanked). Loading a map does not ask for these, so every map stays loadable; synth, the demo and the
- * local server refuse a map with any (assertAnswerable), so nothing deployed or shown answers without them.
+ * the legal basis, recipients and automated decisions (the policy gives the rest). Loading a map does
+ * not ask for these, so every map that was valid stays valid (docs/architecture.md); synth refuses a map
+ * with any (assertAnswerable), and so do the demo and the local server once a map states any legal fact.
  */
 export function answerProblems(map: DataMap): string[] {
   const used = CATEGORIES.filter((c) => map.sources.some((s) => s.category === c));
   return used.flatMap((category) => {
     const facts = categoryPolicy(map, category);
+    const by = map.sources.find((s) => s.category === category)?.id ?? '';
     return REQUIRED_CATEGORY_FIELDS.filter((field) => facts[field] === undefined).map(
-      (field) => `categories.${category}.${field}: is missing (category "${category}" is used by source "${map.sources.find((s) => s.category === category)?.id}")`,
+      (field) => `categories.${category}.${field}: is missing (category "${category}" is used by source "${by}")`,
     );
   });
+}
+
+/**
+ * Whether a map states any legal fact (controller, rights, complaint, or a category's basis, recipients,
+ * origin or automated decisions). A map written before the answer carried them states none: the demo
+ * and the local server still run it, and its answer says what it does not state (about-this-export.json
+ * "incomplete"); a map that states some must state them all.
+ */
+export function statesLegalFacts(map: DataMap): boolean {
+  if (map.controller !== undefined || map.rights !== undefined || map.complaint !== undefined) return true;
+  return Object.values(map.categories ?? {}).some((c) => ['legalBasis', 'recipients', 'origin', 'automatedDecisions'].some((field) => field in c));
 }
 
 /** Refuses a map that cannot answer an access request; `origin` (a file name) starts the message. */
@@ -226,12 +238,13 @@ export function assertAnswerable(map: DataMap, origin = 'The data map'): void {
   throw new DataMapError(`${origin} does not say everything an access request must be told (GDPR Art. 15(1)):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
-/** A used category's every fact; a map that lacks one was refused before it could run (assertAnswerable). */
+/** What the answer says of a fact the data map does not state (only a map refused at synth can lack one). */
+export const NOT_STATED = 'Not stated: the data map this export ran with does not give it.';
+
+/** A used category's every fact; one the map does not state reads NOT_STATED (and no recipient is named). */
 export function categoryFacts(map: DataMap, category: Category): CategoryFacts {
   const facts = categoryPolicy(map, category);
-  const missing = REQUIRED_CATEGORY_FIELDS.filter((field) => facts[field] === undefined);
-  if (missing.length > 0) throw new DataMapError(`The data map does not give ${missing.map((f) => `categories.${category}.${f}`).join(', ')}.`);
-  return facts as CategoryFacts;
+  return { ...facts, legalBasis: facts.legalBasis ?? NOT_STATED, recipients: facts.recipients ?? [], automatedDecisions: facts.automatedDecisions ?? NOT_STATED };
 }
 
 /** Who answers, the rights and the complaint: the data map's words, else the privacy policy's. */
