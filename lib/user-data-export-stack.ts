@@ -15,6 +15,11 @@ import { SenderIdentity } from './sender-identity.ts';
 
 export interface UserDataExportStackProps extends StackProps {
   config: AppConfig;
+  /**
+   * Whether synth refuses a data map that does not give every legal fact of the answer (default: yes).
+   * Only the embedded stack's own synthesis says no: it applies the demo's rule itself (embedded-stack.ts).
+   */
+  requireCompleteAnswer?: boolean;
 }
 
 export class UserDataExportStack extends Stack {
@@ -29,7 +34,7 @@ export class UserDataExportStack extends Stack {
   constructor(scope: Construct, id: string, props: UserDataExportStackProps) {
     super(scope, id, { description: "user-data-export: data-portability exports of one user's personal data", ...props });
     const { config } = props;
-    const dataMap = new DataMapAccess(this, 'DataMap', resolve(config.dataMapFile));
+    const dataMap = new DataMapAccess(this, 'DataMap', resolve(config.dataMapFile), { requireCompleteAnswer: props.requireCompleteAnswer ?? true });
     this.storage = new ExportStorage(this, 'Storage', { retentionDays: config.retentionDays });
     this.jobs = new JobsTable(this, 'Jobs', { key: this.storage.dataKey, auditRetentionDays: config.auditRetentionDays });
     const linkSigning = new LinkSigning(this, 'LinkSigning');

@@ -92,7 +92,9 @@ describe('the account page', () => {
   });
 
   it('passes axe-core, signed out and signed in with an export under way', async () => {
-    const page = await browser.newPage();
+    // axe-core's runner needs a page of a context of its own.
+    const context = await browser.newContext();
+    const page = await context.newPage();
     await page.goto(`${server.url}/`);
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.getByTestId('user-id').fill('u-10010');
@@ -101,7 +103,7 @@ describe('the account page', () => {
     await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 30_000 }).toBe('READY');
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, 'account-page.png'), fullPage: true });
-    await page.close();
+    await context.close();
   });
 
   it('tells a signed-in user why a second export must wait', async () => {

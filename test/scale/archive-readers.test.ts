@@ -131,7 +131,9 @@ describe('the archive in every reader', () => {
   });
 
   it('refuses, with a sentence, a part limit too small for the files written whole', { timeout: 60_000 }, async () => {
-    await expect(build('read-0000-0005', 8 * 1024)).rejects.toThrow(/maxArchiveBytes \(8192\) is too small to hold index.html, manifest.json and datapackage.json whole/);
+    await expect(build('read-0000-0005', 8 * 1024)).rejects.toThrow(
+      /maxArchiveBytes \(8192\) is too small to hold index.html, about-this-export.json, manifest.json and datapackage.json whole/,
+    );
   });
 });
 

@@ -143,6 +143,7 @@ details{margin:.5rem 0}summary{cursor:pointer;color:#0b5fff}
 </style>
 </head>
 <body>
+<main>
 <h1>Your data export</h1>
 <p>Hello,</p>
 <p>This is the copy you asked for of the personal data we hold about you, as it stood on ${escapeHtml(formatDate(new Date(manifest.generatedAt)))}.</p>
@@ -182,6 +183,7 @@ ${renamed ? '<li>Some files were <strong>renamed</strong> so that every computer
 <dt>Values</dt><dd>Numbers keep every digit we store. Binary values are base64 text. Nested values appear as JSON inside CSV cells. Text is UTF-8.</dd>
 </dl>
 </details>
+</main>
 </body>
 </html>
 `;
