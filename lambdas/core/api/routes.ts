@@ -19,7 +19,7 @@ export const USER_ROUTES = [
 
 /** The support routes (IAM authorizer): an agent acting for a customer, with a reason. */
 export const SUPPORT_ROUTES = [
-  'POST /support/exports', //                {userId, reason, format?, categories?}
+  'POST /support/exports', //                {userId, reason, format?, categories?, since?, until?}
   'GET /support/exports/{id}',
   'POST /support/exports/{id}/resend', //    {reason}
   'DELETE /support/exports/{id}', //         {reason}
