@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { ARCHIVE_DOCUMENTS, type Manifest } from '../lambdas/core/archive/manifest.ts';
+import { aboutProblems } from './about-check.ts';
 import { csvProblems, profileProblems, resourceProblems, type Datapackage, type Resource } from './datapackage-check.ts';
 
 function open(path: string): Promise<yauzl.ZipFile> {
@@ -44,7 +45,7 @@ export interface ArchiveCheck {
   problems: string[];
 }
 
-const DESCRIPTORS = new Set(['manifest.json', 'datapackage.json']);
+const DESCRIPTORS = new Set<string>([ARCHIVE_DOCUMENTS.manifest, ARCHIVE_DOCUMENTS.datapackage, ARCHIVE_DOCUMENTS.about]);
 
 /**
  * Streams the archive, hashing every entry, and compares with manifest.json and datapackage.json; the
@@ -76,6 +77,7 @@ export async function verifyArchive(path: string): Promise<ArchiveCheck> {
   }
   const listed = new Set([...manifest.files.map((f) => f.path), ...Object.values(ARCHIVE_DOCUMENTS)]);
   for (const name of seen.keys()) if (!listed.has(name)) problems.push(`${name} is in the archive but not in the manifest`);
+  problems.push(...aboutProblems(descriptors.get(ARCHIVE_DOCUMENTS.about), manifest));
   const datapackageText = descriptors.get('datapackage.json');
   if (datapackageText === undefined) problems.push('the archive has no datapackage.json');
   else problems.push(...(await datapackageProblems(path, JSON.parse(datapackageText) as Datapackage, seen)));

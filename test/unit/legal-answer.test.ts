@@ -10,6 +10,8 @@ import { answerProblems, assertAnswerable, parseDataMap, type DynamoDbSource } f
 import { DEFAULT_CONTROLLER, DEFAULT_RIGHTS } from '../../lambdas/core/data-map/privacy-policy.ts';
 import { REDACTED_TEXT, redactionFor } from '../../lambdas/core/values/redaction.ts';
 import { ANSWER_FACTS, TEST_REQUEST } from '../support/answer-facts.ts';
+import { aboutProblems } from '../../local/about-check.ts';
+import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 
 const account = { id: 'account', category: 'account', type: 'dynamodb', table: 'Users', partitionKey: 'userId', keyTemplate: '{userId}' };
 const usage = { id: 'usage', category: 'usage', type: 'dynamodb', table: 'Usage', partitionKey: 'userId', keyTemplate: '{userId}', sortKey: 'at', timeAttribute: 'at' };
@@ -44,6 +46,32 @@ describe('the legal facts a data map must give', () => {
     expect(() => parseDataMap({ sources: [account], categories: { account: { legalBasis: ' ', recipients: [{ country: 'US' }], origin: [] } } }, 'm.json')).toThrow(
       /categories\.account\.legalBasis: must not be empty[\s\S]*categories\.account\.recipients\[0\]\.name[\s\S]*categories\.account\.origin: must say where the data comes from/,
     );
+  });
+});
+
+describe('about-this-export.json against its published schema', () => {
+  const map = parseDataMap({ ...ANSWER_FACTS, sources: [account, usage] });
+  const about = buildAboutThisExport(map, { exportId: 'e-1', userId: 'u-1', generatedAt: '2026-01-01T00:00:00.000Z', request: TEST_REQUEST, sourceIds: ['account', 'usage'] });
+  const manifest = { exportId: 'e-1', userId: 'u-1', sources: [{ sourceId: 'account' }, { sourceId: 'usage' }] } as unknown as Manifest;
+
+  it('validates, and speaks of every source of the archive', () => {
+    expect(aboutProblems(JSON.stringify(about), manifest)).toEqual([]);
+    expect(aboutProblems(JSON.stringify({ ...about, categories: about.categories.slice(1) }), manifest)).toEqual(['about-this-export.json says nothing of source "account"']);
+  });
+
+  it('refuses a missing fact, an unknown requester, and an empty reason', () => {
+    const [first, ...rest] = about.categories;
+    const { legalBasis: _dropped, ...withoutBasis } = first!;
+    expect(aboutProblems(JSON.stringify({ ...about, categories: [withoutBasis, ...rest] }), manifest)).toEqual([
+      "about-this-export.json/categories/0 must have required property 'legalBasis'",
+    ]);
+    expect(aboutProblems(JSON.stringify({ ...about, request: { ...about.request, requestedBy: 'robot' } }), manifest)).toEqual([
+      'about-this-export.json/request/requestedBy must be equal to one of the allowed values',
+    ]);
+    expect(aboutProblems(JSON.stringify({ ...about, withheld: [{ sourceId: 'account', attribute: 'x', reason: ' ' }] }), manifest)).toEqual([
+      'about-this-export.json/withheld/0/reason must match pattern "\\S"',
+    ]);
+    expect(aboutProblems(undefined, manifest)).toEqual(['the archive has no about-this-export.json']);
   });
 });
 
