@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Format } from '../../lambdas/core/data-map/identifiers.ts';
-import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import { verifyArchive } from '../../local/archive-reader.ts';
 import { csvProblems, datapackageProblems, type Datapackage, type Resource } from '../../local/datapackage-check.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { answerable } from '../support/answer-facts.ts';
+import { exportAndDownload } from '../support/exported-archive.ts';
 
 const USER = 'dp-user';
 const dir = mkdtempSync(join(tmpdir(), 'datapackage-'));
@@ -103,16 +104,8 @@ afterAll(async () => {
 });
 
 async function exportUser(formats: Format[]) {
-  const email = `${USER}@example.com`;
-  const job = await stack.startExport({ userId: USER, formats, email, actor: { id: 'test', role: 'operator' } });
-  const { job: finished } = await stack.waitForExport(job.exportId);
-  expect(finished.status, finished.failureReason).toBe('READY');
-  const { zip } = await stack.inbox.downloadFromEmail(email, job.exportId);
-  const path = join(outDir, `${job.exportId}.zip`);
-  writeFileSync(path, zip);
-  const entries = await readArchive(path);
-  const descriptor = JSON.parse(entries.get('datapackage.json')?.toString('utf8') ?? 'null') as Datapackage;
-  return { path, entries, descriptor, exportId: job.exportId };
+  const exported = await exportAndDownload(stack, { userId: USER, formats }, outDir);
+  return { ...exported, descriptor: exported.json<Datapackage>('datapackage.json'), exportId: exported.job.exportId };
 }
 
 const resource = (descriptor: Datapackage, path: string): Resource => {

@@ -10,10 +10,10 @@ import type { AboutThisExport } from '../../lambdas/core/archive/about-this-expo
 import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
 import type { DynamoDbSource, Source } from '../../lambdas/core/data-map/data-map.ts';
 import type { Category } from '../../lambdas/core/data-map/privacy-policy.ts';
-import { readArchive } from '../../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { canonicalItem, expectedItems, parseExportJson, sortRecords, type Canonical } from '../support/expectations.ts';
+import { exportAndDownload } from '../support/exported-archive.ts';
 
 const seed = buildDemoSeed();
 const dir = mkdtempSync(join(tmpdir(), 'choices-'));
@@ -56,15 +56,11 @@ const json = (path: string) => parseExportJson(entries.get(path)?.toString('utf8
 beforeAll(async () => {
   stack = await EmbeddedStack.start({ dataMapFile: mapFile, retryIntervalMs: 0, collectBudgetSeconds: 0.001 });
   await stack.loadSeed(seed);
-  const email = 'ana@example.com';
-  const job = await stack.startExport({ userId: DEMO_USER_ID, formats: ['json'], categories: CHOSEN, since: SINCE, until: UNTIL, email, actor: { id: 'u-1001', role: 'user' } });
-  const { job: finished } = await stack.waitForExport(job.exportId);
-  expect(finished.status, finished.failureReason).toBe('READY');
-  const { zip } = await stack.inbox.downloadFromEmail(email, job.exportId);
-  writeFileSync(join(dir, 'export.zip'), zip);
-  entries = await readArchive(join(dir, 'export.zip'));
-  manifest = JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest;
-  about = JSON.parse(entries.get('about-this-export.json')?.toString('utf8') ?? 'null') as AboutThisExport;
+  ({ entries, manifest, about } = await exportAndDownload(
+    stack,
+    { userId: DEMO_USER_ID, formats: ['json'], categories: CHOSEN, since: SINCE, until: UNTIL, actor: { id: DEMO_USER_ID, role: 'user' } },
+    dir,
+  ));
 }, 180_000);
 
 afterAll(async () => {

@@ -1,19 +1,19 @@
 // The whole export against the emulators: real state machine, real handlers, demo data. Each test starts
 // its own export and checks the archive the user downloads through the emailed link.
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireItem } from '../../lambdas/core/values/attribute-values.ts';
 import type { DynamoDbSource } from '../../lambdas/core/data-map/data-map.ts';
 import type { Format } from '../../lambdas/core/data-map/identifiers.ts';
-import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
-import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import { verifyArchive } from '../../local/archive-reader.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { canonicalFromWire, canonicalItem, expectedCsvCell, expectedItems, parseCsvText, parseExportJson, sortRecords, type Canonical } from '../support/expectations.ts';
 import { ARCHIVE_DOCUMENTS } from '../../lambdas/core/archive/manifest.ts';
+import { exportAndDownload } from '../support/exported-archive.ts';
 
 const seed = buildDemoSeed();
 const outDir = mkdtempSync(join(tmpdir(), 'round-trip-'));
@@ -30,18 +30,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function exportUser(userId: string, formats: Format[]) {
-  const email = `${userId}@example.com`;
-  const job = await stack.startExport({ userId, formats, email, actor: { id: 'test', role: 'operator' } });
-  const { job: finished } = await stack.waitForExport(job.exportId);
-  expect(finished.status, finished.failureReason).toBe('READY');
-  const { zip } = await stack.inbox.downloadFromEmail(email, job.exportId);
-  const path = join(outDir, `${job.exportId}.zip`);
-  writeFileSync(path, zip);
-  const entries = await readArchive(path);
-  const manifest = JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest;
-  return { job: finished, zip, path, entries, manifest };
-}
+const exportUser = (userId: string, formats: Format[]) => exportAndDownload(stack, { userId, formats }, outDir);
 
 /** Nested values sit in cells as JSON text; compare them parsed, numbers as digits. */
 function normalizeNestedCell(cell: string): string {

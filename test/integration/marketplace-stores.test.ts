@@ -7,13 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../lambdas/core/archive/manifest.ts';
-import { readArchive, verifyArchive } from '../../local/archive-reader.ts';
+import { verifyArchive } from '../../local/archive-reader.ts';
 import type { Datapackage } from '../../local/datapackage-check.ts';
 import { buildDemoSeed, DEMO_USER_ID } from '../../local/demo-seed.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
 import { startDebianPostgres } from '../support/postgres-server.ts';
 import { answerable } from '../support/answer-facts.ts';
+import { exportAndDownload } from '../support/exported-archive.ts';
 
 const seed = buildDemoSeed();
 const outDir = mkdtempSync(join(tmpdir(), 'marketplace-'));
@@ -29,17 +29,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function exportUser(on: EmbeddedStack, userId: string) {
-  const email = `${userId}@example.com`;
-  const job = await on.startExport({ userId, formats: ['json', 'csv'], email, actor: { id: 'test', role: 'operator' } });
-  const { job: finished } = await on.waitForExport(job.exportId);
-  expect(finished.status, finished.failureReason).toBe('READY');
-  const { zip } = await on.inbox.downloadFromEmail(email, job.exportId);
-  const path = join(outDir, `${job.exportId}.zip`);
-  writeFileSync(path, zip);
-  const entries = await readArchive(path);
-  return { path, entries, manifest: JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? 'null') as Manifest };
-}
+const exportUser = (on: EmbeddedStack, userId: string) => exportAndDownload(on, { userId, formats: ['json', 'csv'] }, outDir);
 
 const fileText = (entries: Map<string, Buffer>, path: string) => {
   const content = entries.get(path);

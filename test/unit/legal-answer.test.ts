@@ -3,6 +3,7 @@
 // people's values are replaced in place; the start body's date range is checked and kept in UTC.
 import { describe, expect, it } from 'vitest';
 import { startBodySchema } from '../../lambdas/core/api/exports-api.ts';
+import { startExport } from '../../lambdas/core/lifecycle/export-lifecycle.ts';
 import { buildAboutThisExport, DEFAULT_WITHHELD_REASON } from '../../lambdas/core/archive/about-this-export.ts';
 import { baseQuery, pageQuery, rangeValues } from '../../lambdas/core/collect/connectors/postgres/sql.ts';
 import { userQuery } from '../../lambdas/core/collect/connectors/dynamodb/collector.ts';
@@ -114,6 +115,27 @@ describe('exclude reasons and redact paths', () => {
     expect(redaction?.replacesWhole('a.b')).toBe(true);
     expect(redaction?.replacesWhole('sender')).toBe(false);
     expect(redactionFor([])).toBeUndefined();
+  });
+});
+
+describe('the categories chosen', () => {
+  it('are refused before anything is written when the data map holds nothing in them', async () => {
+    const map = parseDataMap({ ...ANSWER_FACTS, sources: [account, usage] });
+    // Nothing may be touched: the refusal comes first.
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('touched');
+        },
+      },
+    ) as never;
+    await expect(
+      startExport(
+        { userId: 'u-1', formats: ['json'], categories: ['location', 'device'], actor: { id: 'u-1', role: 'user' } },
+        { jobs: untouchable, workflow: untouchable, dataMap: map, settings: { retentionDays: 7, responseDays: 30 }, now: () => new Date() },
+      ),
+    ).rejects.toThrow('We hold no data in "location", "device"; choose among account, usage.');
   });
 });
 

@@ -57,6 +57,10 @@ export async function startExport(request: StartRequest, deps: { jobs: JobStore;
   for (const category of request.categories ?? []) {
     if (!CATEGORIES.includes(category)) throw new InvalidRequestError(`"${category}" is not a data category; use one of ${CATEGORIES.join(', ')}.`);
   }
+  if (request.categories && selectSources(deps.dataMap, request.categories).length === 0) {
+    const held = CATEGORIES.filter((c) => deps.dataMap.sources.some((s) => s.category === c));
+    throw new InvalidRequestError(`We hold no data in ${request.categories.map((c) => `"${c}"`).join(', ')}; choose among ${held.join(', ')}.`);
+  }
   if (request.actor.role === 'support' && !request.actor.reason?.trim()) {
     throw new InvalidRequestError('Support exports need a reason, such as the ticket number.');
   }
