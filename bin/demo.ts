@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     const check = await verifyArchive(zipPath);
     if (check.problems.length > 0) throw new Error(`The archive does not match its manifest or datapackage.json:\n  ${check.problems.join('\n  ')}`);
     const inside = CATEGORIES.filter((c) => check.manifest.sources.some((s) => s.category === c));
-    step(`Archive verified: ${check.entries} entries, every sha256 matches manifest.json, datapackage.json valid; categories: ${inside.join(', ')}`);
+    step(`Archive verified: ${check.entries} entries, every sha256 matches manifest.json, about-this-export.json and datapackage.json valid; categories: ${inside.join(', ')}`);
     console.log(zipPath);
   } finally {
     await stack.stop();
