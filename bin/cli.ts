@@ -2,7 +2,7 @@
 // auth), of a deployed stack or, with --local, of the embedded stack that `npm run local` runs.
 import { parseArgs } from 'node:util';
 import { ApiError, SupportClient, type ExportView } from '../cli/support-client.ts';
-import { renderAudit, renderList, renderStatus } from '../cli/render.ts';
+import { renderAudit, renderList, renderStatus, statusInWords } from '../cli/render.ts';
 import { resolveTarget, TargetError } from '../cli/target.ts';
 
 const USAGE = `Usage: user-data-export <command> [options]
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
         ...(values.since !== undefined ? { since: values.since } : {}),
         ...(values.until !== undefined ? { until: values.until } : {}),
       });
-      print(`Started export ${job.exportId} for user ${job.userId} (${job.status}). Follow it with: user-data-export wait ${job.exportId}`, job);
+      print(`Started export ${job.exportId} for user ${job.userId} (${statusInWords(job)}). Follow it with: user-data-export wait ${job.exportId}`, job);
       return 0;
     }
     case 'status': {

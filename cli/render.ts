@@ -1,6 +1,6 @@
 // How the CLI shows exports to a person: a status block with a progress bar per source, lists as
 // aligned tables, and the audit trail as a log.
-import { formatBytes } from '../lambdas/core/delivery/wording.ts';
+import { formatBytes, queueStanding } from '../lambdas/core/delivery/wording.ts';
 import type { AuditEvent, ExportView } from './support-client.ts';
 
 const BAR_WIDTH = 24;
@@ -23,11 +23,17 @@ function sourceBar(progress: { parts: number; done: boolean }): string {
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
+/** The status as a person reads it: "QUEUED (waiting, 3 ahead)" while an export waits for a slot. */
+export function statusInWords(job: ExportView): string {
+  const standing = queueStanding(job);
+  return standing ? `${job.status} (${standing})` : job.status;
+}
+
 export function renderStatus(job: ExportView): string {
   const { sourcesDone, sourcesTotal, records } = job.progress;
   const total = sourcesTotal ?? Object.keys(job.sources).length;
   const lines = [
-    `Export ${job.exportId}  user ${job.userId}  ${job.status}`,
+    `Export ${job.exportId}  user ${job.userId}  ${statusInWords(job)}`,
     `${bar(job.status === 'READY' ? total : sourcesDone, total)} ${sourcesDone}/${total || '?'} sources, ${plural(records, 'record')}`,
   ];
   // The request clock: support answers "when did they ask, and by when must we answer?" from here.
@@ -44,7 +50,7 @@ export function renderStatus(job: ExportView): string {
 
 export function renderList(jobs: ExportView[]): string {
   if (jobs.length === 0) return 'No exports.';
-  const rows = jobs.map((j) => [j.exportId, j.status, j.createdAt, j.archiveBytes === null ? '' : formatBytes(j.archiveBytes), String(j.progress.records)]);
+  const rows = jobs.map((j) => [j.exportId, statusInWords(j), j.createdAt, j.archiveBytes === null ? '' : formatBytes(j.archiveBytes), String(j.progress.records)]);
   const header = ['EXPORT', 'STATUS', 'CREATED', 'SIZE', 'RECORDS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [header, ...rows]

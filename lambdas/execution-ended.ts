@@ -1,10 +1,16 @@
-// EventBridge → here when an export's execution ended FAILED, TIMED_OUT or ABORTED ("Step Functions
-// Execution Status Change"). Those endings can skip the state machine's Catch, so this closes a job that
-// is still QUEUED or RUNNING the way MarkFailed would: FAILED, lock freed, staging removed, user told.
+// EventBridge → here whenever an export's execution ended ("Step Functions Execution Status Change":
+// SUCCEEDED, FAILED, TIMED_OUT or ABORTED). Every ending frees the execution's admission slot and admits
+// the oldest waiting exports. FAILED, TIMED_OUT and ABORTED can also skip the state machine's Catch, so
+// those close a job still QUEUED or RUNNING the way MarkFailed would: FAILED, lock freed, staging
+// removed, user told.
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { closeEndedExecution, failureDeps, UNHANDLED_ENDINGS } from './core/lifecycle/export-failure.ts';
+import { closeEndedExecution, EXECUTION_ENDINGS, failureDeps, UNHANDLED_ENDINGS } from './core/lifecycle/export-failure.ts';
+import { releaseAndAdmit } from './core/lifecycle/admission.ts';
+import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
+import { workflowOf } from './core/lifecycle/step-functions-workflow.ts';
+import { parseEnv, pickEnv } from './core/platform/config.ts';
 import { observe } from './core/platform/observability.ts';
 import { lambdaEntry, type Runtime } from './core/runtime.ts';
 
@@ -21,7 +27,8 @@ export interface ExecutionStatusChange {
 type StatusChange = EventBridgeEvent<'Step Functions Execution Status Change', ExecutionStatusChange>;
 
 const input = z.object({ exportId: z.string().min(1), userId: z.string().min(1) });
-const ending = z.enum(UNHANDLED_ENDINGS);
+const ending = z.enum(EXECUTION_ENDINGS);
+const unhandled = z.enum(UNHANDLED_ENDINGS);
 
 function parseInput(text: string | null | undefined) {
   try {
@@ -31,15 +38,22 @@ function parseInput(text: string | null | undefined) {
   }
 }
 
-export function createExecutionEndedHandler(runtime: Runtime) {
+export function createExecutionEndedHandler(runtime: Runtime, workflow?: Workflow) {
   const deps = failureDeps(runtime);
   const { jobs } = deps;
+  const admission = {
+    jobs,
+    workflow: workflowOf(runtime, workflow),
+    maxConcurrentExports: parseEnv(pickEnv('MAX_CONCURRENT_EXPORTS'), runtime.env).MAX_CONCURRENT_EXPORTS,
+    now: runtime.clock,
+    logger: runtime.logger,
+  };
   return middy<StatusChange, unknown>()
     .use(observe(runtime, 'ExecutionEnded'))
     .handler(async (event) => {
       const status = ending.safeParse(event.detail.status);
       if (!status.success) {
-        // The rule matches only these endings; anything else is not ours to close.
+        // The rule matches only endings; a RUNNING change is not ours to act on.
         runtime.logger.info('Ignored an execution status change', { name: event.detail.name, status: event.detail.status });
         return { exportId: event.detail.name, status: 'IGNORED' };
       }
@@ -49,10 +63,15 @@ export function createExecutionEndedHandler(runtime: Runtime) {
       const userId = parsed.success ? parsed.data.userId : (await jobs.get(exportId))?.userId;
       if (!userId) {
         runtime.logger.warn('An execution ended for an unknown export', { exportId, status: event.detail.status });
-        return { exportId, status: 'UNKNOWN' };
+        // Its slot, if it held one, is freed all the same.
+        const admitted = await releaseAndAdmit(exportId, admission);
+        return { exportId, status: 'UNKNOWN', admitted: admitted.admitted };
       }
-      return closeEndedExecution({ exportId, userId }, status.data, deps);
+      const outcome = unhandled.safeParse(status.data);
+      const closed = outcome.success ? await closeEndedExecution({ exportId, userId }, outcome.data, deps) : { exportId, status: 'UNCHANGED', userNotified: false };
+      const admitted = await releaseAndAdmit(exportId, admission);
+      return { ...closed, admitted: admitted.admitted };
     });
 }
 
-export const handler = lambdaEntry(createExecutionEndedHandler);
+export const handler = lambdaEntry((runtime) => createExecutionEndedHandler(runtime));

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import * as z from 'zod';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { exportsApiDeps } from './core/api/exports-api-deps.ts';
-import { cancelExport, exportsOf, publicView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
+import { cancelExport, exportsOf, exportView, reasonSchema, resendLink, startBodySchema, startOrReuse, userExists, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
 import { dispatch, type RouteTable, type SUPPORT_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
@@ -52,18 +52,19 @@ export function createSupportApiHandler(runtime: Runtime, workflow?: Workflow) {
         const { userId, reason, ...body } = parseBody(event, supportStartSchema);
         await assertKnown(userId);
         const { created, job } = await startOrReuse({ userId, body, actor: as(reason) }, deps);
-        return json(created ? 202 : 200, publicView(job), { location: `/support/exports/${job.exportId}` });
+        return json(created ? 202 : 200, await exportView(job, deps), { location: `/support/exports/${job.exportId}` });
       },
-      'GET /support/exports/{id}': async () => json(200, publicView(await visibleJob(id, { id: agent, role: 'support' }, deps))),
+      'GET /support/exports/{id}': async () => json(200, await exportView(await visibleJob(id, { id: agent, role: 'support' }, deps), deps)),
       'POST /support/exports/{id}/resend': async () => {
         const { reason } = parseBody(event, reasonBody);
-        return json(200, publicView(await resendLink(await visibleJob(id, as(reason), deps), as(reason), deps)));
+        return json(200, await exportView(await resendLink(await visibleJob(id, as(reason), deps), as(reason), deps), deps));
       },
       'DELETE /support/exports/{id}': async () => {
         const { reason } = parseBody(event, reasonBody);
-        return json(200, publicView(await cancelExport(await visibleJob(id, as(reason), deps), as(reason), deps)));
+        return json(200, await exportView(await cancelExport(await visibleJob(id, as(reason), deps), as(reason), deps), deps));
       },
-      'GET /support/users/{userId}/exports': async () => json(200, { exports: (await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map(publicView) }),
+      'GET /support/users/{userId}/exports': async () =>
+        json(200, { exports: await Promise.all((await exportsOf(await knownUser(event.pathParameters?.userId), deps)).map((job) => exportView(job, deps))) }),
       'GET /support/users/{userId}/audit': async () => {
         const userId = await knownUser(event.pathParameters?.userId);
         const query = auditQuery.safeParse(event.queryStringParameters ?? {});

@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Workflow } from './core/lifecycle/export-lifecycle.ts';
 import { exportsApiDeps } from './core/api/exports-api-deps.ts';
-import { cancelExport, exportsOf, publicView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
+import { cancelExport, exportsOf, exportView, resendLink, startBodySchema, startOrReuse, visibleJob } from './core/api/exports-api.ts';
 import { HttpError, json, parseBody, respond, type HttpResult } from './core/api/http.ts';
 import { dispatch, type RouteTable, type USER_ROUTES } from './core/api/routes.ts';
 import { userIdSchema } from './core/data-map/identifiers.ts';
@@ -28,12 +28,12 @@ export function createUserApiHandler(runtime: Runtime, workflow?: Workflow) {
         const body = parseBody(event, startBodySchema);
         const email = typeof claims.email === 'string' ? claims.email : undefined;
         const { created, job } = await startOrReuse({ userId: me.id, body, email, actor: me }, deps);
-        return json(created ? 202 : 200, publicView(job), { location: `/exports/${job.exportId}` });
+        return json(created ? 202 : 200, await exportView(job, deps), { location: `/exports/${job.exportId}` });
       },
-      'GET /exports': async () => json(200, { exports: (await exportsOf(me.id, deps)).map(publicView) }),
-      'GET /exports/{id}': async () => json(200, publicView(await visibleJob(id, me, deps))),
-      'POST /exports/{id}/resend': async () => json(200, publicView(await resendLink(await visibleJob(id, me, deps), me, deps))),
-      'DELETE /exports/{id}': async () => json(200, publicView(await cancelExport(await visibleJob(id, me, deps), me, deps))),
+      'GET /exports': async () => json(200, { exports: await Promise.all((await exportsOf(me.id, deps)).map((job) => exportView(job, deps))) }),
+      'GET /exports/{id}': async () => json(200, await exportView(await visibleJob(id, me, deps), deps)),
+      'POST /exports/{id}/resend': async () => json(200, await exportView(await resendLink(await visibleJob(id, me, deps), me, deps), deps)),
+      'DELETE /exports/{id}': async () => json(200, await exportView(await cancelExport(await visibleJob(id, me, deps), me, deps), deps)),
     };
     return dispatch(actions, event);
   }

@@ -48,6 +48,11 @@ export const appConfigSchema = z
       .int()
       .min(64 * 1024, 'must be at least 65536 (64 KiB)')
       .optional(),
+    /**
+     * Exports whose executions may run at once; beyond it they wait as QUEUED, in arrival order, and
+     * start as slots free (README, "Admission"). It bounds the load a wave of requests puts on the stores.
+     */
+    maxConcurrentExports: z.coerce.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(50),
     /** An OIDC issuer for the account page's JWTs; when absent a Cognito user pool is created. */
     jwtIssuer: z.string().url('must be the OIDC issuer URL').optional(),
     jwtAudience: commaList.optional(),

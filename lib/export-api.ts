@@ -106,7 +106,7 @@ export class ExportApi extends Construct {
         },
       });
       // start (job, lock, audit), follow (history by the index), resend and cancel.
-      jobs.grant(fn, { items: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryHistory: true });
+      jobs.grant(fn, { items: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryHistory: true, queryQueue: true });
       linkSigning.grantSign(fn);
       sender.grantSend(fn);
       return fn;

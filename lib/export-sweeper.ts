@@ -41,7 +41,8 @@ export class ExportSweeper extends Construct {
     });
     // The open-requests index; the user's latest export (does a later one answer a failed request); and
     // closing a timed-out export as ExecutionEnded does: the job, the lock, the audit row, staging, email.
-    props.jobs.grant(fn, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'], queryOpen: true, queryHistory: true });
+    // And admission: slots of exports that ended unreported are freed, waiting exports started (the queue).
+    props.jobs.grant(fn, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'], queryOpen: true, queryHistory: true, queryQueue: true });
     props.storage.grantCleanup(fn);
     props.sender.grantSend(fn);
     this.function = fn;

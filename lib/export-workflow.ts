@@ -18,7 +18,7 @@ import type { LinkSigning } from './link-signing.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import type { SenderIdentity } from './sender-identity.ts';
 import type { CollectorFunction } from '../lambdas/core/data-map/connector.ts';
-import { UNHANDLED_ENDINGS } from '../lambdas/core/lifecycle/export-failure.ts';
+import { EXECUTION_ENDINGS } from '../lambdas/core/lifecycle/export-failure.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
 
@@ -33,15 +33,19 @@ export interface ExportWorkflowProps {
   retentionDays: number;
   /** Split archives into parts of at most this many bytes; unset, one ZIP of any size. */
   maxArchiveBytes?: number;
+  /** Executions that may run at once; further exports wait as QUEUED (lambdas/core/lifecycle/admission.ts). */
+  maxConcurrentExports: number;
 }
 
 export class ExportWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly functions: HouseFunction[];
+  private readonly maxConcurrentExports: number;
 
   constructor(scope: Construct, id: string, props: ExportWorkflowProps) {
     super(scope, id);
     const { storage, jobs, linkSigning, dataMap, sender } = props;
+    this.maxConcurrentExports = props.maxConcurrentExports;
     const dataMapFile = dataMap.dataMapFile;
 
     const prepare = new HouseFunction(this, 'PrepareExport', { handler: 'prepare-export', description: 'Marks an export RUNNING and lists its sources', dataMapFile });
@@ -108,8 +112,11 @@ export class ExportWorkflow extends Construct {
     storage.grantCleanup(markFailed);
     sender.grantSend(markFailed);
 
-    const ended = new HouseFunction(this, 'ExecutionEnded', { handler: 'execution-ended', description: 'Closes exports whose execution timed out or was stopped' });
-    jobs.grant(ended, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'] });
+    const ended = new HouseFunction(this, 'ExecutionEnded', {
+      handler: 'execution-ended',
+      description: "Frees an ended execution's admission slot and starts waiting exports; closes exports whose execution timed out or was stopped",
+    });
+    jobs.grant(ended, { items: ['GetItem', 'UpdateItem', 'DeleteItem', 'PutItem'], queryQueue: true });
     storage.grantCleanup(ended);
     sender.grantSend(ended);
 
@@ -140,12 +147,14 @@ export class ExportWorkflow extends Construct {
       reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions.',
     });
 
+    this.grantAdmit(ended);
+    // Every ending: it frees the execution's admission slot (and closes what the Catch did not see).
     new Rule(this, 'ExecutionEndedRule', {
-      description: 'Export executions that failed, timed out or were stopped outside the Catch: close their jobs',
+      description: 'Export executions that ended, any way: free their admission slot, start waiting exports, close jobs the Catch did not',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...UNHANDLED_ENDINGS] },
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...EXECUTION_ENDINGS] },
       },
       targets: [new LambdaFunction(ended, { retryAttempts: 8, maxEventAge: Duration.hours(6) })],
     });
@@ -163,10 +172,19 @@ export class ExportWorkflow extends Construct {
     });
   }
 
-  /** The API: starts executions named after the export id, and stops them on cancel. */
-  grantStartAndStop(fn: HouseFunction): void {
+  /**
+   * A function that admits waiting exports (the APIs, ExecutionEnded, the sweep): it knows the cap and
+   * starts executions named after the export id.
+   */
+  grantAdmit(fn: HouseFunction): void {
     fn.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    fn.addEnvironment('MAX_CONCURRENT_EXPORTS', String(this.maxConcurrentExports));
     this.stateMachine.grantStartExecution(fn);
+  }
+
+  /** The API: admits exports, and stops their executions on cancel. */
+  grantStartAndStop(fn: HouseFunction): void {
+    this.grantAdmit(fn);
     fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['states:StopExecution'],

@@ -63,7 +63,7 @@ export class JobsTable extends Construct {
     }
     const index = (name: string) => `${this.table.tableArn}/index/${name}`;
     const queried = [
-      ...(access.queryAudit ? [this.table.tableArn] : []),
+      ...(access.queryAudit || access.queryQueue ? [this.table.tableArn] : []),
       ...(access.queryHistory ? [index(JOBS_TABLE_SCHEMA.byUserIndex.name)] : []),
       ...(access.queryOpen ? [index(JOBS_TABLE_SCHEMA.openIndex.name)] : []),
     ];
@@ -81,4 +81,6 @@ export interface JobsAccess {
   queryHistory?: boolean;
   /** JobStore.openRequests: Query on the open-requests index. */
   queryOpen?: boolean;
+  /** AdmissionStore.waiting and .ahead: Query on the table (the queue's partition). */
+  queryQueue?: boolean;
 }

@@ -52,6 +52,7 @@ export class UserDataExportStack extends Stack {
       linkLifetimeHours: config.linkLifetimeHours,
       retentionDays: config.retentionDays,
       maxArchiveBytes: config.maxArchiveBytes,
+      maxConcurrentExports: config.maxConcurrentExports,
     });
     this.workflow.grantStartAndStop(this.api.userApi);
     this.workflow.grantStartAndStop(this.api.supportApi);
@@ -63,6 +64,7 @@ export class UserDataExportStack extends Stack {
       retentionDays: config.retentionDays,
       dueAlarmHours: config.dueAlarmHours,
     });
+    this.workflow.grantAdmit(this.sweeper.function);
 
     this.operations = new Operations(this, 'Operations', {
       alarmEmail: config.alarmEmail,

@@ -65,7 +65,9 @@ function show(job) {
     }),
   );
   const next = {
-    QUEUED: 'Waiting to start…',
+    QUEUED: job.queue
+      ? `Waiting for a free place: ${job.queue.ahead === 0 ? 'you are next' : `${job.queue.ahead.toLocaleString('en-US')} ahead of you`}. Exports start in the order they were asked for; you can leave this page and cancel while you wait.`
+      : 'Starting…',
     RUNNING: 'Collecting your data. You can leave this page: we will email you when it is ready.',
     READY: `Ready (${size(job.archiveBytes)}). We emailed a download link to ${session.email || 'your address'}; it works until ${when(job.linkExpiresAt)}.`,
     FAILED: job.failureMessage || 'This export failed.',
@@ -89,7 +91,8 @@ async function refresh() {
   $('history').replaceChildren(
     ...exports.map((job) => {
       const tr = document.createElement('tr');
-      for (const text of [when(job.createdAt), job.status, size(job.archiveBytes), when(job.linkExpiresAt)]) {
+      const status = job.status === 'QUEUED' && job.queue ? `QUEUED (waiting, ${job.queue.ahead} ahead)` : job.status;
+      for (const text of [when(job.createdAt), status, size(job.archiveBytes), when(job.linkExpiresAt)]) {
         const td = document.createElement('td');
         td.textContent = text;
         tr.append(td);

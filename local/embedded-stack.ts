@@ -17,7 +17,8 @@ import { DOWNLOAD_ROUTE, routeSpec, SUPPORT_ROUTES, USER_ROUTES } from '../lambd
 import { assertAnswerable, loadDataMapFile, statesLegalFacts, type DataMap } from '../lambdas/core/data-map/data-map.ts';
 import { HmacLinkSigner, type LinkSigner } from '../lambdas/core/delivery/link-token.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS, JobStore, type Job } from '../lambdas/core/jobs/job-store.ts';
-import { findRecipient, startExport, type LifecycleSettings, type StartRequest } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { findRecipient, startExport, type LifecycleSettings, type StartRequest, type Workflow } from '../lambdas/core/lifecycle/export-lifecycle.ts';
+import { DEFAULT_MAX_CONCURRENT_EXPORTS } from '../lambdas/core/lifecycle/admission.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import type { Runtime, SdkClient } from '../lambdas/core/runtime.ts';
 import { createDownloadHandler } from '../lambdas/download.ts';
@@ -100,6 +101,7 @@ interface StackParts {
   clock: Clock;
   settings: LifecycleSettings;
   sweep: () => Promise<SweepResult>;
+  workflowAs: (functionName: string) => Workflow;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
 }
@@ -196,7 +198,8 @@ export class EmbeddedStack {
       // Step Functions invokes each Task's function as the state machine's role.
       const task = (name: TaskName, create: (runtime: Runtime) => (event: never, context: Context) => Promise<unknown>) =>
         enforceInvoke(wrap(name, lambda(name, create) as TaskHandler), name, permissions);
-      const executionEnded = lambda('ExecutionEnded', createExecutionEndedHandler);
+      // Declared before the runner, which reports each ending to it; built after, with the runner to admit with.
+      let executionEnded: (event: ReturnType<typeof statusChangeEvent>, context: Context) => Promise<unknown> = () => Promise.reject(new Error('ExecutionEnded is not built yet.'));
       const workflow = new LocalWorkflow({
         handlers: {
           PrepareExport: task('PrepareExport', createPrepareExportHandler),
@@ -209,16 +212,24 @@ export class EmbeddedStack {
         retryIntervalMs: options.retryIntervalMs,
         timeoutSeconds: options.timeoutSeconds,
         clock,
-        // In AWS an EventBridge rule sends these endings to ExecutionEnded; here the runner does.
-        onUnhandledEnd: async (input, status) => {
+        // In AWS an EventBridge rule sends every ending to ExecutionEnded; here the runner does.
+        onEnd: async (input, status) => {
           await executionEnded(statusChangeEvent(input, status, clock()), lambdaContext('ExecutionEnded', 30, clock));
         },
       });
+      /** The runner as a function reaches it: StartExecution and StopExecution checked against its role. */
+      const workflowAs = (functionName: string) => enforceWorkflow(workflow, functionName, permissions);
+      executionEnded = lambda('ExecutionEnded', (runtime) => createExecutionEndedHandler(runtime, workflowAs('ExecutionEnded')));
       // In AWS EventBridge Scheduler invokes the sweep daily, as its schedule's role; here a test does.
-      const sweep = enforceInvoke(lambda('SweepExports', createSweepExportsHandler), 'SweepExports', permissions, SWEEP_SCHEDULE);
+      const sweep = enforceInvoke(
+        lambda('SweepExports', (runtime) => createSweepExportsHandler(runtime, workflowAs('SweepExports'))),
+        'SweepExports',
+        permissions,
+        SWEEP_SCHEDULE,
+      );
       const download = lambda('Download', createDownloadHandler);
-      const userApi = lambda('UserApi', (runtime) => createUserApiHandler(runtime, enforceWorkflow(workflow, 'UserApi', permissions)));
-      const supportApi = lambda('SupportApi', (runtime) => createSupportApiHandler(runtime, enforceWorkflow(workflow, 'SupportApi', permissions)));
+      const userApi = lambda('UserApi', (runtime) => createUserApiHandler(runtime, workflowAs('UserApi')));
+      const supportApi = lambda('SupportApi', (runtime) => createSupportApiHandler(runtime, workflowAs('SupportApi')));
       gateway.add({ ...routeSpec(DOWNLOAD_ROUTE), handler: () => download, auth: 'none' });
       for (const key of USER_ROUTES) gateway.add({ ...routeSpec(key), handler: () => userApi as unknown as HttpHandler, auth: 'jwt' });
       for (const key of SUPPORT_ROUTES) gateway.add({ ...routeSpec(key), handler: () => supportApi as unknown as HttpHandler, auth: 'iam' });
@@ -238,7 +249,12 @@ export class EmbeddedStack {
         inbox: new LocalInbox(endpoints.ses),
         metrics,
         clock,
-        settings: { retentionDays: options.retentionDays ?? 7, responseDays: options.responseDays ?? 30 },
+        settings: {
+          retentionDays: options.retentionDays ?? 7,
+          responseDays: options.responseDays ?? 30,
+          maxConcurrentExports: options.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS,
+        },
+        workflowAs,
         sweep: () => sweep({}, lambdaContext('SweepExports', 300, clock)),
         functionRuntime: runtimeOf,
         close: async () => {
@@ -275,6 +291,11 @@ export class EmbeddedStack {
 
   startExport(request: StartRequest): Promise<Job> {
     return startExport(request, { jobs: this.jobs, workflow: this.workflow, dataMap: this.dataMap, settings: this.parts.settings, now: this.clock });
+  }
+
+  /** The workflow as a function reaches it (StartExecution/StopExecution under its role), for a handler a test builds itself. */
+  workflowAs(functionName: string): Workflow {
+    return this.parts.workflowAs(functionName);
   }
 
   /** Runs the daily sweep now, on the stack's clock, as the schedule would. */

@@ -13,6 +13,7 @@ import type { Clock } from '../lambdas/core/platform/clock.ts';
 import { DEFAULT_AUDIT_RETENTION_DAYS } from '../lambdas/core/jobs/job-store.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS, ENV, type Env } from '../lambdas/core/platform/config.ts';
 import { createObservability } from '../lambdas/core/platform/observability.ts';
+import { DEFAULT_MAX_CONCURRENT_EXPORTS } from '../lambdas/core/lifecycle/admission.ts';
 import { exportTimeoutSeconds } from '../state-machines/definition.ts';
 import { clientCache, type ClientClass, type ClientConfig, type LocalStores, type Runtime, type SdkClient } from '../lambdas/core/runtime.ts';
 import type { Emulators } from './emulators.ts';
@@ -75,6 +76,8 @@ export interface StackSettings {
   maxArchiveBytes?: number;
   /** Overrides the whole machine's TimeoutSeconds, for the runner and the sweeper alike (tests of the timeout path). */
   timeoutSeconds?: number;
+  /** Executions that may run at once (default 50, as deployed); further exports wait as QUEUED. */
+  maxConcurrentExports?: number;
 }
 
 /** The stack's configuration variables, as the template sets them in AWS, with the local values. */
@@ -94,6 +97,7 @@ export function configurationOf(options: StackSettings, given: { dataMapFile: st
     DUE_ALARM_HOURS: String(options.dueAlarmHours ?? 72),
     EXECUTION_TIMEOUT_SECONDS: String(options.timeoutSeconds ?? exportTimeoutSeconds()),
     COOLDOWN_HOURS: String(options.cooldownHours ?? 24),
+    MAX_CONCURRENT_EXPORTS: String(options.maxConcurrentExports ?? DEFAULT_MAX_CONCURRENT_EXPORTS),
     AUDIT_RETENTION_DAYS: String(options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS),
     COLLECT_BUDGET_SECONDS: String(options.collectBudgetSeconds ?? 600),
     BUNDLE_BUDGET_SECONDS: String(options.bundleBudgetSeconds ?? DEFAULT_BUNDLE_BUDGET_SECONDS),

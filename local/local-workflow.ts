@@ -1,12 +1,12 @@
 // Runs state-machines/export.asl.json with aws-local-stepfunctions, its Task states mapped to the real
 // handlers. It plays Step Functions' part in the embedded stack: StartExecution with the export id as
-// the execution name, executions that can be awaited or stopped, and a machine timeout that (like the
-// EventBridge rule in AWS) still closes the job.
+// the execution name, executions that can be awaited or stopped, a machine timeout that (like the
+// EventBridge rule in AWS) still closes the job, and every ending reported as EventBridge reports it.
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { EXPORT_DEFINITION_FILE } from '../state-machines/definition.ts';
-import type { UnhandledEnding } from '../lambdas/core/lifecycle/export-failure.ts';
+import type { ExecutionEnding } from '../lambdas/core/lifecycle/export-failure.ts';
 import type { Workflow, WorkflowInput } from '../lambdas/core/lifecycle/export-lifecycle.ts';
 import { systemClock, type Clock } from '../lambdas/core/platform/clock.ts';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN } from './iam/local-resources.ts';
@@ -86,10 +86,11 @@ export interface LocalWorkflowOptions {
   /** Milliseconds between retries instead of the ASL's backoff (tests only: keeps failure paths fast). */
   retryIntervalMs?: number;
   /**
-   * Called when an execution ends FAILED, TIMED_OUT or ABORTED, as EventBridge's rule calls
-   * ExecutionEnded in AWS (a FAILED ending may or may not have passed through MarkFailed).
+   * Called when an execution ends, whichever way (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), as
+   * EventBridge's rule calls ExecutionEnded in AWS (a FAILED ending may or may not have passed through
+   * MarkFailed). wait() answers only once this has returned.
    */
-  onUnhandledEnd?: (input: WorkflowInput, status: UnhandledEnding) => Promise<void>;
+  onEnd?: (input: WorkflowInput, status: ExecutionEnding) => Promise<void>;
   /** Overrides the whole-machine TimeoutSeconds (tests of the timeout path). */
   timeoutSeconds?: number;
   /** The clock each invocation's remaining time counts down on (the stack's). */
@@ -99,6 +100,10 @@ export interface LocalWorkflowOptions {
 export class LocalWorkflow implements Workflow {
   private readonly machine: StateMachine;
   private readonly executions = new Map<string, { outcome: Promise<ExecutionOutcome>; abort: () => void }>();
+  /** Executions not yet ended: what Step Functions would list as RUNNING. */
+  private readonly running = new Set<string>();
+  /** Callers of wait() for an export whose execution has not started yet (it waits for a slot). */
+  private readonly startWaiters = new Map<string, (() => void)[]>();
   private readonly localHandlers: Record<string, (input: unknown) => Promise<unknown>>;
   /** Task invocations still running per export, including ones a failed Map no longer waits for. */
   private readonly inFlight = new Map<string, Set<Promise<unknown>>>();
@@ -133,21 +138,33 @@ export class LocalWorkflow implements Workflow {
       { exportId: input.exportId, userId: input.userId },
       { overrides: { taskResourceLocalHandlers: this.localHandlers as never, retryIntervalOverrides } },
     );
+    this.running.add(exportId);
+    const ended = async (outcome: ExecutionOutcome, status: ExecutionEnding): Promise<ExecutionOutcome> => {
+      // Ended before it is reported, as in AWS: what the report starts in its place runs beside no ghost.
+      this.running.delete(exportId);
+      await this.options.onEnd?.(input, status);
+      return outcome;
+    };
     const outcome = execution.result.then(
-      (output: unknown): ExecutionOutcome => ({ status: 'SUCCEEDED', output }),
-      async (error: unknown): Promise<ExecutionOutcome> => {
+      (output: unknown) => ended({ status: 'SUCCEEDED', output }, 'SUCCEEDED'),
+      (error: unknown) => {
         if (error instanceof ExecutionTimeoutError || error instanceof ExecutionAbortedError) {
           const status = error instanceof ExecutionTimeoutError ? 'TIMED_OUT' : 'ABORTED';
-          await this.options.onUnhandledEnd?.(input, status);
-          return { status };
+          return ended({ status }, status);
         }
         const failure = error as Error & { cause?: unknown };
-        await this.options.onUnhandledEnd?.(input, 'FAILED');
-        return { status: 'FAILED', error: failure.name, cause: failure.message };
+        return ended({ status: 'FAILED', error: failure.name, cause: failure.message }, 'FAILED');
       },
     );
     this.executions.set(exportId, { outcome, abort: execution.abort });
+    for (const resolve of this.startWaiters.get(exportId) ?? []) resolve();
+    this.startWaiters.delete(exportId);
     return Promise.resolve();
+  }
+
+  /** How many executions are running now (the admission cap bounds it). */
+  runningCount(): number {
+    return this.running.size;
   }
 
   private track(input: unknown, invocation: Promise<unknown>): Promise<unknown> {
@@ -167,6 +184,8 @@ export class LocalWorkflow implements Workflow {
    * the state those stragglers leave behind.
    */
   async wait(exportId: string): Promise<ExecutionOutcome> {
+    // An export still waiting for a slot has no execution yet: wait until admission starts it.
+    if (!this.executions.has(exportId)) await new Promise<void>((resolve) => this.startWaiters.set(exportId, [...(this.startWaiters.get(exportId) ?? []), resolve]));
     const execution = this.executions.get(exportId);
     if (!execution) throw new Error(`No execution named ${exportId}.`);
     const outcome = await execution.outcome;
@@ -181,13 +200,19 @@ export class LocalWorkflow implements Workflow {
     return Promise.resolve();
   }
 
+  /** Resolves once no execution runs, including those admitted while earlier ones ended. */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.executions.values()].map((e) => e.outcome));
+    let settled = 0;
+    // An ending's report may start more executions; wait until a round adds none.
+    while (this.executions.size > settled) {
+      settled = this.executions.size;
+      await Promise.allSettled([...this.executions.values()].map((e) => e.outcome));
+    }
   }
 }
 
 /** The event EventBridge delivers for an execution's status change, as Step Functions documents it. */
-export function statusChangeEvent(input: WorkflowInput, status: UnhandledEnding, at: Date) {
+export function statusChangeEvent(input: WorkflowInput, status: ExecutionEnding, at: Date) {
   const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.exportId}`;
   return {
     version: '0',

@@ -106,6 +106,30 @@ describe('the account page', () => {
     await context.close();
   });
 
+  it('shows a queued export’s place while it waits for a free slot, and cancels it', async () => {
+    const cap = Number(server.stack.functionRuntime('UserApi').env.MAX_CONCURRENT_EXPORTS);
+    const ghosts = Array.from({ length: cap }, () => crypto.randomUUID());
+    for (const ghost of ghosts) await server.stack.jobs.admission.acquire(ghost, cap);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      await page.getByTestId('user-id').fill('u-heavy');
+      await page.getByTestId('sign-in').click();
+      await page.getByTestId('export').click();
+      await expect.poll(() => page.locator('#current-next').textContent()).toMatch(/^Waiting for a free place: you are next\. Exports start in the order they were asked for/);
+      expect(await page.getByTestId('status').textContent()).toBe('QUEUED');
+      await expect.poll(() => page.getByTestId('history').textContent()).toContain('QUEUED (waiting, 0 ahead)');
+      await page.getByTestId('cancel').click();
+      await expect.poll(() => page.getByTestId('status').textContent()).toBe('CANCELLED');
+      const [job] = await server.stack.jobs.listByUser('u-heavy', 1);
+      expect(job).toMatchObject({ status: 'CANCELLED' });
+      expect(job?.admittedAt).toBeUndefined();
+    } finally {
+      await page.close();
+      for (const ghost of ghosts) await server.stack.jobs.admission.release(ghost);
+    }
+  });
+
   it('tells a signed-in user why a second export must wait', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);

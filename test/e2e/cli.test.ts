@@ -33,7 +33,7 @@ beforeAll(async () => {
     dataMapFile,
     endpointFile,
     seed: {
-      tables: { Users: ['olga', 'pia', 'quinn'].map((u) => ({ userId: { S: u }, email: { S: `${u}@example.com` } })) },
+      tables: { Users: ['olga', 'pia', 'quinn', 'rosa', 'sven'].map((u) => ({ userId: { S: u }, email: { S: `${u}@example.com` } })) },
       schemas: {},
       objects: [],
     },
@@ -93,6 +93,31 @@ describe('user-data-export CLI', () => {
     expect(rest.events.map((e) => e.action)).toEqual(['resend']);
     const page = await local('audit', '--user', 'pia', '--limit', '2');
     expect(page.stdout).toContain(`More: user-data-export audit --user pia --limit 2 --cursor ${first.nextCursor ?? ''}`);
+  });
+
+  it('follows a queued export (waiting, n ahead) and cancels it before it starts', async () => {
+    // Every slot is held (by exports whose endings are never reported), so new exports wait.
+    const cap = Number(server.stack.functionRuntime('SupportApi').env.MAX_CONCURRENT_EXPORTS);
+    const ghosts = Array.from({ length: cap }, () => crypto.randomUUID());
+    for (const ghost of ghosts) await server.stack.jobs.admission.acquire(ghost, cap);
+    try {
+      const first = await local('start', '--user', 'rosa', '--reason', 'TICKET-503');
+      expect(first.stdout).toMatch(/^Started export \S+ for user rosa \(QUEUED \(waiting, 0 ahead\)\)\./);
+      const second = parsed<ExportView>(await local('start', '--user', 'sven', '--reason', 'TICKET-504', '--json'));
+      expect(second).toMatchObject({ status: 'QUEUED', queue: { ahead: 1 } });
+      const status = await local('status', second.exportId);
+      expect(status.stdout).toContain(`Export ${second.exportId}  user sven  QUEUED (waiting, 1 ahead)`);
+      const listed = await local('list', '--user', 'sven');
+      expect(listed.stdout).toContain(`${second.exportId}  QUEUED (waiting, 1 ahead)`);
+      const cancelled = await local('cancel', second.exportId, '--reason', 'customer withdrew', '--json');
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      expect(parsed<ExportView>(cancelled)).toMatchObject({ status: 'CANCELLED', queue: null });
+      const rosa = parsed<ExportView[]>(await local('list', '--user', 'rosa', '--json'))[0]!;
+      expect(rosa.queue).toEqual({ ahead: 0 });
+      expect((await local('cancel', rosa.exportId, '--reason', 'customer withdrew')).code).toBe(0);
+    } finally {
+      for (const ghost of ghosts) await server.stack.jobs.admission.release(ghost);
+    }
   });
 
   it('cancels only what still runs, and says why not otherwise', async () => {

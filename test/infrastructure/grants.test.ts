@@ -34,13 +34,16 @@ const DATA_MAP_TABLES = [
   'UserProfiles',
   'Users',
 ].map((t) => `table/${t}`);
+/** Admission: starting a waiting export's execution (the queue's Query is on the table itself). */
+const ADMIT = 'states:StartExecution stateMachine:UserDataExport-local';
+
 const API = [
   ...CLOSE_JOB,
-  `dynamodb:Query ${JOBS}/index/byUser`,
+  `dynamodb:Query ${JOBS} ${JOBS}/index/byUser`,
   `kms:Decrypt ${DATA_KEY}`,
   `kms:GenerateMac ${LINK_KEY}`,
   `ses:SendEmail ${SENDER}`,
-  'states:StartExecution stateMachine:UserDataExport-local',
+  ADMIT,
   'states:StopExecution execution:UserDataExport-local:*',
 ];
 
@@ -60,7 +63,7 @@ const VPC_ACCESS = ['CreateNetworkInterface', 'DescribeNetworkInterfaces', 'Desc
 /** Every grant, as "action resource…" with the local account, region and names (see local/iam/local-resources.ts). */
 const EXPECTED: Record<string, string[]> = {
   UserApi: API,
-  SupportApi: [...API, `dynamodb:Query ${JOBS}`, `dynamodb:Query table/Users`],
+  SupportApi: [...API, `dynamodb:Query table/Users`],
   Download: [
     `dynamodb:GetItem ${JOBS}`,
     `dynamodb:PutItem ${JOBS}`,
@@ -99,8 +102,8 @@ const EXPECTED: Record<string, string[]> = {
   ],
   SendLink: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, `kms:GenerateMac ${LINK_KEY}`, `ses:SendEmail ${SENDER}`],
   MarkFailed: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
-  ExecutionEnded: [...CLOSE_JOB, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
-  SweepExports: [...CLOSE_JOB, `dynamodb:Query ${JOBS}/index/openRequests ${JOBS}/index/byUser`, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`],
+  ExecutionEnded: [...CLOSE_JOB, `dynamodb:Query ${JOBS}`, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`, ADMIT],
+  SweepExports: [...CLOSE_JOB, `dynamodb:Query ${JOBS} ${JOBS}/index/openRequests ${JOBS}/index/byUser`, `kms:Decrypt ${DATA_KEY}`, ...CLEANUP, `ses:SendEmail ${SENDER}`, ADMIT],
 };
 
 const PLATFORM = /^(logs|xray):/;

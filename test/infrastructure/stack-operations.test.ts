@@ -48,10 +48,19 @@ describe('the workflow', () => {
     expect(readFileSync(join(assembly.directory, staged)).equals(readFileSync('state-machines/export.asl.json'))).toBe(true);
   });
 
-  it('closes jobs of executions that fail, time out or are stopped outside the Catch', () => {
+  it('reports every ending to ExecutionEnded (it frees the admission slot, and closes jobs of executions that failed, timed out or were stopped outside the Catch)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] } },
+      EventPattern: { source: ['aws.states'], 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] } },
     });
+  });
+
+  it('gives every function that admits exports the cap: the APIs, ExecutionEnded and the sweep', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Environment?: { Variables?: Record<string, unknown> } } }>;
+    const capped = Object.keys(functions)
+      .filter((id) => functions[id]?.Properties.Environment?.Variables?.MAX_CONCURRENT_EXPORTS === '50')
+      .map((id) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+    expect(capped).toEqual(['ApiSupportApi', 'ApiUserApi', 'SweeperSweepExports', 'WorkflowExecutionEnded']);
   });
 });
 

@@ -22,7 +22,7 @@ let handler: (event: unknown, context: Context) => Promise<unknown>;
 
 beforeAll(async () => {
   stack = await EmbeddedStack.start({ dataMapFile });
-  handler = createExecutionEndedHandler(stack.functionRuntime('ExecutionEnded')) as typeof handler;
+  handler = createExecutionEndedHandler(stack.functionRuntime('ExecutionEnded'), stack.workflowAs('ExecutionEnded')) as typeof handler;
 });
 
 afterAll(async () => {
@@ -133,11 +133,21 @@ describe('ExecutionEnded', () => {
     expect((await stack.jobs.get(exportId))?.status).toBe('FAILED');
   });
 
-  it('ignores endings it does not handle, and executions it knows nothing of', async () => {
+  it('leaves the job of a SUCCEEDED execution as SendLink left it, frees its slot, and ignores a change that is no ending', async () => {
     const exportId = await jobIn('succeeded', 'RUNNING');
-    expect(await run(statusChange(exportId, 'SUCCEEDED', { input: { exportId, userId: 'succeeded' } }))).toMatchObject({ status: 'IGNORED' });
+    expect(await stack.jobs.admission.acquire(exportId, 50)).toBe(true);
+    expect(await stack.jobs.admission.holders()).toContain(exportId);
+    expect(await run(statusChange(exportId, 'SUCCEEDED', { input: { exportId, userId: 'succeeded' } }))).toMatchObject({ status: 'UNCHANGED' });
     expect((await stack.jobs.get(exportId))?.status).toBe('RUNNING');
-    expect(await run(statusChange(crypto.randomUUID(), 'FAILED', { input: null }))).toMatchObject({ status: 'UNKNOWN' });
+    expect(await stack.jobs.admission.holders()).not.toContain(exportId);
+    expect(await run(statusChange(exportId, 'RUNNING', { input: { exportId, userId: 'succeeded' } }))).toMatchObject({ status: 'IGNORED' });
+  });
+
+  it('frees the slot of an execution it knows nothing of', async () => {
+    const exportId = crypto.randomUUID();
+    expect(await stack.jobs.admission.acquire(exportId, 50)).toBe(true);
+    expect(await run(statusChange(exportId, 'FAILED', { input: null }))).toMatchObject({ status: 'UNKNOWN' });
+    expect(await stack.jobs.admission.holders()).not.toContain(exportId);
   });
 });
 

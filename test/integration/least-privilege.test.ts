@@ -258,6 +258,29 @@ describe('least privilege, proved by use', () => {
     expect(await stack.jobs.activeExportId('u-swept')).toBeUndefined();
   });
 
+  it('a waiting export is admitted when a running one ends (ExecutionEnded), and by the daily sweep', async () => {
+    const operator = { id: 'operator', role: 'operator' } as const;
+    const cap = Number(stack.functionRuntime('UserApi').env.MAX_CONCURRENT_EXPORTS);
+    const running = await stack.startExport({ userId: 'u-1002', formats: ['json'], actor: operator });
+    const gate = hold(running.exportId);
+    await gate.staged;
+    // Every other slot is held by an export whose ending was never reported.
+    for (let i = 1; i < cap; i += 1) expect(await stack.jobs.admission.acquire(newExportId(), cap)).toBe(true);
+    const waiting = await stack.startExport({ userId: 'u-1003', formats: ['json'], actor: operator });
+    expect(waiting.admittedAt).toBeUndefined();
+    gate.release();
+    expect((await stack.waitForExport(running.exportId)).job.status).toBe('READY');
+    expect((await stack.waitForExport(waiting.exportId)).job.status).toBe('READY');
+
+    expect(await stack.jobs.admission.acquire(newExportId(), cap)).toBe(true);
+    const second = await stack.startExport({ userId: 'u-10010', formats: ['json'], actor: operator });
+    expect(second.admittedAt).toBeUndefined();
+    const swept = await stack.sweep();
+    expect(swept.slotsFreed.length).toBe(cap);
+    expect(swept.admitted).toEqual([second.exportId]);
+    expect((await stack.waitForExport(second.exportId)).job.status).toBe('READY');
+  });
+
   it('was refused nothing, and left no grant of any function unused', () => {
     const { decisions } = stack.permissions;
     expect(decisions.filter((d) => !d.allowed)).toEqual([]);

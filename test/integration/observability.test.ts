@@ -149,7 +149,7 @@ describe('logs', () => {
   });
 
   it('keys do not outlive their invocation: the next one, about nothing, carries none of them', async () => {
-    const handler = createExecutionEndedHandler(stack.functionRuntime('ExecutionEnded'));
+    const handler = createExecutionEndedHandler(stack.functionRuntime('ExecutionEnded'), stack.workflowAs('ExecutionEnded'));
     const context = lambdaContext('ExecutionEnded', 30);
     const from = logs.length;
     // Both statuses are ones ExecutionEnded ignores (and logs): the first about an export and its user, the second about nothing.

@@ -133,7 +133,7 @@ describe('the categories chosen', () => {
     await expect(
       startExport(
         { userId: 'u-1', formats: ['json'], categories: ['location', 'device'], actor: { id: 'u-1', role: 'user' } },
-        { jobs: untouchable, workflow: untouchable, dataMap: map, settings: { retentionDays: 7, responseDays: 30 }, now: () => new Date() },
+        { jobs: untouchable, workflow: untouchable, dataMap: map, settings: { retentionDays: 7, responseDays: 30, maxConcurrentExports: 50 }, now: () => new Date() },
       ),
     ).rejects.toThrow('We hold no data in "location", "device"; choose among account, usage.');
   });

@@ -14,6 +14,7 @@ import { ACTIVE_STATUSES, applyRetention, archiveGoneAt, type Actor, type Job, t
 import type { LinkSigner } from '../delivery/link-token.ts';
 import { CATEGORIES } from '../data-map/privacy-policy.ts';
 import type { Clock } from '../platform/clock.ts';
+import { admitWaiting } from '../lifecycle/admission.ts';
 
 /** An ISO 8601 date or time, with a zone (or a date alone, midnight UTC), as UTC with milliseconds. */
 const instant = z
@@ -55,12 +56,17 @@ const nowOf = (deps: { now: Clock }) => deps.now();
 /** An export as the API shows it (the CLI reads this type too). */
 export type ExportView = ReturnType<typeof publicView>;
 
-/** What a caller sees of an export: status, progress, size and link expiry; never keys or failure internals. */
-export function publicView(job: Job) {
+/**
+ * What a caller sees of an export: status, progress, size and link expiry; never keys or failure
+ * internals. `ahead` is how many exports wait before it when it waits for a slot.
+ */
+export function publicView(job: Job, ahead?: number) {
   return {
     exportId: job.exportId,
     userId: job.userId,
     status: job.status,
+    // A QUEUED export waiting for one of the maxConcurrentExports slots, and its place: null once it started.
+    queue: ahead === undefined ? null : { ahead },
     formats: job.formats,
     categories: job.categories ?? null,
     since: job.since ?? null,
@@ -86,6 +92,12 @@ export function publicView(job: Job) {
   };
 }
 
+/** The view of an export, with its place in the queue while it waits for a slot. */
+export async function exportView(job: Job, deps: Pick<ExportsApiDeps, 'jobs'>): Promise<ExportView> {
+  const waiting = job.status === 'QUEUED' && job.admittedAt === undefined;
+  return publicView(job, waiting ? await deps.jobs.admission.ahead(job) : undefined);
+}
+
 /** The user's newest completed self-service export, if it ended within the cooldown. */
 async function assertCooldownOver(userId: string, deps: ExportsApiDeps): Promise<void> {
   if (deps.settings.cooldownHours <= 0) return;
@@ -106,7 +118,11 @@ export async function startOrReuse(
   deps: ExportsApiDeps,
 ): Promise<{ created: boolean; job: Job }> {
   const active = await activeJob(request.userId, deps.jobs);
-  if (active) return { created: false, job: active };
+  if (active) {
+    // A repeated request for an export still waiting is also a nudge: a slot may have freed while no event said so.
+    if (active.status === 'QUEUED' && active.admittedAt === undefined) await admitWaiting(admissionOf(deps));
+    return { created: false, job: (await deps.jobs.get(active.exportId)) ?? active };
+  }
   if (request.actor.role === 'user') await assertCooldownOver(request.userId, deps);
   try {
     const job = await startExport(
@@ -130,6 +146,8 @@ export async function startOrReuse(
     return { created: false, job: winner };
   }
 }
+
+const admissionOf = (deps: ExportsApiDeps) => ({ jobs: deps.jobs, workflow: deps.workflow, maxConcurrentExports: deps.settings.maxConcurrentExports, now: deps.now });
 
 async function activeJob(userId: string, jobs: JobStore): Promise<Job | undefined> {
   const id = await jobs.activeExportId(userId);
@@ -194,7 +212,7 @@ export async function resendLink(job: Job, actor: Actor, deps: ExportsApiDeps): 
 }
 
 /**
- * Stops a queued or running export: CANCELLED, execution stopped, lock freed, audited. The staging
+ * Stops a queued or running export: CANCELLED, out of the queue or its execution stopped, lock freed, audited. The staging
  * objects are not removed here, where a large export's cleanup could outlast the API's 30 seconds:
  * the stopped execution ends ABORTED, and ExecutionEnded removes them (as a collector still writing
  * removes its own part when it sees the export ended; lifecycle removes anything left after a day).
@@ -210,6 +228,8 @@ export async function cancelExport(job: Job, actor: Actor, deps: ExportsApiDeps)
     if ((error as Error).name === 'ConditionalCheckFailedException') throw new ConflictError(`Export ${job.exportId} ended while it was being cancelled.`);
     throw error;
   }
+  // A waiting export leaves the queue; a started one's execution stops, and its ending frees its slot.
+  await deps.jobs.admission.dequeue(job);
   await deps.workflow.stop(job.exportId);
   await deps.jobs.releaseLock(job.userId, job.exportId);
   await deps.jobs.audit({ userId: job.userId, exportId: job.exportId, action: 'cancel', actor });

@@ -31,3 +31,9 @@ export function count(n: number, singular: string, plural = `${singular}s`): str
 export function listInWords(items: string[]): string {
   return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
+
+/** Where a QUEUED export stands: "waiting, 3 ahead" while it waits for a slot, "starting" once admitted. */
+export function queueStanding(job: { status: string; queue: { ahead: number } | null }): string | undefined {
+  if (job.status !== 'QUEUED') return undefined;
+  return job.queue ? `waiting, ${job.queue.ahead.toLocaleString('en-US')} ahead` : 'starting';
+}

@@ -44,6 +44,8 @@ export interface Job {
   /** When the answer is due: receivedAt plus the app's responseDays. */
   dueBy: string;
   updatedAt: string;
+  /** When admission gave the export one of the maxConcurrentExports slots and started its execution (absent while it waits). */
+  admittedAt?: string;
   startedAt?: string;
   completedAt?: string;
   sources: Record<string, SourceProgress>;

@@ -14,9 +14,11 @@ import { randomUUID } from 'node:crypto';
 import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
 import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import type { Clock } from '../platform/clock.ts';
+import { AdmissionStore } from './admission-store.ts';
 import { decodeCursor, DEFAULT_AUDIT_RETENTION_DAYS, jobKey, JOBS_TABLE_SCHEMA, lockKey, marshallOptions, MAX_AUDIT_PAGE, OPEN, rowFields } from './jobs-table-layout.ts';
 
 export * from './job-model.ts';
+export type { QueueEntry } from './admission-store.ts';
 export { DEFAULT_AUDIT_RETENTION_DAYS, JOBS_TABLE_SCHEMA, MAX_AUDIT_PAGE } from './jobs-table-layout.ts';
 export { applyRetention, archiveGoneAt } from './retention.ts';
 
@@ -31,6 +33,8 @@ export function jobStoreFrom(dynamodb: DynamoDBClient, config: { JOBS_TABLE: str
 export class JobStore {
   private readonly now: Clock;
   private readonly auditRetentionDays: number;
+  /** The queue of exports waiting for a slot and the slots held, in the same table. */
+  readonly admission: AdmissionStore;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
@@ -39,6 +43,7 @@ export class JobStore {
   ) {
     this.now = options.now;
     this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
+    this.admission = new AdmissionStore(dynamodb, tableName);
   }
 
   /**
@@ -126,8 +131,11 @@ export class JobStore {
     return result.Item && rowFields<Job>(result.Item);
   }
 
-  /** Sets fields of a job; `onlyIf` guards the transition (e.g. never resurrect a cancelled export). */
-  async update(exportId: string, fields: Partial<Omit<Job, 'exportId' | 'userId'>>, onlyIf?: { statusIn: readonly JobStatus[] }): Promise<void> {
+  /**
+   * Sets fields of a job; `onlyIf` guards the transition (e.g. never resurrect a cancelled export), and
+   * its `unset` field must not be set yet (e.g. an export is admitted once).
+   */
+  async update(exportId: string, fields: Partial<Omit<Job, 'exportId' | 'userId'>>, onlyIf?: { statusIn: readonly JobStatus[]; unset?: keyof Job }): Promise<void> {
     const entries = Object.entries({ ...fields, updatedAt: this.now().toISOString() }).filter(([, v]) => v !== undefined);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
@@ -150,6 +158,10 @@ export class JobStore {
       names['#status'] = 'status';
       onlyIf.statusIn.forEach((s, i) => (values[`:s${i}`] = s));
       condition += ` AND #status IN (${onlyIf.statusIn.map((_, i) => `:s${i}`).join(', ')})`;
+      if (onlyIf.unset !== undefined) {
+        names['#unset'] = onlyIf.unset;
+        condition += ' AND attribute_not_exists(#unset)';
+      }
     }
     await this.dynamodb.send(
       new UpdateItemCommand({

@@ -4,11 +4,17 @@
 //                                        sparse index openRequests: open + dueBy, rows with an OPEN_STATUSES status)
 //   USER#<userId>     / LOCK             exists while the user has an active export (conditional write)
 //   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
+//   QUEUE             / <receivedAt>#<exportId>  an export waiting for a slot, in arrival order (admission-store.ts)
+//   ADMISSION         / SLOTS            the exports holding a slot: a string set no larger than maxConcurrentExports
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 export const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
 export const lockKey = (userId: string) => ({ pk: { S: `USER#${userId}` }, sk: { S: 'LOCK' } });
+/** The queue's one partition: strongly consistent reads see a waiting export the moment it was written. */
+export const QUEUE_PARTITION = { S: 'QUEUE' };
+export const queueKey = (receivedAt: string, exportId: string) => ({ pk: QUEUE_PARTITION, sk: { S: `${receivedAt}#${exportId}` } });
+export const SLOTS_KEY = { pk: { S: 'ADMISSION' }, sk: { S: 'SLOTS' } };
 
 /** The value of the open-requests index's key on every row in it (one partition: open requests are few). */
 export const OPEN = { S: '1' };

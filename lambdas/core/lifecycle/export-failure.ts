@@ -69,9 +69,12 @@ export function explainFailure(error: FailureInput['error']): { explanation: str
   return { explanation: `${explanation} Our team has been alerted.`, technical: `${name}: ${detail}`.slice(0, 2000) };
 }
 
-/** Execution endings that EventBridge reports to ExecutionEnded (the ones the Catch may not have seen). */
+/** Execution endings that EventBridge reports to ExecutionEnded: each frees an admission slot. */
+export const EXECUTION_ENDINGS = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+/** The endings the Catch may not have seen, which ExecutionEnded closes as MarkFailed would. */
 export const UNHANDLED_ENDINGS = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type UnhandledEnding = (typeof UNHANDLED_ENDINGS)[number];
+export type ExecutionEnding = (typeof EXECUTION_ENDINGS)[number];
 
 const ENDING_ERRORS: Record<UnhandledEnding, { Error: string; Cause: string }> = {
   FAILED: { Error: 'States.Failed', Cause: 'The execution failed outside its failure path.' },

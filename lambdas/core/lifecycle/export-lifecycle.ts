@@ -18,6 +18,7 @@ import type { MetricSink } from '../platform/observability.ts';
 import { requestFacts, type RequestFacts } from '../archive/about-this-export.ts';
 import type { TimeRange } from '../collect/reading.ts';
 import type { Clock } from '../platform/clock.ts';
+import { admitWaiting } from './admission.ts';
 
 /** Runs the workflow of an export: Step Functions in AWS, the local runner in the embedded stack. */
 export interface Workflow {
@@ -47,6 +48,8 @@ export interface LifecycleSettings {
   retentionDays: number;
   /** Days within which a request must be answered: each job's dueBy is its receivedAt plus this. */
   responseDays: number;
+  /** Executions that may run at once; further exports wait as QUEUED (admission.ts). */
+  maxConcurrentExports: number;
 }
 
 const DAY_SECONDS = 86_400;
@@ -80,14 +83,10 @@ export async function startExport(request: StartRequest, deps: { jobs: JobStore;
     ttl: Math.floor(now.getTime() / 1000) + (deps.settings.retentionDays + 30) * DAY_SECONDS,
   });
   await deps.jobs.audit({ userId: job.userId, exportId, action: 'start', actor: request.actor });
-  try {
-    await deps.workflow.start(exportId, { exportId, userId: job.userId });
-  } catch (error) {
-    await deps.jobs.update(exportId, { status: 'FAILED', failureReason: `Could not start the workflow: ${(error as Error).message}` });
-    await deps.jobs.releaseLock(job.userId, exportId);
-    throw error;
-  }
-  return job;
+  // It waits its turn: admitted now if a slot is free, else when an execution ends and frees one.
+  await deps.jobs.admission.enqueue(job);
+  await admitWaiting({ jobs: deps.jobs, workflow: deps.workflow, maxConcurrentExports: deps.settings.maxConcurrentExports, now: deps.now });
+  return (await deps.jobs.get(exportId)) ?? job;
 }
 
 export interface ExportPlan {

@@ -1,7 +1,14 @@
 // The workflow in AWS: an export's execution of the state machine, started and stopped through the
 // Step Functions API (the embedded stack runs the same ASL with its local runner instead).
-import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Workflow } from './export-lifecycle.ts';
+import { parseEnv, pickEnv } from '../platform/config.ts';
+import type { Runtime } from '../runtime.ts';
+
+/** A function's workflow: the one given (the embedded stack's runner), else Step Functions' state machine STATE_MACHINE_ARN. */
+export function workflowOf(runtime: Runtime, given?: Workflow): Workflow {
+  return given ?? new StepFunctionsWorkflow(runtime.client(SFNClient), parseEnv(pickEnv('STATE_MACHINE_ARN'), runtime.env).STATE_MACHINE_ARN);
+}
 
 /** Step Functions as the workflow: the execution is named after the export, so a retry cannot run it twice. */
 export class StepFunctionsWorkflow implements Workflow {

@@ -2,11 +2,14 @@
 // settles by itself. A READY export past its retention becomes EXPIRED, as a download or the API would
 // make it; an export still QUEUED or RUNNING after the state machine's timeout has no execution left
 // (ExecutionEnded missed its ending), so it is closed as ExecutionEnded closes a timed-out one; and the
-// requests still unanswered near their dueBy are counted for the ExportsNearDue alarm.
+// requests still unanswered near their dueBy are counted for the ExportsNearDue alarm. Last, admission
+// slots whose ending never reached ExecutionEnded are freed, and waiting exports admitted.
 import type { Job } from '../jobs/job-model.ts';
 import { applyRetention } from '../jobs/retention.ts';
 import type { MetricSink } from '../platform/observability.ts';
 import { closeEndedExecution, type FailureDeps } from './export-failure.ts';
+import { reconcileSlots } from './admission.ts';
+import type { Workflow } from './export-lifecycle.ts';
 
 export interface SweepSettings {
   retentionDays: number;
@@ -16,7 +19,7 @@ export interface SweepSettings {
   dueAlarmHours: number;
 }
 
-export type SweepDeps = FailureDeps & { settings: SweepSettings; metrics: MetricSink };
+export type SweepDeps = FailureDeps & { settings: SweepSettings & { maxConcurrentExports: number }; metrics: MetricSink; workflow: Workflow };
 
 /**
  * How long after the machine's timeout an export must still be open before the sweeper closes it. Its
@@ -37,6 +40,10 @@ export interface SweepResult {
   settled: string[];
   /** Requests not answered within dueAlarmHours of their dueBy (the ExportsNearDue metric). */
   nearDue: string[];
+  /** Admission slots held by exports that had ended: freed. */
+  slotsFreed: string[];
+  /** Waiting exports started with the slots free after the sweep. */
+  admitted: string[];
 }
 
 /**
@@ -53,7 +60,7 @@ export function isUnansweredNearDue(job: Job, now: Date, dueAlarmHours: number):
 
 export async function sweepExports(deps: SweepDeps): Promise<SweepResult> {
   const now = deps.now();
-  const result: SweepResult = { open: 0, expired: [], failed: [], settled: [], nearDue: [] };
+  const result: SweepResult = { open: 0, expired: [], failed: [], settled: [], nearDue: [], slotsFreed: [], admitted: [] };
   for await (const page of deps.jobs.openRequests()) {
     for (const job of page) {
       result.open += 1;
@@ -61,6 +68,15 @@ export async function sweepExports(deps: SweepDeps): Promise<SweepResult> {
       if (swept && isUnansweredNearDue(swept, now, deps.settings.dueAlarmHours)) result.nearDue.push(swept.exportId);
     }
   }
+  const admission = await reconcileSlots({
+    jobs: deps.jobs,
+    workflow: deps.workflow,
+    maxConcurrentExports: deps.settings.maxConcurrentExports,
+    now: deps.now,
+    logger: deps.logger,
+  });
+  result.slotsFreed = admission.freed;
+  result.admitted = admission.admitted;
   // Published every run, zero included: the alarm reads a missing datapoint as a sweep that did not run.
   deps.metrics.add('ExportsNearDue', result.nearDue.length);
   deps.logger?.info('Swept open export requests', { ...result, nearDueCount: result.nearDue.length });
@@ -77,7 +93,11 @@ async function sweepOne(job: Job, now: Date, deps: SweepDeps, result: SweepResul
     }
     case 'QUEUED':
     case 'RUNNING': {
-      if (Date.parse(job.createdAt) + deps.settings.executionTimeoutSeconds * 1000 + TIMEOUT_GRACE_MS > now.getTime()) return job;
+      // The machine's timeout runs from the execution's start: an export still waiting for a slot has none.
+      // (A row from before admission has no admittedAt and no place in the queue: its execution started with it.)
+      if (job.admittedAt === undefined && job.status === 'QUEUED' && (await deps.jobs.admission.isWaiting(job))) return job;
+      const started = job.admittedAt ?? job.createdAt;
+      if (Date.parse(started) + deps.settings.executionTimeoutSeconds * 1000 + TIMEOUT_GRACE_MS > now.getTime()) return job;
       // The same close as a timed-out execution's: FAILED only while still open, lock freed, user told.
       const closed = await closeEndedExecution({ exportId: job.exportId, userId: job.userId }, 'TIMED_OUT', deps);
       if (closed.status === 'FAILED') result.failed.push(job.exportId);

@@ -59,6 +59,8 @@ export const ENV = {
   /** The KMS HMAC key that signs download links. */
   LINK_SIGNING_KEY_ID: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1),
+  /** Executions that may run at once (the maxConcurrentExports setting); further exports wait as QUEUED. */
+  MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000'),
 } as const;
 
 export function pickEnv<K extends keyof typeof ENV>(...names: K[]): Pick<typeof ENV, K> {
