@@ -27,7 +27,8 @@ const event = z.object({
     since: z.iso.datetime().optional(),
     until: z.iso.datetime().optional(),
   }),
-  sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0) })),
+  sources: z.array(z.object({ sourceId: z.string().min(1), nextPart: z.number().int().min(0), records: z.number().int().min(0), waitedMs: z.number().min(0).default(0) })),
+  queuedMs: z.number().min(0).default(0),
   resume: z
     .object({ partsDone: z.number().int().min(1) })
     .nullable()

@@ -31,6 +31,7 @@ import { createSweepExportsHandler } from '../lambdas/sweep-exports.ts';
 import type { SweepResult } from '../lambdas/core/lifecycle/sweep-exports.ts';
 import { createUserApiHandler } from '../lambdas/user-api.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
+import { ReadMeter } from './read-meter.ts';
 import {
   configurationOf,
   functionRuntime,
@@ -81,6 +82,8 @@ export interface EmbeddedStackOptions extends StackSettings {
   clock?: Clock;
   /** Starts each database's server (default PGlite); a test hands in Debian's PostgreSQL to compare the two. */
   postgresServer?: StandInOptions['postgresServer'];
+  /** Puts a ReadMeter in front of DynamoDB: what it consumed, measured on the store's side (load tests, the bench). */
+  meterReads?: boolean;
 }
 
 /** What a started stack is made of. */
@@ -101,6 +104,7 @@ interface StackParts {
   clock: Clock;
   settings: LifecycleSettings;
   sweep: () => Promise<SweepResult>;
+  readMeter?: ReadMeter;
   workflowAs: (functionName: string) => Workflow;
   functionRuntime: (functionName: string) => Runtime;
   close: () => Promise<void>;
@@ -130,6 +134,8 @@ export class EmbeddedStack {
   readonly metrics: EmittedMetric[];
   /** The clock every handler reads. */
   readonly clock: Clock;
+  /** What DynamoDB consumed, as the emulator counted it (with `meterReads`). */
+  readonly readMeter?: ReadMeter;
   readonly exportBucket = LOCAL_EXPORT_BUCKET;
   /** The Runtime a function runs with here: its configuration, clients under its role, the stack's clock. */
   readonly functionRuntime: (functionName: string) => Runtime;
@@ -153,6 +159,7 @@ export class EmbeddedStack {
       metrics: this.metrics,
       clock: this.clock,
       functionRuntime: this.functionRuntime,
+      readMeter: this.readMeter,
     } = parts);
   }
 
@@ -164,6 +171,7 @@ export class EmbeddedStack {
     const clock = options.clock ?? systemClock;
     let emulators: Promise<Emulators> | undefined;
     let standInsStarting: Promise<StandIns> | undefined;
+    let meter: ReadMeter | undefined;
     const identity = new LocalIdentityProvider();
     const gateway = new HttpGateway({
       jwt: (authorization) => identity.verifyToken(authorization),
@@ -180,7 +188,8 @@ export class EmbeddedStack {
         emulators,
         standInsStarting,
       ]);
-      const endpoints: LocalEndpoints = { ...started.endpoints, cognito: standIns.cognitoEndpoint };
+      meter = options.meterReads ? await ReadMeter.start(started.endpoints.dynamodb) : undefined;
+      const endpoints: LocalEndpoints = { ...started.endpoints, ...(meter ? { dynamodb: meter.endpoint } : {}), cognito: standIns.cognitoEndpoint };
       const permissions = new PolicyEnforcer(synthesized, dataMap, { userPools: standIns.userPoolIds });
       const baseUrl = await gateway.listen(options.port ?? 0);
       const clients = operatorClients(endpoints);
@@ -256,18 +265,20 @@ export class EmbeddedStack {
         },
         workflowAs,
         sweep: () => sweep({}, lambdaContext('SweepExports', 300, clock)),
+        readMeter: meter,
         functionRuntime: runtimeOf,
         close: async () => {
           try {
             await workflow.drain();
             await gateway.close();
           } finally {
-            await Promise.allSettled([started.close(), standIns.close()]);
+            await Promise.allSettled([started.close(), standIns.close(), meter?.close()]);
           }
         },
       });
     } catch (error) {
       await gateway.close().catch(() => undefined);
+      await meter?.close().catch(() => undefined);
       // The emulators may still be starting when synthesis failed: they stop once they have.
       await emulators?.then((started) => started.close()).catch(() => undefined);
       await standInsStarting?.then((started) => started.close()).catch(() => undefined);

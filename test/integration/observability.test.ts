@@ -153,7 +153,7 @@ describe('logs', () => {
     const context = lambdaContext('ExecutionEnded', 30);
     const from = logs.length;
     // Both statuses are ones ExecutionEnded ignores (and logs): the first about an export and its user, the second about nothing.
-    await handler({ detail: { name: 'e-keyed', status: 'SUCCEEDED', input: JSON.stringify({ exportId: 'e-keyed', userId: 'someone' }) } } as never, context);
+    await handler({ detail: { name: 'e-keyed', status: 'RUNNING', input: JSON.stringify({ exportId: 'e-keyed', userId: 'someone' }) } } as never, context);
     await handler({ detail: { status: 'RUNNING' } } as never, context);
     const [keyed, unkeyed] = logs.slice(from);
     expect(keyed).toMatchObject({ message: 'Ignored an execution status change', exportId: 'e-keyed', userIdHash: userIdHash('someone') });

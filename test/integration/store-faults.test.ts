@@ -1,6 +1,8 @@
-// A Cognito throttle and a database that refuses connections are reads that failed: the state machine
-// retries them as it retries a DynamoDB throttle, so a passing one costs nothing, and one that persists
-// fails the export visibly, naming the source, instead of leaving it hanging or exporting less.
+// A Cognito throttle slows the collector down: it pauses and reads again within its call, burning no
+// retry, so a passing one costs a pause; one that outlasts the call's time budget is a read that
+// failed, retried by the state machine, and one that persists through those fails the export visibly,
+// naming the source. A database that refuses connections is a read that failed from the start. Neither
+// leaves an export hanging or exporting less.
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SdkClient } from '../../lambdas/core/runtime.ts';
 import { EmbeddedStack } from '../../local/embedded-stack.ts';
+import { STATE_MACHINE } from '../../local/iam/policy-enforcer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'store-faults-'));
 const fault = (name: string, message: string) => Object.assign(new Error(message), { name, $fault: 'client' });
@@ -39,7 +42,8 @@ describe('a Cognito throttle', () => {
       file,
       JSON.stringify({ userPools: { customers: {} }, sources: [{ id: 'identity', category: 'account', type: 'cognito', userPool: 'customers', match: 'username' }] }),
     );
-    stack = await EmbeddedStack.start({ dataMapFile: file, retryIntervalMs: 0, wrapClient: throttling });
+    // A short call budget: a throttle that persists fails each call after a few pauses, not ten minutes.
+    stack = await EmbeddedStack.start({ dataMapFile: file, retryIntervalMs: 0, wrapClient: throttling, collectBudgetSeconds: 1 });
     await stack.loadSeed({
       tables: {},
       schemas: {},
@@ -54,21 +58,28 @@ describe('a Cognito throttle', () => {
     return (await stack.waitForExport(job.exportId)).job;
   }
 
-  it('is retried, and the export holds the identity', async () => {
+  it('is waited out within the call: read again after a pause, no retry of the step, and the export holds the identity', async () => {
     throttled.set('once', (call) => call === 1);
+    const collects = () =>
+      stack.permissions.decisions.filter((d) => d.functionName === STATE_MACHINE && d.action === 'lambda:InvokeFunction' && d.resource.includes('CollectSource')).length;
+    const before = collects();
     const job = await exportOf('once');
     expect(job.status, job.failureReason).toBe('READY');
     expect(job.sources.identity?.records).toBe(1);
-    expect(calls.get('once')).toBeGreaterThan(1);
+    // AdminGetUser throttled, then AdminGetUser and AdminListGroupsForUser: one call of CollectSource.
+    expect(calls.get('once')).toBe(3);
+    // The state machine invoked CollectSource once: the throttle cost no retry.
+    expect(collects() - before).toBe(1);
   });
 
-  it('fails the export, naming the source, when it persists', async () => {
+  it('fails the export, naming the source, when it persists through every call and retry', async () => {
     throttled.set('always', () => true);
     const job = await exportOf('always');
     expect(job.status).toBe('FAILED');
     expect(job.failureReason).toContain('identity');
-    // The first call and the five retries the ASL allows a failed read.
-    expect(calls.get('always')).toBe(6);
+    expect(job.failureReason).toContain('TooManyRequestsException');
+    // The first call and the five retries the ASL allows a failed read, each pausing and reading again.
+    expect(calls.get('always')).toBeGreaterThan(6);
   });
 });
 

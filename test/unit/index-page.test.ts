@@ -47,11 +47,12 @@ function manifest(files: ManifestFile[], attachments: number) {
     generatedAt: '2026-11-24T12:30:10.000Z',
     formats: ['json', 'csv'],
     sources: [
-      { sourceId: 'user-profile', category: 'account', type: 'dynamodb', description: 'Your account.', status: 'complete', records: 1 },
-      { sourceId: 'orders', category: 'payment', type: 'dynamodb', status: 'complete', records: 0 },
-      { sourceId: 'attachments', category: 'communication', type: 's3', status: 'complete', records: attachments },
+      { sourceId: 'user-profile', category: 'account', type: 'dynamodb', description: 'Your account.', status: 'complete', records: 1, readBudgetWaitSeconds: 0 },
+      { sourceId: 'orders', category: 'payment', type: 'dynamodb', status: 'complete', records: 0, readBudgetWaitSeconds: 0 },
+      { sourceId: 'attachments', category: 'communication', type: 's3', status: 'complete', records: attachments, readBudgetWaitSeconds: 0 },
     ],
     files,
+    waited: { forSlotSeconds: 0, forReadBudgetsSeconds: 0 },
   });
 }
 

@@ -29,11 +29,20 @@ function recordingHandlers(calls: Call[], sources: { sourceId: string; collector
         cursor: first ? 'page-2' : null,
         nextPart: (e.nextPart as number) + 1,
         records: (e.records as number) + 10,
+        waitedMs: (e.waitedMs as number) + 5,
         done: !first,
       };
     });
   return {
-    PrepareExport: recorded('PrepareExport', (e) => ({ ...e, formats: ['json'], range: RANGE, request: REQUEST, sourceIds: sources.map((s) => s.sourceId), sources })),
+    PrepareExport: recorded('PrepareExport', (e) => ({
+      ...e,
+      formats: ['json'],
+      range: RANGE,
+      request: REQUEST,
+      sourceIds: sources.map((s) => s.sourceId),
+      sources,
+      queuedMs: 1500,
+    })),
     CollectSource: collect('CollectSource'),
     ...(withDatabaseFunction ? { CollectDatabaseSource: collect('CollectDatabaseSource') } : {}),
     BundleArchive: recorded('BundleArchive', (e) => ({
@@ -81,11 +90,14 @@ describe('the CollectSources Map, run locally', () => {
       cursor: null,
       nextPart: 0,
       records: 0,
+      waitedMs: 0,
     });
     // Every call of a loop carries the user's date range on, as the collectors return it.
     expect(calls.filter((c) => c.task.startsWith('Collect')).every((c) => JSON.stringify(c.event.range) === JSON.stringify(RANGE))).toBe(true);
     const bundle = calls.find((c) => c.task === 'BundleArchive');
-    expect(bundle?.event.sources).toEqual(SOURCES.map((s) => ({ sourceId: s.sourceId, nextPart: 2, records: 20 })));
+    // With the time each source's calls waited for their read budgets, and the export's wait for a slot.
+    expect(bundle?.event.sources).toEqual(SOURCES.map((s) => ({ sourceId: s.sourceId, nextPart: 2, records: 20, waitedMs: 10 })));
+    expect(bundle?.event.queuedMs).toBe(1500);
     expect(bundle?.event.request).toEqual(REQUEST);
   });
 

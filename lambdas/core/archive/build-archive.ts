@@ -29,6 +29,8 @@ export interface CollectedSource {
   /** Parts written: part-00000 … part-(nextPart-1). */
   nextPart: number;
   records: number;
+  /** Milliseconds its collector waited for the source's read budgets. */
+  waitedMs?: number;
 }
 
 /** Where a call that ran out of time left the archive: its first `partsDone` parts are finished. */
@@ -43,6 +45,8 @@ export interface ArchiveRequest {
   /** What the request was (received, due, by whom, which categories and dates): about-this-export.json says it. */
   request: RequestFacts;
   sources: CollectedSource[];
+  /** Milliseconds from the request to its execution's start: the wait for a slot (admission). */
+  queuedMs?: number;
   /** Null (or absent) on the first call; the previous call's `resume` after that. */
   resume?: ArchiveResume | null;
 }
@@ -82,6 +86,9 @@ interface SavedArchive {
   at: Position;
 }
 
+/** Milliseconds as seconds, to the millisecond. */
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
 export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): Promise<ArchiveResult> {
   const clock = deps.now;
   const saved = request.resume?.partsDone ? await loadProgress(deps, request.exportId, request.resume.partsDone) : undefined;
@@ -110,9 +117,18 @@ export async function buildArchive(request: ArchiveRequest, deps: ArchiveDeps): 
           `Source "${source.id}" staged ${records} records but the collector reported ${collected.records}; refusing to ship an archive that may be incomplete.`,
         );
       }
-      sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records });
+      const readBudgetWaitSeconds = seconds(collected.waitedMs ?? 0);
+      sources.push({ sourceId: source.id, category: source.category, type: source.type, description: source.description, status: 'complete', records, readBudgetWaitSeconds });
     }
-    const manifest = buildManifest({ exportId: request.exportId, userId: request.userId, generatedAt: generatedAt.toISOString(), formats: request.formats, sources, files });
+    const manifest = buildManifest({
+      exportId: request.exportId,
+      userId: request.userId,
+      generatedAt: generatedAt.toISOString(),
+      formats: request.formats,
+      sources,
+      files,
+      waited: { forSlotSeconds: seconds(request.queuedMs ?? 0), forReadBudgetsSeconds: seconds(request.sources.reduce((sum, s) => sum + (s.waitedMs ?? 0), 0)) },
+    });
     // Whole, and together in the last part: a reader opens the last part and finds them all complete.
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
     const about = buildAboutThisExport(deps.dataMap, {

@@ -39,6 +39,8 @@ export interface ManifestSource {
   status: 'complete';
   /** Records (items, rows, identities, or files of an S3 source) exported. */
   records: number;
+  /** Seconds its collector waited for the source's read budgets (0 when it has none). */
+  readBudgetWaitSeconds: number;
 }
 
 export interface Manifest {
@@ -49,6 +51,12 @@ export interface Manifest {
   formats: Format[];
   sources: ManifestSource[];
   files: ManifestFile[];
+  /**
+   * How long the export waited: for a slot (admission's maxConcurrentExports) from the request to its
+   * execution's start, and for read budgets, summed over its sources (which are read side by side, so
+   * this can exceed the time it took).
+   */
+  waited: { forSlotSeconds: number; forReadBudgetsSeconds: number };
   totals: { records: number; files: number; bytes: number };
 }
 

@@ -11,6 +11,7 @@ import { columnsKey, partKey } from '../storage/object-keys.ts';
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import type pg from 'pg';
 import * as z from 'zod';
+import type { SourceReads } from './pacing/source-reads.ts';
 import { exportIdSchema, userIdSchema } from '../data-map/identifiers.ts';
 import { mergeColumns, stagedColumns, type ColumnType, type ColumnTypes } from '../values/column-types.ts';
 
@@ -32,6 +33,8 @@ export interface CollectRequest {
   nextPart: number;
   /** Records (or objects) collected so far. */
   records: number;
+  /** Milliseconds the source's calls so far waited for its read budgets (the manifest records them). */
+  waitedMs?: number;
 }
 
 export interface CollectResult extends CollectRequest {
@@ -47,6 +50,7 @@ export const collectEvent = z.object({
   cursor: z.string().nullable().default(null),
   nextPart: z.number().int().min(0).default(0),
   records: z.number().int().min(0).default(0),
+  waitedMs: z.number().min(0).default(0),
 });
 
 /** Time a collect call keeps back from Lambda's limit to close the part upload and report. */
@@ -68,7 +72,12 @@ export interface CollectDeps {
   copyLimitBytes?: number;
   /** Parts of a larger object's UploadPartCopy (default 256 MiB; more when 10,000 would not hold it). */
   copyPartBytes?: number;
+  /** How a read waits for its budget (real time by default; tests of pacing may count instead). */
+  wait?: (ms: number) => Promise<void>;
 }
+
+/** What a collector reads with: the call's dependencies and its source's reads (paced, throttles waited out). */
+export type CollectCall = CollectDeps & { reads: SourceReads };
 
 const UNAVAILABLE = new Set(['ResourceNotFoundException', 'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'ValidationException']);
 

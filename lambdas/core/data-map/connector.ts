@@ -69,6 +69,23 @@ export const redactList = z.array(
 /** The attribute a date range (`since`, `until`) applies to: ISO 8601 text, compared as the store compares it. */
 export const timeAttribute = attributeName;
 
+/**
+ * A read budget's rate, in its store's unit per second (read units, rows or requests): at most this
+ * much across every export running at once (collect/pacing/source-reads.ts).
+ */
+export const perSecond = z.number().positive('must be a positive number per second').max(1_000_000, 'must be at most 1000000 per second');
+
+/** A read budget of a source: its shared row's key and its rate. */
+export interface ReadBudget {
+  key: string;
+  perSecond: number;
+}
+
+/** The budgets a source reads under: its own, and its table's, database's, bucket's or pool's (when set). */
+export function budgetsOf(entries: [key: string, rate: number | undefined][]): ReadBudget[] {
+  return entries.filter((entry): entry is [string, number] => entry[1] !== undefined).map(([key, rate]) => ({ key, perSecond: rate }));
+}
+
 /** A problem in a data map: where (a path into the file) and what. */
 export interface Problem {
   path: PropertyKey[];
@@ -119,6 +136,10 @@ export interface ConnectorSchema<Type extends string = string, S extends { type:
   readsStaging?: boolean;
   /** What reading the source needs, for its function's role; `problems` at deploy (a missing aws block) throw. */
   grants(source: S, map: Record<string, unknown>, scope: ArnScope): Grant[];
+  /** The read budgets the source's reads take from (none: unpaced), in `budgetUnit`. */
+  readBudgets(source: S, map: Record<string, unknown>): ReadBudget[];
+  /** What its budgets count: DynamoDB read units, PostgreSQL rows, or requests. */
+  budgetUnit: 'read units' | 'rows' | 'requests';
 }
 
 /** A connector's schema, typed by what its source schema parses to and by the function that collects it. */

@@ -5,10 +5,10 @@ import * as z from 'zod';
 import { DataMapError } from '../platform/errors.ts';
 import { CONNECTORS } from '../collect/connectors/schemas.ts';
 import type { CognitoSource, UserPool } from '../collect/connectors/cognito/schema.ts';
-import type { DynamoDbSource } from '../collect/connectors/dynamodb/schema.ts';
+import type { DynamoDbSource, DynamoDbTable } from '../collect/connectors/dynamodb/schema.ts';
 import type { PostgresDatabase, PostgresSource } from '../collect/connectors/postgres/schema.ts';
-import type { S3Source } from '../collect/connectors/s3/schema.ts';
-import { attributeName, excludedNames, rawExcludedNames, identifier, type ConnectorSchema, type Problem } from './connector.ts';
+import type { S3Bucket, S3Source } from '../collect/connectors/s3/schema.ts';
+import { attributeName, excludedNames, rawExcludedNames, identifier, type ConnectorSchema, type Problem, type ReadBudget } from './connector.ts';
 import {
   CATEGORIES,
   DEFAULT_CATEGORY_POLICIES,
@@ -86,6 +86,8 @@ export type DataMap = Omit<z.infer<typeof dataMapSchema>, 'sources'> & {
   sources: Source[];
   databases?: Record<string, PostgresDatabase>;
   userPools?: Record<string, UserPool>;
+  tables?: Record<string, DynamoDbTable>;
+  buckets?: Record<string, S3Bucket>;
 };
 
 /**
@@ -196,6 +198,12 @@ export function connectorOf(source: Pick<Source, 'type'>): (typeof CONNECTORS)[n
   const connector = CONNECTORS.find((c) => c.type === source.type);
   if (!connector) throw new DataMapError(`No store type "${source.type}".`);
   return connector;
+}
+
+/** The read budgets a source's reads take from: its own, and its table's, database's, bucket's or pool's. */
+export function readBudgetsOf(map: DataMap, source: Source): ReadBudget[] {
+  const budgets = connectorOf(source).readBudgets as (source: Source, map: Record<string, unknown>) => ReadBudget[];
+  return budgets(source, map);
 }
 
 /** A category's facts as far as the policy and the data map give them (answerProblems says what is missing). */

@@ -15,6 +15,7 @@ import { ExportInProgressError, InvalidRequestError } from '../platform/errors.t
 import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import type { Clock } from '../platform/clock.ts';
 import { AdmissionStore } from './admission-store.ts';
+import { BudgetStore } from './budget-store.ts';
 import { decodeCursor, DEFAULT_AUDIT_RETENTION_DAYS, jobKey, JOBS_TABLE_SCHEMA, lockKey, marshallOptions, MAX_AUDIT_PAGE, OPEN, rowFields } from './jobs-table-layout.ts';
 
 export * from './job-model.ts';
@@ -35,6 +36,8 @@ export class JobStore {
   private readonly auditRetentionDays: number;
   /** The queue of exports waiting for a slot and the slots held, in the same table. */
   readonly admission: AdmissionStore;
+  /** The read budgets' shared rows, in the same table. */
+  readonly budgets: BudgetStore;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
@@ -44,6 +47,7 @@ export class JobStore {
     this.now = options.now;
     this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
     this.admission = new AdmissionStore(dynamodb, tableName);
+    this.budgets = new BudgetStore(dynamodb, tableName);
   }
 
   /**

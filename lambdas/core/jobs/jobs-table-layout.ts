@@ -6,6 +6,7 @@
 //   USER#<userId>     / AUDIT#<at>#<id>  who did what to that user's exports
 //   QUEUE             / <receivedAt>#<exportId>  an export waiting for a slot, in arrival order (admission-store.ts)
 //   ADMISSION         / SLOTS            the exports holding a slot: a string set no larger than maxConcurrentExports
+//   BUDGET#<key>      / PACE             when a read budget's next read may start (collect/pacing/budget-store.ts)
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 

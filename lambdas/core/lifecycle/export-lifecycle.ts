@@ -100,6 +100,8 @@ export interface ExportPlan {
   sourceIds: string[];
   /** What the workflow's Map iterates: each source and the function that collects it (its connector's). */
   sources: { sourceId: string; collector: CollectorFunction }[];
+  /** Milliseconds from the request to this start: the wait for a slot, which the manifest records. */
+  queuedMs: number;
 }
 
 export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore; dataMap: DataMap; dynamodb: DynamoDBClient; now: Clock }): Promise<ExportPlan> {
@@ -122,6 +124,7 @@ export async function prepareExport(input: WorkflowInput, deps: { jobs: JobStore
     request: requestFacts(job, deps.dataMap),
     sourceIds,
     sources: sources.map((s) => ({ sourceId: s.id, collector: connectorOf(s).collector })),
+    queuedMs: Math.max(0, Date.parse(job.admittedAt ?? startedAt) - Date.parse(job.receivedAt ?? job.createdAt)),
   };
 }
 

@@ -1,7 +1,19 @@
 // A Cognito source: the user's identity in a user pool (attributes, status, groups, MFA settings), one
 // record. The pools its sources name are declared once, at the top of the map, with their ids in AWS.
 import * as z from 'zod';
-import { excludeList, redactList, awsSettings, commonFields, connectorSchema, awsText, declaredProblem, identifier, type Problem } from '../../../data-map/connector.ts';
+import {
+  excludeList,
+  redactList,
+  awsSettings,
+  commonFields,
+  connectorSchema,
+  awsText,
+  declaredProblem,
+  identifier,
+  perSecond,
+  budgetsOf,
+  type Problem,
+} from '../../../data-map/connector.ts';
 
 export const AWS_USER_POOL = z.object({ userPoolId: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must be a user pool id such as us-east-1_AbC123') }).strict();
 
@@ -9,6 +21,8 @@ const pool = z
   .object({
     /** Only synth and deploy need it (its exact shape is checked there); the embedded stack creates its own pool. */
     aws: z.object({ userPoolId: awsText }).strict().optional(),
+    /** Requests per second all sources of this pool may make, across every export at once (Cognito's quotas are per account). */
+    maxRequestsPerSecond: perSecond.optional(),
   })
   .strict();
 
@@ -28,6 +42,8 @@ const source = z
     exclude: excludeList.optional(),
     redact: redactList.optional(),
     details: z.array(z.enum(COGNITO_DETAILS, { message: `must be one of: ${COGNITO_DETAILS.join(', ')}` })).optional(),
+    /** Requests per second this source may make, across every export at once. */
+    maxRequestsPerSecond: perSecond.optional(),
   })
   .strict();
 
@@ -54,4 +70,10 @@ export const cognitoConnector = connectorSchema({
     ];
     return [{ actions, resources: [`arn:${partition}:cognito-idp:${region}:${account}:userpool/${userPoolId}`] }];
   },
+  readBudgets: (s, map) =>
+    budgetsOf([
+      [`source:${s.id}`, s.maxRequestsPerSecond],
+      [`cognito:${s.userPool}`, (map.userPools as Record<string, UserPool> | undefined)?.[s.userPool]?.maxRequestsPerSecond],
+    ]),
+  budgetUnit: 'requests',
 });

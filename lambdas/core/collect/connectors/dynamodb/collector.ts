@@ -7,9 +7,35 @@ import { excludedNames, renderKeyTemplate } from '../../../data-map/connector.ts
 import { redactionFor } from '../../../values/redaction.ts';
 import type { DynamoDbSource } from './schema.ts';
 import { SourceReadError } from '../../../platform/errors.ts';
-import { nowMs, readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type TimeRange } from '../../reading.ts';
+import { nowMs, RecordPart, type CollectCall, type CollectRequest, type CollectResult, type TimeRange } from '../../reading.ts';
+import type { SourceReads } from '../../pacing/source-reads.ts';
 
-export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+/** Items in a paced source's first page when nothing is known yet of what its items cost. */
+const FIRST_PACED_PAGE = 25;
+
+/**
+ * What a source's items cost, in read units per item read, as its last page in this container found:
+ * a warm function's next call sizes and estimates its first page by it instead of guessing.
+ */
+const unitsPerItemOf = new Map<string, number>();
+
+/**
+ * The next Query's Limit and its estimated cost in read units. Unpaced: DynamoDB's own 1 MB pages.
+ * Paced: as many items as a quarter second of the budget pays for, at what the source's items cost
+ * (counting ScannedCount: a filter's discarded items are read, and paid for, too). With nothing known
+ * yet, the page is reserved as a whole quarter second: an estimate that is too low would let every
+ * collector that starts at once run ahead of the budget until the store's answers correct it.
+ */
+export function nextPage(reads: Pick<SourceReads, 'unitsPerRead'>, unitsPerItem: number | undefined): { limit?: number; estimate: number } {
+  const target = reads.unitsPerRead;
+  if (target === undefined) return { estimate: 0.5 };
+  if (unitsPerItem === undefined || unitsPerItem <= 0) return { limit: FIRST_PACED_PAGE, estimate: Math.max(0.5, target) };
+  const limit = Math.max(1, Math.min(1000, Math.floor(target / unitsPerItem)));
+  // Eventually consistent reads cost half a unit per 4 KB, rounded up: never less than half a unit.
+  return { limit, estimate: Math.max(0.5, Math.ceil(limit * unitsPerItem * 2) / 2) };
+}
+
+export async function collectDynamoDb(source: DynamoDbSource, request: CollectRequest, deps: CollectCall, deadline: number): Promise<CollectResult> {
   const now = () => nowMs(deps);
   const keyValue = renderKeyTemplate(source.keyTemplate, request.userId);
   const query = userQuery(source, request.userId, request.range);
@@ -17,8 +43,17 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
   const part = new RecordPart(deps.exportBucket, request);
   const projection = { include: source.include, exclude: excludedNames(source) };
   const redaction = redactionFor(source.redact);
+  let unitsPerItem = unitsPerItemOf.get(source.id);
   do {
-    const page = await readPage(source.id, () => deps.dynamodb.send(new QueryCommand({ ...query, ExclusiveStartKey: cursor })));
+    const { limit, estimate } = nextPage(deps.reads, unitsPerItem);
+    const input = { ...query, ExclusiveStartKey: cursor, ReturnConsumedCapacity: 'TOTAL' as const, ...(limit === undefined ? {} : { Limit: limit }) };
+    // What the page cost is what DynamoDB says it consumed, never a guess from the items' count.
+    const page = await deps.reads.read(() => deps.dynamodb.send(new QueryCommand(input)), { estimate, actual: (answer) => answer.ConsumedCapacity?.CapacityUnits ?? estimate });
+    const scanned = page.ScannedCount ?? page.Count ?? 0;
+    if (scanned > 0 && page.ConsumedCapacity?.CapacityUnits !== undefined) {
+      unitsPerItem = page.ConsumedCapacity.CapacityUnits / scanned;
+      unitsPerItemOf.set(source.id, unitsPerItem);
+    }
     const items = page.Items ?? [];
     let lines = '';
     const columns: ColumnTypes = new Map();

@@ -10,6 +10,8 @@ import {
   connectorSchema,
   keyTemplate,
   kmsKeyArn,
+  perSecond,
+  budgetsOf,
   projectionProblems,
   type Problem,
 } from '../../../data-map/connector.ts';
@@ -37,14 +39,21 @@ const source = z
     /** When set, only these attributes are exported (an allow-list, for sensitive sources such as payment). */
     include: z.array(attributeName).min(1).optional(),
     kmsKeyArn: kmsKeyArn.optional(),
+    /** Read units per second this source may consume, across every export at once (ReturnConsumedCapacity counts them). */
+    maxReadUnitsPerSecond: perSecond.optional(),
   })
   .strict();
+
+/** A table several sources read: a read budget they share (`tables.<TableName>` at the top of the map). */
+const table = z.object({ maxReadUnitsPerSecond: perSecond.optional() }).strict();
+export type DynamoDbTable = z.infer<typeof table>;
 
 export type DynamoDbSource = z.infer<typeof source>;
 
 export const dynamoDbConnector = connectorSchema({
   type: 'dynamodb',
   source,
+  mapFields: { tables: z.record(tableName, table) },
   problems(raw): Problem[] {
     const problems = projectionProblems(raw, [raw.partitionKey, raw.sortKey]);
     if (raw.sortKeyPrefix !== undefined && raw.sortKey === undefined) {
@@ -63,4 +72,10 @@ export const dynamoDbConnector = connectorSchema({
       ...(s.kmsKeyArn ? [{ actions: ['kms:Decrypt'], resources: [s.kmsKeyArn] }] : []),
     ];
   },
+  readBudgets: (s, map) =>
+    budgetsOf([
+      [`source:${s.id}`, s.maxReadUnitsPerSecond],
+      [`dynamodb:${s.table}`, (map.tables as Record<string, DynamoDbTable> | undefined)?.[s.table]?.maxReadUnitsPerSecond],
+    ]),
+  budgetUnit: 'read units',
 });

@@ -5,7 +5,8 @@ import type pg from 'pg';
 import type { ExportBucket } from '../../../storage/export-bucket.ts';
 import type { Clock } from '../../../platform/clock.ts';
 import { SourceUnavailableError } from '../../../platform/errors.ts';
-import { readPage, RecordPart, type CollectDeps, type CollectRequest, type CollectResult, type StoreErrorKind } from '../../reading.ts';
+import { RecordPart, type CollectCall, type CollectRequest, type CollectResult, type StoreErrorKind } from '../../reading.ts';
+import { SourceReads } from '../../pacing/source-reads.ts';
 import type { PostgresSource } from './schema.ts';
 import { postgresRead, readPostgresPage, type PostgresRead } from './reader.ts';
 
@@ -20,6 +21,8 @@ export interface PostgresDeps {
   /** Each statement's limit; the call's remaining time bounds it too. */
   statementTimeoutMs?: number;
   pageRows?: number;
+  /** The source's reads, paced by its rows-per-second budgets (unpaced when absent). */
+  reads?: SourceReads;
 }
 
 /**
@@ -40,18 +43,27 @@ function postgresErrorKind(error: Error): StoreErrorKind {
 
 export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {
   const now = () => deps.now().getTime();
-  const limit = deps.pageRows ?? POSTGRES_PAGE_ROWS;
+  const reads = deps.reads ?? new SourceReads(source.id, { budgets: [], now, deadline });
+  // Paced, a page is what a quarter second of the budget allows: readers of a database take turns.
+  const limit = Math.max(1, Math.min(deps.pageRows ?? POSTGRES_PAGE_ROWS, Math.floor(reads.unitsPerRead ?? Infinity)));
   let client: Awaited<ReturnType<PostgresDeps['connect']>> | undefined;
   const part = new RecordPart(deps.exportBucket, request);
   let cursor = request.cursor;
   // Only the store's own failures become source errors; a failed write to staging stays what it is.
-  const fromStore = <T>(read: () => Promise<T>): Promise<T> => readPage(source.id, read, postgresErrorKind);
   try {
-    const connected = await fromStore(() => deps.connect(source.database));
+    const connected = await reads.read(() => deps.connect(source.database), 0, postgresErrorKind);
     client = connected;
     do {
       const statementTimeoutMs = Math.max(1000, Math.min(deps.statementTimeoutMs ?? 60_000, deadline - now()));
-      const page = await fromStore(() => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs, range: request.range }));
+      // A page is paid for by its rows: `limit` reserved, what it did not return given back.
+      const page = await reads.read(
+        () => readPostgresPage(connected, source, { userId: request.userId, cursor, limit, statementTimeoutMs, range: request.range }),
+        {
+          estimate: limit,
+          actual: (read) => read.rows,
+        },
+        postgresErrorKind,
+      );
       await part.write(page.lines, page.rows, page.types);
       cursor = page.cursor;
     } while (cursor !== null && now() < deadline);
@@ -62,8 +74,8 @@ export async function collectPostgres(source: PostgresRead & { database: string 
 }
 
 /** The collector as CollectDatabaseSource runs it, with the connection its Runtime gives. */
-export function collectPostgresSource(source: PostgresSource, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+export function collectPostgresSource(source: PostgresSource, request: CollectRequest, deps: CollectCall, deadline: number): Promise<CollectResult> {
   const connect = deps.connectDatabase;
   if (!connect) throw new SourceUnavailableError(source.id, `Source "${source.id}" reads a database, which only CollectDatabaseSource can connect to.`);
-  return collectPostgres({ ...postgresRead(source), database: source.database }, request, { exportBucket: deps.exportBucket, connect, now: deps.now }, deadline);
+  return collectPostgres({ ...postgresRead(source), database: source.database }, request, { exportBucket: deps.exportBucket, connect, now: deps.now, reads: deps.reads }, deadline);
 }

@@ -14,6 +14,8 @@ import {
   identifier,
   awsText,
   projectionProblems,
+  perSecond,
+  budgetsOf,
   type Problem,
 } from '../../../data-map/connector.ts';
 import { bindUserId } from './sql.ts';
@@ -41,6 +43,8 @@ export const AWS_DATABASE = z
 const database = z
   .object({
     engine: z.literal('postgres'),
+    /** Rows per second all sources of this database may read, across every export at once. */
+    maxRowsPerSecond: perSecond.optional(),
     /** The database's name on the server. */
     database: z.string().min(1).max(63),
     aws: z
@@ -80,6 +84,8 @@ const source = z
     /** The attribute a date range (since, until) applies to. */
     timeAttribute: timeAttribute.optional(),
     include: z.array(attributeName).min(1).optional(),
+    /** Rows per second this source may read, across every export at once. */
+    maxRowsPerSecond: perSecond.optional(),
   })
   .strict();
 
@@ -132,4 +138,10 @@ export const postgresConnector = connectorSchema({
       },
     ];
   },
+  readBudgets: (s, map) =>
+    budgetsOf([
+      [`source:${s.id}`, s.maxRowsPerSecond],
+      [`postgres:${s.database}`, (map.databases as Record<string, PostgresDatabase> | undefined)?.[s.database]?.maxRowsPerSecond],
+    ]),
+  budgetUnit: 'rows',
 });

@@ -7,7 +7,7 @@ import { partKey, stagedObjectKey } from '../../../storage/object-keys.ts';
 import { StagingWriter } from '../../../storage/export-bucket.ts';
 import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../../../storage/multipart-upload.ts';
 import { abandonCopy, copyInParts, type ListedObject, type PartCopy } from './part-copy.ts';
-import { nowMs, readPage, type CollectDeps, type CollectRequest, type CollectResult } from '../../reading.ts';
+import { nowMs, type CollectCall, type CollectRequest, type CollectResult } from '../../reading.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part, still inside S3. */
 const COPY_LIMIT_BYTES = 5 * 1024 * MIB;
@@ -52,7 +52,7 @@ function parseS3Cursor(sourceId: string, cursor: string | null): S3Cursor {
   throw new SourceReadError(sourceId, `Source "${sourceId}" was given a cursor that is not one of its own; start the export again.`);
 }
 
-export async function collectS3(source: S3Source, request: CollectRequest, deps: CollectDeps, deadline: number): Promise<CollectResult> {
+export async function collectS3(source: S3Source, request: CollectRequest, deps: CollectCall, deadline: number): Promise<CollectResult> {
   const now = () => nowMs(deps);
   const prefix = renderKeyTemplate(source.prefix, request.userId);
   const copyLimit = deps.copyLimitBytes ?? COPY_LIMIT_BYTES;
@@ -83,7 +83,7 @@ export async function collectS3(source: S3Source, request: CollectRequest, deps:
   let started = 0;
   try {
     for (let outOfTime = false; !finished && !outOfTime;) {
-      const page = await readPage(source.id, () => deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: after })));
+      const page = await deps.reads.read(() => deps.s3.send(new ListObjectsV2Command({ Bucket: source.bucket, Prefix: prefix, StartAfter: after })));
       const objects = page.Contents ?? [];
       for (let index = 0; index < objects.length; index += 1) {
         const object = objects[index];
@@ -162,14 +162,14 @@ async function copyToStaging(
   source: S3Source,
   object: ListedObject,
   stagedKey: string,
-  deps: CollectDeps,
+  deps: CollectCall,
   deadline: number,
   resume: PartCopy | undefined,
 ): Promise<PartCopy | undefined> {
   const { s3, exportBucket } = deps;
   const copySource = `${source.bucket}/${encodeCopySourceKey(object.key)}`;
   if (object.size <= (deps.copyLimitBytes ?? COPY_LIMIT_BYTES)) {
-    await readPage(source.id, () =>
+    await deps.reads.read(() =>
       s3.send(
         new CopyObjectCommand({
           Bucket: exportBucket.bucket,

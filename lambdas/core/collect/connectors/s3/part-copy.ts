@@ -14,7 +14,7 @@ import type { S3Source } from '../../../data-map/data-map.ts';
 import { copyPartsKey } from '../../../storage/object-keys.ts';
 import { putObject, readJson } from '../../../storage/export-bucket.ts';
 import { MIB, S3_MAX_PARTS, S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from '../../../storage/multipart-upload.ts';
-import { nowMs, readPage, type CollectDeps } from '../../reading.ts';
+import { nowMs, type CollectCall, type CollectDeps } from '../../reading.ts';
 
 /** A large object's parts: 256 MiB is ~2 s of S3's copying each, so a deadline is never far off. */
 const COPY_PART_BYTES = 256 * MIB;
@@ -54,7 +54,7 @@ export async function copyInParts(
   object: ListedObject,
   stagedKey: string,
   copySource: string,
-  deps: CollectDeps,
+  deps: CollectCall,
   deadline: number,
   resume: PartCopy | undefined,
 ): Promise<PartCopy | undefined> {
@@ -90,7 +90,7 @@ export async function copyInParts(
   const copyPart = async (PartNumber: number) => {
     const first = (PartNumber - 1) * copy.partBytes;
     const last = Math.min(size, first + copy.partBytes) - 1;
-    const result = await readPage(source.id, () =>
+    const result = await deps.reads.read(() =>
       s3.send(
         new UploadPartCopyCommand({
           Bucket: bucket,

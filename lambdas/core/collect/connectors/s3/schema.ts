@@ -1,6 +1,8 @@
 // An S3 source: the files under one user's prefix of a bucket, copied into the archive as they are.
 import * as z from 'zod';
-import { commonFields, connectorSchema, keyTemplate, kmsKeyArn, PLACEHOLDER } from '../../../data-map/connector.ts';
+import { budgetsOf, commonFields, connectorSchema, keyTemplate, kmsKeyArn, perSecond, PLACEHOLDER } from '../../../data-map/connector.ts';
+
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
 
 /** A prefix template as an IAM pattern: users/{userId}/attachments/ → users/*\/attachments/ */
 export const prefixPattern = (template: string) => template.replaceAll(PLACEHOLDER, '*');
@@ -9,20 +11,27 @@ const source = z
   .object({
     ...commonFields,
     type: z.literal('s3'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    bucket: bucketName,
     prefix: keyTemplate.refine(
       (p) => p.endsWith('/') && p.indexOf(PLACEHOLDER) + PLACEHOLDER.length < p.length && p[p.indexOf(PLACEHOLDER) + PLACEHOLDER.length] === '/',
       `must have "/" right after ${PLACEHOLDER} and end with "/", so user "u-1" never matches "u-10"`,
     ),
     kmsKeyArn: kmsKeyArn.optional(),
+    /** Requests per second (listings and copies) this source may make, across every export at once. */
+    maxRequestsPerSecond: perSecond.optional(),
   })
   .strict();
+
+/** A bucket several sources read: a request budget they share (`buckets.<name>` at the top of the map). */
+const bucket = z.object({ maxRequestsPerSecond: perSecond.optional() }).strict();
+export type S3Bucket = z.infer<typeof bucket>;
 
 export type S3Source = z.infer<typeof source>;
 
 export const s3Connector = connectorSchema({
   type: 's3',
   source,
+  mapFields: { buckets: z.record(bucketName, bucket) },
   output: 'files',
   keyColumns: () => [],
   columnOrder: 'sorted',
@@ -41,4 +50,10 @@ export const s3Connector = connectorSchema({
       ...(s.kmsKeyArn ? [{ actions: ['kms:Decrypt'], resources: [s.kmsKeyArn] }] : []),
     ];
   },
+  readBudgets: (s, map) =>
+    budgetsOf([
+      [`source:${s.id}`, s.maxRequestsPerSecond],
+      [`s3:${s.bucket}`, (map.buckets as Record<string, S3Bucket> | undefined)?.[s.bucket]?.maxRequestsPerSecond],
+    ]),
+  budgetUnit: 'requests',
 });
