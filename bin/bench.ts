@@ -4,6 +4,8 @@
 //   --e2e-records N events of the end-to-end big user, loaded into the DynamoDB emulator (default min(N, 50,000))
 //   --repeat N      rounds of the timed stages at N records; each figure is its fastest round (default 5)
 //   --files N       uploaded files of the many-files user, end to end on the embedded stack (default 20,000)
+//   --wave N        requests of the admission wave (default 500, sent within --arrival ms, default 60,000)
+//   --cap N         its maxConcurrentExports (default 20); --budget N its Events read budget (default 20 RU/s)
 //   --json FILE     the figures as JSON as well
 // Stages work in /dev/shm when the machine has it: the S3 stand-in is files, and a disk's write-back
 // would otherwise be measured along with our code.
@@ -14,6 +16,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageResult } from '../bench/stages.ts';
+import type { WaveReport } from '../bench/wave.ts';
+import type { ExportCost } from '../bench/export-costs.ts';
+import { BUDGET_SHARE } from '../lambdas/core/collect/pacing/source-reads.ts';
 import { DEFAULT_BUNDLE_BUDGET_SECONDS } from '../lambdas/core/platform/config.ts';
 
 const { values } = parseArgs({
@@ -22,6 +27,10 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '5' },
     'e2e-records': { type: 'string' },
     files: { type: 'string', default: '20000' },
+    wave: { type: 'string', default: '500' },
+    cap: { type: 'string', default: '20' },
+    budget: { type: 'string', default: '20' },
+    arrival: { type: 'string', default: '60000' },
     json: { type: 'string' },
   },
 });
@@ -35,6 +44,11 @@ const rounds = Math.max(1, Number(values.repeat) || 1);
 const manyFiles = Number(values.files);
 if (!Number.isInteger(manyFiles) || manyFiles < 1) {
   console.error('--files must be a whole number of at least 1.');
+  process.exit(2);
+}
+const wave = { exports: Number(values.wave), cap: Number(values.cap), budget: Number(values.budget), arrivalMs: Number(values.arrival) };
+if (![wave.exports, wave.cap, wave.arrivalMs].every((n) => Number.isInteger(n) && n >= 1) || !(wave.budget > 0)) {
+  console.error('--wave, --cap and --arrival must be whole numbers of at least 1, and --budget a positive number.');
   process.exit(2);
 }
 const workRoot = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -111,6 +125,17 @@ try {
   const files = await run<StageResult & { files: number }>(['--import', 'tsx', 'bench/run-many-files.ts', String(manyFiles), filesDir], 'many files');
   rmSync(filesDir, { recursive: true, force: true });
   const pigzMBps = mb(limit.bytes) / Math.min(...limits.map((l) => l.pigzSeconds));
+  log(`an admission wave: ${wave.exports} requests within ${wave.arrivalMs / 1000} s, cap ${wave.cap}, Events budget ${wave.budget} RU/s`);
+  const waveDir = mkdtempSync(join(tmpdir(), 'bench-wave-'));
+  const waveReport = await run<WaveReport>(
+    ['--import', 'tsx', 'bench/run-wave.ts', String(wave.exports), String(wave.cap), String(wave.budget), String(wave.arrivalMs), '8', waveDir],
+    'wave',
+  );
+  rmSync(waveDir, { recursive: true, force: true });
+  log('what one export of each demo user costs: read units, requests, invocations');
+  const costs = await run<ExportCost[]>(['--import', 'tsx', 'bench/run-export-costs.ts'], 'export costs');
+  const average = (pick: (cost: ExportCost) => number) => costs.reduce((sum, cost) => sum + pick(cost), 0) / costs.length;
+  const sum = (record: Record<string, number | { count: number }>) => Object.values(record).reduce<number>((total, v) => total + (typeof v === 'number' ? v : v.count), 0);
 
   const figures = {
     cores: availableParallelism(),
@@ -140,6 +165,10 @@ try {
     // state machine's further calls add a part each.
     perBundleCallGB: ((mb(bundleN.bytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS) / 1000,
     perBundleCallZipGB: ((mb(bundleN.archiveBytes) / bundleN.seconds) * DEFAULT_BUNDLE_BUDGET_SECONDS) / 1000,
+    wave: { ...waveReport, users: undefined, archives: undefined, exportsPerHour: waveReport.exports / (waveReport.wallMs / 3_600_000) },
+    // At the budget alone (the share the pacer spends of it), were nothing else the limit.
+    budgetBoundExportsPerHour: ((wave.budget * BUDGET_SHARE) / waveReport.readUnitsPerExport) * 3600,
+    demoExportCosts: costs,
     stages: { collectN, floor, bundleN, limit, collect4N, bundle4N, e2e, files },
   };
 
@@ -175,6 +204,32 @@ try {
   console.log(row('end to end, demo user', `${f0(figures.smallUserEndToEndMs)} ms`, 'start → email, embedded stack'));
   console.log(row(`end to end, ${e2eRecords.toLocaleString('en-US')}-event user`, `${f0(figures.bigUserEndToEndMs)} ms`));
   console.log(row(`end to end, ${manyFiles.toLocaleString('en-US')}-file user`, `${f1(figures.files20kSeconds)} s`, 'target < 120 s at 20,000; embedded stack'));
+  const w = figures.wave;
+  console.log(
+    row(
+      `admission wave, ${w.exports} requests`,
+      `${f0(w.exportsPerHour)} exports/h`,
+      `cap ${w.cap}, peak ${w.peakRunning} running; ${w.waited} waited; request→READY p50 ${f1(w.p50Ms / 1000)} s, p95 ${f1(w.p95Ms / 1000)} s`,
+    ),
+  );
+  console.log(
+    row(
+      '  Events table, emulator-side',
+      `${f1(w.peakReadUnitsPerSecond)} RU/s peak`,
+      `budget ${w.budget}; ${f1(w.readUnitsPerExport)} RU per export; the budget alone allows ${f0(figures.budgetBoundExportsPerHour)} exports/h`,
+    ),
+  );
+  console.log(row('read units per export, demo users', costs.map((c) => f1(c.readUnits)).join(', '), costs.map((c) => c.userId).join(', ')));
+  console.log(row('  jobs-table requests per export', f0(average((c) => c.jobsTableRequests)), 'reads and writes of the exporter’s own table'));
+  console.log(row('  S3 requests per export', f0(average((c) => sum(c.s3Requests))), 'staging puts, copies, archive reads and upload'));
+  console.log(
+    row(
+      '  Lambda invocations per export',
+      f0(average((c) => c.taskInvocations) + 1),
+      `tasks + ExecutionEnded; ${f1(average((c) => Object.values(c.invocations).reduce((t, v) => t + v.ms, 0)) / 1000)} s of handler time here`,
+    ),
+  );
+  console.log(row('  archive per export', `${f1(average((c) => c.archiveBytes) / 1024)} KB`, `${average((c) => c.sesMessages)} email`));
   if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
 } finally {
   rmSync(dirN, { recursive: true, force: true });

@@ -184,10 +184,11 @@ export class LocalWorkflow implements Workflow {
    * the state those stragglers leave behind.
    */
   async wait(exportId: string): Promise<ExecutionOutcome> {
-    // An export still waiting for a slot has no execution yet: wait until admission starts it.
+    // An export still waiting for a slot has no execution yet: wait until admission starts it, or until
+    // it is cancelled while it waits (stop), when it never will.
     if (!this.executions.has(exportId)) await new Promise<void>((resolve) => this.startWaiters.set(exportId, [...(this.startWaiters.get(exportId) ?? []), resolve]));
     const execution = this.executions.get(exportId);
-    if (!execution) throw new Error(`No execution named ${exportId}.`);
+    if (!execution) return { status: 'ABORTED' };
     const outcome = await execution.outcome;
     for (let running = this.inFlight.get(exportId); running && running.size > 0; running = this.inFlight.get(exportId)) {
       await Promise.allSettled([...running]);
@@ -197,6 +198,11 @@ export class LocalWorkflow implements Workflow {
 
   stop(exportId: string): Promise<void> {
     this.executions.get(exportId)?.abort();
+    // Never started (cancelled while it waited for a slot): whoever waits for it has nothing to wait for.
+    if (!this.executions.has(exportId)) {
+      for (const resolve of this.startWaiters.get(exportId) ?? []) resolve();
+      this.startWaiters.delete(exportId);
+    }
     return Promise.resolve();
   }
 

@@ -30,12 +30,15 @@ export class ReadMeter {
     readonly endpoint: string,
     /** Every read, in the order the store answered. */
     readonly reads: MeteredRead[],
+    /** Every request, reads and writes, counted by "<table> <operation>" (what DynamoDB bills by request). */
+    readonly requests: Map<string, number>,
   ) {}
 
   /** Starts a meter in front of the DynamoDB endpoint `target`. */
   static async start(target: string): Promise<ReadMeter> {
     const upstream = new URL(target);
     const reads: MeteredRead[] = [];
+    const requests = new Map<string, number>();
     const server = createServer((req, res) => {
       const at = Date.now();
       const chunks: Buffer[] = [];
@@ -45,6 +48,8 @@ export class ReadMeter {
         let body = Buffer.concat(chunks);
         let asked: unknown;
         const metered = READS.has(operation);
+        const table = body.length > 0 ? ((JSON.parse(body.toString('utf8')) as { TableName?: string }).TableName ?? '') : '';
+        requests.set(`${table} ${operation}`, (requests.get(`${table} ${operation}`) ?? 0) + 1);
         if (metered) {
           const input = JSON.parse(body.toString('utf8')) as { ReturnConsumedCapacity?: string };
           asked = input.ReturnConsumedCapacity;
@@ -84,7 +89,7 @@ export class ReadMeter {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    return new ReadMeter(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, reads);
+    return new ReadMeter(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, reads, requests);
   }
 
   /** Read units the table consumed in all. */

@@ -2,17 +2,8 @@
 // semaphore of slots held by running executions. Both are single conditional writes on the base table,
 // read with strong consistency: a waiting export is visible to every admitter the moment it is written,
 // and two admitters can never take more slots than the cap between them.
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { QUEUE_PARTITION, queueKey, SLOTS_KEY } from './jobs-table-layout.ts';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ifApplied, QUEUE_PARTITION, queueKey, SLOTS_KEY } from './jobs-table-layout.ts';
 import type { Job } from './job-model.ts';
 
 /** An export waiting for a slot. */
@@ -97,8 +88,8 @@ export class AdmissionStore {
    * (a repeated event or a second admitter takes no second slot).
    */
   async acquire(exportId: string, cap: number): Promise<boolean> {
-    try {
-      await this.dynamodb.send(
+    const taken = await ifApplied(
+      this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: SLOTS_KEY,
@@ -106,12 +97,9 @@ export class AdmissionStore {
           ConditionExpression: 'attribute_not_exists(holders) OR size(holders) < :cap OR contains(holders, :id)',
           ExpressionAttributeValues: { ':me': { SS: [exportId] }, ':cap': { N: String(cap) }, ':id': { S: exportId } },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
+    return taken !== undefined;
   }
 
   /** Frees the export's slot; no error when it holds none (every ending path may call this, some twice). */

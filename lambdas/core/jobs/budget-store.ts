@@ -1,7 +1,8 @@
 // The shared state of read budgets: one row per budget in the jobs table, holding the time its next
 // read may start (a "theoretical arrival time", as in GCRA). Every collector of every export reserves
 // from the same row with a conditional write, so a budget holds across all exports running at once.
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ifApplied } from './jobs-table-layout.ts';
 
 const budgetKey = (budget: string) => ({ pk: { S: `BUDGET#${budget}` }, sk: { S: 'PACE' } });
 
@@ -18,9 +19,9 @@ export class BudgetStore {
    */
   async reserve(budget: string, costMs: number, nowMs: number): Promise<{ startMs: number; endMs: number }> {
     for (;;) {
-      try {
-        // Busy: append to the end of the line.
-        const busy = await this.dynamodb.send(
+      // Busy: append to the end of the line.
+      const busy = await ifApplied(
+        this.dynamodb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: budgetKey(budget),
@@ -29,15 +30,15 @@ export class BudgetStore {
             ExpressionAttributeValues: { ':cost': { N: String(costMs) }, ':now': { N: String(nowMs) } },
             ReturnValues: 'UPDATED_NEW',
           }),
-        );
+        ),
+      );
+      if (busy) {
         const endMs = Number(busy.Attributes?.tat?.N);
         return { startMs: endMs - costMs, endMs };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
-      try {
-        // Idle (or never used): start now.
-        await this.dynamodb.send(
+      // Idle (or never used): start now.
+      const idle = await ifApplied(
+        this.dynamodb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: budgetKey(budget),
@@ -45,11 +46,9 @@ export class BudgetStore {
             ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
             ExpressionAttributeValues: { ':end': { N: String(nowMs + costMs) }, ':now': { N: String(nowMs) } },
           }),
-        );
-        return { startMs: nowMs, endMs: nowMs + costMs };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+        ),
+      );
+      if (idle) return { startMs: nowMs, endMs: nowMs + costMs };
     }
   }
 
@@ -71,8 +70,8 @@ export class BudgetStore {
    * the next one overlap.
    */
   async refund(budget: string, reservationEndMs: number, unusedMs: number): Promise<void> {
-    try {
-      await this.dynamodb.send(
+    await ifApplied(
+      this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: budgetKey(budget),
@@ -80,9 +79,7 @@ export class BudgetStore {
           ConditionExpression: 'tat = :end',
           ExpressionAttributeValues: { ':unused': { N: String(unusedMs) }, ':end': { N: String(reservationEndMs) } },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 }

@@ -16,7 +16,18 @@ import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type J
 import type { Clock } from '../platform/clock.ts';
 import { AdmissionStore } from './admission-store.ts';
 import { BudgetStore } from './budget-store.ts';
-import { decodeCursor, DEFAULT_AUDIT_RETENTION_DAYS, jobKey, JOBS_TABLE_SCHEMA, lockKey, marshallOptions, MAX_AUDIT_PAGE, OPEN, rowFields } from './jobs-table-layout.ts';
+import {
+  decodeCursor,
+  DEFAULT_AUDIT_RETENTION_DAYS,
+  ifApplied,
+  jobKey,
+  JOBS_TABLE_SCHEMA,
+  lockKey,
+  marshallOptions,
+  MAX_AUDIT_PAGE,
+  OPEN,
+  rowFields,
+} from './jobs-table-layout.ts';
 
 export * from './job-model.ts';
 export type { QueueEntry } from './admission-store.ts';
@@ -76,18 +87,16 @@ export class JobStore {
   }
 
   private async acquireLock(userId: string, exportId: string, at: string): Promise<void> {
-    try {
-      await this.dynamodb.send(
+    const taken = await ifApplied(
+      this.dynamodb.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: { ...lockKey(userId), activeExportId: { S: exportId }, lockedAt: { S: at } },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
+    if (taken) return;
     const lock = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(userId), ConsistentRead: true }));
     const holder = lock.Item?.activeExportId?.S;
     if (holder === undefined) return this.acquireLock(userId, exportId, at);
@@ -110,18 +119,16 @@ export class JobStore {
 
   /** Frees the user's lock if (and only if) this export holds it. */
   async releaseLock(userId: string, exportId: string): Promise<void> {
-    try {
-      await this.dynamodb.send(
+    await ifApplied(
+      this.dynamodb.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: lockKey(userId),
           ConditionExpression: 'activeExportId = :id',
           ExpressionAttributeValues: { ':id': { S: exportId } },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 
   /** The export currently holding the user's lock, if any. */

@@ -7,7 +7,7 @@
 //   QUEUE             / <receivedAt>#<exportId>  an export waiting for a slot, in arrival order (admission-store.ts)
 //   ADMISSION         / SLOTS            the exports holding a slot: a string set no larger than maxConcurrentExports
 //   BUDGET#<key>      / PACE             when a read budget's next read may start (collect/pacing/budget-store.ts)
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 export const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
@@ -55,3 +55,13 @@ export const JOBS_TABLE_SCHEMA = {
   openIndex: { name: 'openRequests', partitionKey: 'open', sortKey: 'dueBy' },
   ttlAttribute: 'ttl',
 } as const;
+
+/** A conditional write's answer when it was applied; undefined when its condition did not hold. Any other error is thrown. */
+export async function ifApplied<T>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return undefined;
+    throw error;
+  }
+}

@@ -73,7 +73,8 @@ export class SourceReads {
   async read<T>(read: () => Promise<T>, cost: ReadCost<T> = 1, kindOf = this.deps.kindOf): Promise<T> {
     for (let pause: number = THROTTLE_PAUSE_MS.first; ; pause = Math.min(pause * 2, THROTTLE_PAUSE_MS.max)) {
       const estimate = typeof cost === 'number' ? cost : cost.estimate;
-      const reservations = await this.take(estimate);
+      // Unpaced, the read starts at once, in the same turn as its caller (no await in between).
+      const reservations = this.paced && estimate > 0 ? await this.take(estimate) : [];
       try {
         const result = await readPage(this.sourceId, read, kindOf);
         if (typeof cost !== 'number') await this.settle(reservations, estimate, cost.actual(result));
@@ -93,7 +94,6 @@ export class SourceReads {
 
   /** Reserves `units` from every budget and waits until all of them let the read start. */
   private async take(units: number): Promise<{ budget: ReadBudget; endMs: number; costMs: number }[]> {
-    if (!this.paced || units <= 0) return [];
     const now = this.deps.now();
     const reservations = await Promise.all(
       this.deps.budgets.map(async (budget) => {
