@@ -38,7 +38,8 @@ const PAGE_POOL = 2;
 export const ZLIB = { level: 6, chunkSize: 256 * 1024 };
 
 /** The demo map's legal facts, so the benchmark's archive answers as a real one does (about-this-export.json). */
-const demoMap = JSON.parse(readFileSync(new URL('../config/data-map.json', import.meta.url), 'utf8')) as { controller: unknown; categories: unknown };
+// From the working folder (npm run bench runs in the repository): the runner is bundled into a temporary folder, where a path relative to the module finds nothing.
+const demoMap = JSON.parse(readFileSync(join(process.cwd(), 'config', 'data-map.json'), 'utf8')) as { controller: unknown; categories: unknown };
 
 export const benchDataMap = parseDataMap({
   controller: demoMap.controller,

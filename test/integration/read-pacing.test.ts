@@ -138,13 +138,13 @@ describe('a source’s reads', () => {
     await expect(reads.read(() => Promise.reject(throttled), 1)).rejects.toBeInstanceOf(SourceReadError);
   });
 
-  it('sizes DynamoDB pages to a quarter second of the budget, by what the items cost', () => {
+  it('sizes DynamoDB pages to an eighth of a second of the budget, by what the items cost', () => {
     expect(nextPage({ unitsPerRead: undefined }, undefined)).toEqual({ estimate: 0.5 });
-    // Nothing known yet: a small first page, reserved as a whole quarter second.
+    // Nothing known yet: a small first page, reserved as a whole eighth of a second.
     expect(nextPage({ unitsPerRead: 8 }, undefined)).toEqual({ limit: 25, estimate: 8 });
     // 0.05 units an item: 160 items for 8 units.
     expect(nextPage({ unitsPerRead: 8 }, 0.05)).toEqual({ limit: 160, estimate: 8 });
-    // Items dearer than the quarter second: one at a time.
+    // Items dearer than the eighth of a second: one at a time.
     expect(nextPage({ unitsPerRead: 1 }, 4)).toEqual({ limit: 1, estimate: 4 });
   });
 });

@@ -14,7 +14,7 @@ import { runWave, WAVE_TABLE, waveDataMap, waveSeed } from '../../bench/wave.ts'
 import { canonicalItem, expectedItems, parseExportJson, sortRecords, type Canonical } from '../support/expectations.ts';
 import { report } from '../support/reliability.ts';
 
-const WAVE = { exports: 150, cap: 20, budget: 6, arrivalMs: 30_000, inFlight: 8 };
+const WAVE = { exports: 150, cap: 20, budget: 10, arrivalMs: 30_000, inFlight: 8 };
 
 describe('a wave of requests', () => {
   it(

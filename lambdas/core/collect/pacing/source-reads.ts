@@ -62,11 +62,12 @@ export class SourceReads {
   }
 
   /**
-   * How many units one read should cost at most: a quarter of a second of the slowest budget's share,
-   * so that no single read takes a budget's whole second and readers of it take turns. Undefined: unpaced.
+   * How many units one read should cost at most: an eighth of a second of the slowest budget's share.
+   * Readers of a budget take turns, and a read that straddles the edge of a second the store measures
+   * adds at most this to it: kept well inside the headroom BUDGET_SHARE leaves. Undefined: unpaced.
    */
   get unitsPerRead(): number | undefined {
-    return this.paced ? (Math.min(...this.deps.budgets.map((b) => b.perSecond)) * BUDGET_SHARE) / 4 : undefined;
+    return this.paced ? (Math.min(...this.deps.budgets.map((b) => b.perSecond)) * BUDGET_SHARE) / 8 : undefined;
   }
 
   /** One read of the source's store, paced by its budgets, with throttles waited out; `kindOf` names the store's errors (AWS's by default). */

@@ -18,12 +18,18 @@ const FIRST_PACED_PAGE = 25;
  * a warm function's next call sizes and estimates its first page by it instead of guessing.
  */
 const unitsPerItemOf = new Map<string, number>();
+/**
+ * What a source's first page cost, as its last call in this container found: most users' data is one
+ * short page, so the first page is reserved at that rather than at a full page, which such a user would
+ * leave mostly unused. A bigger first page is charged its difference as soon as DynamoDB answers.
+ */
+const firstPageUnitsOf = new Map<string, number>();
 
 /**
  * The next Query's Limit and its estimated cost in read units. Unpaced: DynamoDB's own 1 MB pages.
- * Paced: as many items as a quarter second of the budget pays for, at what the source's items cost
+ * Paced: as many items as an eighth of a second of the budget pays for, at what the source's items cost
  * (counting ScannedCount: a filter's discarded items are read, and paid for, too). With nothing known
- * yet, the page is reserved as a whole quarter second: an estimate that is too low would let every
+ * yet, the page is reserved as a whole eighth of a second: an estimate that is too low would let every
  * collector that starts at once run ahead of the budget until the store's answers correct it.
  */
 export function nextPage(reads: Pick<SourceReads, 'unitsPerRead'>, unitsPerItem: number | undefined): { limit?: number; estimate: number } {
@@ -44,11 +50,16 @@ export async function collectDynamoDb(source: DynamoDbSource, request: CollectRe
   const projection = { include: source.include, exclude: excludedNames(source) };
   const redaction = redactionFor(source.redact);
   let unitsPerItem = unitsPerItemOf.get(source.id);
+  let first = true;
   do {
-    const { limit, estimate } = nextPage(deps.reads, unitsPerItem);
+    const sized = nextPage(deps.reads, unitsPerItem);
+    const { limit } = sized;
+    const estimate = first ? Math.min(sized.estimate, firstPageUnitsOf.get(source.id) ?? sized.estimate) : sized.estimate;
     const input = { ...query, ExclusiveStartKey: cursor, ReturnConsumedCapacity: 'TOTAL' as const, ...(limit === undefined ? {} : { Limit: limit }) };
     // What the page cost is what DynamoDB says it consumed, never a guess from the items' count.
     const page = await deps.reads.read(() => deps.dynamodb.send(new QueryCommand(input)), { estimate, actual: (answer) => answer.ConsumedCapacity?.CapacityUnits ?? estimate });
+    if (first && page.ConsumedCapacity?.CapacityUnits !== undefined) firstPageUnitsOf.set(source.id, page.ConsumedCapacity.CapacityUnits);
+    first = false;
     const scanned = page.ScannedCount ?? page.Count ?? 0;
     if (scanned > 0 && page.ConsumedCapacity?.CapacityUnits !== undefined) {
       unitsPerItem = page.ConsumedCapacity.CapacityUnits / scanned;

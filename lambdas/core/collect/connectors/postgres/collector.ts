@@ -44,7 +44,7 @@ function postgresErrorKind(error: Error): StoreErrorKind {
 export async function collectPostgres(source: PostgresRead & { database: string }, request: CollectRequest, deps: PostgresDeps, deadline: number): Promise<CollectResult> {
   const now = () => deps.now().getTime();
   const reads = deps.reads ?? new SourceReads(source.id, { budgets: [], now, deadline });
-  // Paced, a page is what a quarter second of the budget allows: readers of a database take turns.
+  // Paced, a page is what an eighth of a second of the budget allows: readers of a database take turns.
   const limit = Math.max(1, Math.min(deps.pageRows ?? POSTGRES_PAGE_ROWS, Math.floor(reads.unitsPerRead ?? Infinity)));
   let client: Awaited<ReturnType<PostgresDeps['connect']>> | undefined;
   const part = new RecordPart(deps.exportBucket, request);
