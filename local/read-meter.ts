@@ -48,10 +48,10 @@ export class ReadMeter {
         let body = Buffer.concat(chunks);
         let asked: unknown;
         const metered = READS.has(operation);
-        const table = body.length > 0 ? ((JSON.parse(body.toString('utf8')) as { TableName?: string }).TableName ?? '') : '';
-        requests.set(`${table} ${operation}`, (requests.get(`${table} ${operation}`) ?? 0) + 1);
+        const input = (body.length > 0 ? JSON.parse(body.toString('utf8')) : {}) as { TableName?: string; ReturnConsumedCapacity?: string };
+        const key = `${input.TableName ?? ''} ${operation}`;
+        requests.set(key, (requests.get(key) ?? 0) + 1);
         if (metered) {
-          const input = JSON.parse(body.toString('utf8')) as { ReturnConsumedCapacity?: string };
           asked = input.ReturnConsumedCapacity;
           if (asked !== 'TOTAL' && asked !== 'INDEXES') input.ReturnConsumedCapacity = 'TOTAL';
           body = Buffer.from(JSON.stringify(input));

@@ -2,8 +2,8 @@
 // semaphore of slots held by running executions. Both are single conditional writes on the base table,
 // read with strong consistency: a waiting export is visible to every admitter the moment it is written,
 // and two admitters can never take more slots than the cap between them.
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ifApplied, QUEUE_PARTITION, queueKey, SLOTS_KEY } from './jobs-table-layout.ts';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ifApplied, QUEUE_PARTITION, queryPages, queueKey, SLOTS_KEY } from './jobs-table-layout.ts';
 import type { Job } from './job-model.ts';
 
 /** An export waiting for a slot. */
@@ -43,43 +43,30 @@ export class AdmissionStore {
 
   /** The waiting exports, oldest first, a page at a time. */
   async *waiting(pageSize = 25): AsyncGenerator<QueueEntry[]> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :queue',
-          ExpressionAttributeValues: { ':queue': QUEUE_PARTITION },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          Limit: pageSize,
-        }),
-      );
+    const pages = queryPages(this.dynamodb, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :queue',
+      ExpressionAttributeValues: { ':queue': QUEUE_PARTITION },
+      ConsistentRead: true,
+      Limit: pageSize,
+    });
+    for await (const page of pages) {
       yield (page.Items ?? []).map((item) => ({ exportId: item.exportId?.S ?? '', userId: item.userId?.S ?? '', receivedAt: item.receivedAt?.S ?? '' }));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
   }
 
   /** How many exports wait ahead of this one; undefined when it is not waiting (admitted, ended, or never queued). */
   async ahead(job: Queued): Promise<number | undefined> {
     if (!(await this.isWaiting(job))) return undefined;
-    const mine = queueKey(job.receivedAt, job.exportId).sk;
+    const pages = queryPages(this.dynamodb, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :queue AND sk < :mine',
+      ExpressionAttributeValues: { ':queue': QUEUE_PARTITION, ':mine': queueKey(job.receivedAt, job.exportId).sk },
+      Select: 'COUNT',
+      ConsistentRead: true,
+    });
     let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :queue AND sk < :mine',
-          ExpressionAttributeValues: { ':queue': QUEUE_PARTITION, ':mine': mine },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const page of pages) count += page.Count ?? 0;
     return count;
   }
 

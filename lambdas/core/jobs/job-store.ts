@@ -1,33 +1,14 @@
 // The jobs table's store: jobs, each user's lock and the audit trail (the layout is in jobs-table-layout.ts).
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { ExportInProgressError, InvalidRequestError } from '../platform/errors.ts';
+import { InvalidRequestError } from '../platform/errors.ts';
 import { ACTIVE_STATUSES, OPEN_STATUSES, type AuditEvent, type AuditPage, type Job, type JobStatus, type SourceProgress } from './job-model.ts';
 import type { Clock } from '../platform/clock.ts';
 import { AdmissionStore } from './admission-store.ts';
 import { BudgetStore } from './budget-store.ts';
-import {
-  decodeCursor,
-  DEFAULT_AUDIT_RETENTION_DAYS,
-  ifApplied,
-  jobKey,
-  JOBS_TABLE_SCHEMA,
-  lockKey,
-  marshallOptions,
-  MAX_AUDIT_PAGE,
-  OPEN,
-  rowFields,
-} from './jobs-table-layout.ts';
+import { UserLock } from './user-lock.ts';
+import { decodeCursor, DEFAULT_AUDIT_RETENTION_DAYS, jobKey, JOBS_TABLE_SCHEMA, queryPages, marshallOptions, MAX_AUDIT_PAGE, OPEN, rowFields } from './jobs-table-layout.ts';
 
 export * from './job-model.ts';
 export type { QueueEntry } from './admission-store.ts';
@@ -49,6 +30,7 @@ export class JobStore {
   readonly admission: AdmissionStore;
   /** The read budgets' shared rows, in the same table. */
   readonly budgets: BudgetStore;
+  private readonly lock: UserLock;
 
   constructor(
     private readonly dynamodb: DynamoDBClient,
@@ -59,6 +41,7 @@ export class JobStore {
     this.auditRetentionDays = options.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
     this.admission = new AdmissionStore(dynamodb, tableName);
     this.budgets = new BudgetStore(dynamodb, tableName);
+    this.lock = new UserLock(dynamodb, tableName);
   }
 
   /**
@@ -70,7 +53,10 @@ export class JobStore {
     // The row is created when the request is received: one instant for both, so they never disagree.
     const at = job.receivedAt;
     const full: Job = { ...job, status: 'QUEUED', createdAt: at, updatedAt: at, sources: {} };
-    await this.acquireLock(job.userId, job.exportId, at);
+    await this.lock.acquire(job.userId, job.exportId, at, async (holder) => {
+      const active = await this.get(holder);
+      return active !== undefined && ACTIVE_STATUSES.includes(active.status);
+    });
     try {
       await this.dynamodb.send(
         new PutItemCommand({
@@ -86,55 +72,14 @@ export class JobStore {
     return full;
   }
 
-  private async acquireLock(userId: string, exportId: string, at: string): Promise<void> {
-    const taken = await ifApplied(
-      this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { ...lockKey(userId), activeExportId: { S: exportId }, lockedAt: { S: at } },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
-    if (taken) return;
-    const lock = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(userId), ConsistentRead: true }));
-    const holder = lock.Item?.activeExportId?.S;
-    if (holder === undefined) return this.acquireLock(userId, exportId, at);
-    const active = await this.get(holder);
-    if (active && ACTIVE_STATUSES.includes(active.status)) throw new ExportInProgressError(holder);
-    try {
-      await this.dynamodb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { ...lockKey(userId), activeExportId: { S: exportId }, lockedAt: { S: at } },
-          ConditionExpression: 'activeExportId = :stale',
-          ExpressionAttributeValues: { ':stale': { S: holder } },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ExportInProgressError(holder);
-      throw error;
-    }
-  }
-
   /** Frees the user's lock if (and only if) this export holds it. */
-  async releaseLock(userId: string, exportId: string): Promise<void> {
-    await ifApplied(
-      this.dynamodb.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: lockKey(userId),
-          ConditionExpression: 'activeExportId = :id',
-          ExpressionAttributeValues: { ':id': { S: exportId } },
-        }),
-      ),
-    );
+  releaseLock(userId: string, exportId: string): Promise<void> {
+    return this.lock.release(userId, exportId);
   }
 
   /** The export currently holding the user's lock, if any. */
-  async activeExportId(userId: string): Promise<string | undefined> {
-    const lock = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: lockKey(userId), ConsistentRead: true }));
-    return lock.Item?.activeExportId?.S;
+  activeExportId(userId: string): Promise<string | undefined> {
+    return this.lock.holder(userId);
   }
 
   async get(exportId: string): Promise<Job | undefined> {
@@ -207,22 +152,15 @@ export class JobStore {
    * sweeper reads instead of scanning a table that also holds locks and the whole audit trail.
    */
   async *openRequests(pageSize = 100): AsyncGenerator<Job[]> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.dynamodb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: JOBS_TABLE_SCHEMA.openIndex.name,
-          KeyConditionExpression: '#open = :open',
-          ExpressionAttributeNames: { '#open': JOBS_TABLE_SCHEMA.openIndex.partitionKey },
-          ExpressionAttributeValues: { ':open': OPEN },
-          ExclusiveStartKey: start,
-          Limit: pageSize,
-        }),
-      );
-      yield (page.Items ?? []).map((item) => rowFields<Job>(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const pages = queryPages(this.dynamodb, {
+      TableName: this.tableName,
+      IndexName: JOBS_TABLE_SCHEMA.openIndex.name,
+      KeyConditionExpression: '#open = :open',
+      ExpressionAttributeNames: { '#open': JOBS_TABLE_SCHEMA.openIndex.partitionKey },
+      ExpressionAttributeValues: { ':open': OPEN },
+      Limit: pageSize,
+    });
+    for await (const page of pages) yield (page.Items ?? []).map((item) => rowFields<Job>(item));
   }
 
   async recordSourceProgress(exportId: string, sourceId: string, progress: SourceProgress): Promise<void> {

@@ -7,7 +7,7 @@
 //   QUEUE             / <receivedAt>#<exportId>  an export waiting for a slot, in arrival order (admission-store.ts)
 //   ADMISSION         / SLOTS            the exports holding a slot: a string set no larger than maxConcurrentExports
 //   BUDGET#<key>      / PACE             when a read budget's next read may start (collect/pacing/budget-store.ts)
-import { ConditionalCheckFailedException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 export const jobKey = (exportId: string) => ({ pk: { S: `EXPORT#${exportId}` }, sk: { S: 'JOB' } });
@@ -64,4 +64,14 @@ export async function ifApplied<T>(write: Promise<T>): Promise<T | undefined> {
     if (error instanceof ConditionalCheckFailedException) return undefined;
     throw error;
   }
+}
+
+/** Every page of a Query, following LastEvaluatedKey until the last. */
+export async function* queryPages(dynamodb: DynamoDBClient, input: QueryCommandInput): AsyncGenerator<QueryCommandOutput> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    yield page;
+    start = page.LastEvaluatedKey;
+  } while (start);
 }
